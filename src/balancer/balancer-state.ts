@@ -1,0 +1,233 @@
+// Runtime state of one balancer and the one small API that changes it. The manager, health
+// checks, the launcher and the proxy all go through these methods; each change is announced on
+// `events` so logs, persistence and metrics see it.
+import { EventEmitter } from 'node:events';
+import type { BalancerModel, Lbmethod, MemberModel, StatusLetter, StickyNames } from '../config/model.js';
+import { MemberState } from './member-state.js';
+import { getScheduler } from './schedulers/registry.js';
+
+export interface StateChange {
+  balancer: string;
+  member?: string;
+  field: string;
+  from: unknown;
+  to: unknown;
+  /** Who changed it: 'manager', 'health', 'proxy', 'launcher', 'config', 'rolling'. */
+  by: string;
+  cause?: string;
+}
+
+export interface MemberChanges {
+  lbfactor?: number;
+  lbset?: number;
+  route?: string;
+  redirect?: string;
+  status?: Partial<Record<StatusLetter, boolean>>;
+}
+
+export interface BalancerChanges {
+  lbmethod?: Lbmethod;
+  timeoutMs?: number;
+  maxattempts?: number;
+  nofailover?: boolean;
+  sticky?: StickyNames | undefined;
+}
+
+export type Clock = () => number;
+
+export class BalancerState {
+  readonly name: string;
+  readonly model: BalancerModel;
+  readonly members: MemberState[];
+  readonly events = new EventEmitter();
+  lbmethod: Lbmethod;
+  timeoutMs: number;
+  maxattempts: number | undefined;
+  nofailover: boolean;
+  sticky: StickyNames | undefined;
+  /** Free slots for members added at run time. */
+  growthLeft: number;
+  readonly changedAtRuntime = new Set<string>();
+  /** Back-off for repeated failures: retry interval doubles up to this cap (0: no back-off). */
+  retryBackoffMaxMs = 0;
+  /** Requests refused because no member was usable. */
+  refused = 0;
+
+  constructor(model: BalancerModel, readonly clock: Clock = Date.now) {
+    this.name = model.name;
+    this.model = model;
+    this.members = model.members.map((m) => new MemberState(m));
+    this.lbmethod = model.lbmethod;
+    this.timeoutMs = model.timeoutMs;
+    this.maxattempts = model.maxattempts;
+    this.nofailover = model.nofailover;
+    this.sticky = model.sticky;
+    this.growthLeft = model.growth;
+    this.events.setMaxListeners(50);
+    for (const m of this.members) m.lbstatus = 0;
+  }
+
+  get scheduler() {
+    return getScheduler(this.lbmethod);
+  }
+
+  /** Extra attempts after the first one (Apache default: members - 1). */
+  maxAttempts(): number {
+    return this.maxattempts ?? Math.max(0, this.members.length - 1);
+  }
+
+  member(idOrRoute: string): MemberState | undefined {
+    return this.members.find((m) => m.id === idOrRoute || m.url === idOrRoute) ?? this.members.find((m) => m.route && m.route === idOrRoute);
+  }
+
+  private emit(change: Omit<StateChange, 'balancer'>): void {
+    this.events.emit('change', { balancer: this.name, ...change } satisfies StateChange);
+  }
+
+  // ---- Changes made by people and tools ----
+
+  setMember(m: MemberState, changes: MemberChanges, by: string): void {
+    const now = this.clock();
+    if (changes.lbfactor !== undefined && changes.lbfactor !== m.lbfactor) {
+      if (!(changes.lbfactor >= 1 && changes.lbfactor <= 100)) throw new RangeError('lbfactor must be within 1..100');
+      this.emit({ member: m.id, field: 'lbfactor', from: m.lbfactor, to: changes.lbfactor, by });
+      m.lbfactor = changes.lbfactor;
+      // Apache resets lbstatus when the factor changes.
+      m.lbstatus = m.lbfactor;
+      if (by === 'manager') m.changedAtRuntime.add('lbfactor');
+    }
+    if (changes.lbset !== undefined && changes.lbset !== m.lbset) {
+      if (!(Number.isInteger(changes.lbset) && changes.lbset >= 0 && changes.lbset <= 99)) throw new RangeError('lbset must be an integer within 0..99');
+      this.emit({ member: m.id, field: 'lbset', from: m.lbset, to: changes.lbset, by });
+      m.lbset = changes.lbset;
+      if (by === 'manager') m.changedAtRuntime.add('lbset');
+    }
+    if (changes.route !== undefined && changes.route !== m.route) {
+      if (changes.route.length > 63 || /[\s\x00-\x1f\x7f]/.test(changes.route)) throw new RangeError('route must be under 64 characters without spaces or control characters');
+      this.emit({ member: m.id, field: 'route', from: m.route, to: changes.route, by });
+      m.route = changes.route;
+      if (by === 'manager') m.changedAtRuntime.add('route');
+    }
+    if (changes.redirect !== undefined && changes.redirect !== m.redirect) {
+      if (changes.redirect.length > 63 || /[\s\x00-\x1f\x7f]/.test(changes.redirect)) throw new RangeError('redirect must be under 64 characters without spaces or control characters');
+      this.emit({ member: m.id, field: 'redirect', from: m.redirect, to: changes.redirect, by });
+      m.redirect = changes.redirect;
+      if (by === 'manager') m.changedAtRuntime.add('redirect');
+    }
+    if (changes.status) {
+      for (const [letter, on] of Object.entries(changes.status) as [StatusLetter, boolean][]) {
+        if (on === undefined || m.flags[letter] === on) continue;
+        this.setFlag(m, letter, on, by, undefined, now);
+        if (by === 'manager') m.changedAtRuntime.add(`status.${letter}`);
+      }
+    }
+  }
+
+  /** Sets or clears one status flag. Leaving an unusable state starts slow start. */
+  setFlag(m: MemberState, letter: StatusLetter, on: boolean, by: string, cause?: string, now = this.clock()): void {
+    if (m.flags[letter] === on) return;
+    const wasUsable = m.isUsable();
+    m.flags = { ...m.flags, [letter]: on };
+    if (letter === 'E') {
+      if (on) {
+        m.errorTime = now;
+        m.errorCause = cause ?? '';
+      }
+    }
+    if (!wasUsable && m.isUsable() && m.model.slowstartMs > 0) m.rampStart = now;
+    if (wasUsable && !m.isUsable()) m.rampStart = 0;
+    this.emit({ member: m.id, field: `status.${letter}`, from: !on, to: on, by, cause });
+  }
+
+  setBalancer(changes: BalancerChanges, by: string): void {
+    if (changes.lbmethod !== undefined && changes.lbmethod !== this.lbmethod) {
+      getScheduler(changes.lbmethod);
+      this.emit({ field: 'lbmethod', from: this.lbmethod, to: changes.lbmethod, by });
+      this.lbmethod = changes.lbmethod;
+      if (by === 'manager') this.changedAtRuntime.add('lbmethod');
+    }
+    if (changes.timeoutMs !== undefined && changes.timeoutMs !== this.timeoutMs) {
+      if (!(changes.timeoutMs >= 0)) throw new RangeError('timeout must be >= 0');
+      this.emit({ field: 'timeout', from: this.timeoutMs, to: changes.timeoutMs, by });
+      this.timeoutMs = changes.timeoutMs;
+      if (by === 'manager') this.changedAtRuntime.add('timeout');
+    }
+    if (changes.maxattempts !== undefined && changes.maxattempts !== this.maxattempts) {
+      if (!(Number.isInteger(changes.maxattempts) && changes.maxattempts >= 0 && changes.maxattempts <= 100)) throw new RangeError('maxattempts must be an integer within 0..100');
+      this.emit({ field: 'maxattempts', from: this.maxattempts, to: changes.maxattempts, by });
+      this.maxattempts = changes.maxattempts;
+      if (by === 'manager') this.changedAtRuntime.add('maxattempts');
+    }
+    if (changes.nofailover !== undefined && changes.nofailover !== this.nofailover) {
+      this.emit({ field: 'nofailover', from: this.nofailover, to: changes.nofailover, by });
+      this.nofailover = changes.nofailover;
+      if (by === 'manager') this.changedAtRuntime.add('nofailover');
+    }
+    if ('sticky' in changes && JSON.stringify(changes.sticky) !== JSON.stringify(this.sticky)) {
+      this.emit({ field: 'stickysession', from: this.sticky, to: changes.sticky, by });
+      this.sticky = changes.sticky;
+      if (by === 'manager') this.changedAtRuntime.add('stickysession');
+    }
+  }
+
+  /** Adds a member into a free growth slot; it starts disabled, as in Apache. */
+  addMember(model: MemberModel, by: string): MemberState {
+    if (this.growthLeft <= 0) throw new RangeError(`balancer ${this.name} has no free slot (growth=${this.model.growth})`);
+    if (this.members.some((m) => m.id === model.id)) throw new RangeError(`${model.url} is already a member of ${this.name}`);
+    const m = new MemberState({ ...model, status: { ...model.status, D: true } });
+    this.members.push(m);
+    this.growthLeft--;
+    this.emit({ member: m.id, field: 'member', from: undefined, to: model.url, by });
+    return m;
+  }
+
+  // ---- Changes made by the data path ----
+
+  /** A request could not reach the member: error state unless it ignores errors. */
+  markFailure(m: MemberState, cause: string): void {
+    m.errors++;
+    m.consecutiveFailures++;
+    if (m.flags.I) return;
+    const now = this.clock();
+    if (!m.flags.E) {
+      // Back-off: a member that fails again right after recovering waits longer each time.
+      if (this.retryBackoffMaxMs > 0 && m.consecutiveFailures > 1) {
+        m.retryMs = Math.min(Math.max(m.retryMs, m.model.retryMs) * 2, Math.max(this.retryBackoffMaxMs, m.model.retryMs));
+      }
+      this.setFlag(m, 'E', true, 'proxy', cause, now);
+    } else {
+      m.errorTime = now;
+    }
+  }
+
+  /** The member answered: resets the failure streak and the back-off. */
+  markSuccess(m: MemberState): void {
+    if (m.consecutiveFailures) {
+      m.consecutiveFailures = 0;
+      m.retryMs = m.model.retryMs;
+    }
+  }
+
+  /** Apache's ap_proxy_retry_worker: clears E once the retry interval has passed. */
+  retryCheck(m: MemberState, now: number): void {
+    if (m.flags.E && now > m.errorTime + m.retryMs) {
+      m.retries++;
+      this.setFlag(m, 'E', false, 'proxy', 'retry interval passed', now);
+    }
+  }
+
+  /** Apache's forcerecovery: when every member is in error, clear E on all but hot standbys. */
+  forceRecovery(now: number): void {
+    if (!this.model.forcerecovery || this.members.length === 0) return;
+    for (const m of this.members) {
+      if (!m.flags.E) return;
+      this.retryCheck(m, now);
+      if (!m.flags.E) return;
+    }
+    for (const m of this.members) {
+      if (m.flags.H) continue;
+      m.retries++;
+      this.setFlag(m, 'E', false, 'proxy', 'forced recovery: every member was in error', now);
+    }
+  }
+}

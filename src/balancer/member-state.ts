@@ -1,0 +1,134 @@
+// Runtime state of one member. Fields are read freely; they are changed only through
+// BalancerState's API (balancer-state.ts), so every change is seen by listeners.
+import { STATUS_LETTERS, type MemberModel, type StatusFlags, type StatusLetter } from '../config/model.js';
+
+export interface HealthStatus {
+  /** Result of the last probe: 'pass', 'fail', or undefined before the first one. */
+  last?: 'pass' | 'fail';
+  lastCheckAt?: number;
+  lastDetail?: string;
+  consecutivePasses: number;
+  consecutiveFails: number;
+  checks: number;
+}
+
+export class MemberState {
+  readonly id: string;
+  readonly url: string;
+  readonly protocol: 'http:' | 'https:';
+  readonly hostname: string;
+  readonly port: number;
+  readonly basePath: string;
+  /** The member's static settings (as configured). */
+  readonly model: MemberModel;
+
+  route: string;
+  redirect: string;
+  /** Configured weight, 1..100. */
+  lbfactor: number;
+  lbset: number;
+  flags: StatusFlags;
+
+  /** Apache's lbstatus: the byrequests / bybusyness accumulator. */
+  lbstatus = 0;
+  elected = 0;
+  busy = 0;
+  /** Bytes sent to the member (Apache: "To") and read from it ("From"). */
+  bytesTo = 0;
+  bytesFrom = 0;
+  errors = 0;
+  /** Requests answered per status class, for status pages and metrics. */
+  responses = { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 } as Record<string, number>;
+  errorTime = 0;
+  /** Why the member went into error last (`connection refused`, `timeout`, `status 503`). */
+  errorCause = '';
+  retries = 0;
+  /** Current retry interval in ms (grows on repeated failures when back-off is on). */
+  retryMs: number;
+  /** Consecutive failures since the member last answered well. */
+  consecutiveFailures = 0;
+  /** Start of a slow-start ramp (ms since epoch), or 0 when at full weight. */
+  rampStart = 0;
+  health: HealthStatus = { consecutivePasses: 0, consecutiveFails: 0, checks: 0 };
+  /** Fields whose value was set at run time (manager) rather than by the config. */
+  readonly changedAtRuntime = new Set<string>();
+
+  constructor(model: MemberModel) {
+    this.model = model;
+    this.id = model.id;
+    this.url = model.url;
+    this.protocol = model.protocol;
+    this.hostname = model.hostname;
+    this.port = model.port;
+    this.basePath = model.basePath;
+    this.route = model.route;
+    this.redirect = model.redirect;
+    this.lbfactor = model.loadfactor;
+    this.lbset = model.lbset;
+    this.flags = { ...model.status };
+    this.retryMs = model.retryMs;
+    this.lbstatus = 0;
+  }
+
+  /** Not disabled, stopped, in error or failing health checks. Drain does not count. */
+  isUsable(): boolean {
+    const f = this.flags;
+    return !(f.D || f.S || f.E || f.C);
+  }
+
+  isDraining(): boolean {
+    return this.flags.N;
+  }
+  isStandby(): boolean {
+    return this.flags.H;
+  }
+  isSpare(): boolean {
+    return this.flags.R;
+  }
+
+  /** The weight the scheduler uses now: the lbfactor, reduced while slow start ramps up. */
+  effectiveFactor(now: number): number {
+    const ss = this.model.slowstartMs;
+    if (!this.rampStart || ss <= 0) return this.lbfactor;
+    const elapsed = now - this.rampStart;
+    if (elapsed >= ss) return this.lbfactor;
+    const share = Math.max(0.1, elapsed / ss);
+    return Math.max(0.01, this.lbfactor * share);
+  }
+
+  /** Apache-style status words, e.g. "Init Drn Stby Ok". */
+  statusText(): string {
+    const parts: string[] = ['Init'];
+    const f = this.flags;
+    if (f.I) parts.push('Ign');
+    if (f.N) parts.push('Drn');
+    if (f.H) parts.push('Stby');
+    if (f.R) parts.push('Spar');
+    if (f.D) parts.push('Dis');
+    if (f.S) parts.push('Stop');
+    if (f.E) parts.push('Err');
+    if (f.C) parts.push('HcFl');
+    if (this.isUsable()) parts.push('Ok');
+    return parts.join(' ');
+  }
+
+  /** Status in words for people: Ok, Drain, Standby, Spare, Disabled, Stopped, Error, Health check failed. */
+  statusWords(): string[] {
+    const f = this.flags;
+    const words: string[] = [];
+    if (f.S) words.push('Stopped');
+    if (f.D) words.push('Disabled');
+    if (f.E) words.push('Error');
+    if (f.C) words.push('Health check failed');
+    if (f.N) words.push('Drain');
+    if (f.H) words.push('Standby');
+    if (f.R) words.push('Spare');
+    if (f.I) words.push('Ignore errors');
+    if (this.isUsable() && !f.N) words.unshift('Ok');
+    return words;
+  }
+
+  flagString(): string {
+    return STATUS_LETTERS.filter((l: StatusLetter) => this.flags[l]).join('');
+  }
+}

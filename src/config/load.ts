@@ -1,0 +1,116 @@
+// Loading a config file: picks the front end by extension (or --format) and runs the one gate.
+import { readFileSync } from 'node:fs';
+import { extname, resolve as resolvePath } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { ConfigModel } from './model.js';
+import { validateConfig } from './validate.js';
+import { ConfigError, type Diagnostic, type SourceMap } from './diagnostics.js';
+
+export type ConfigFormat = 'yaml' | 'json' | 'apache';
+
+export interface LoadResult {
+  model: ConfigModel;
+  /** Warnings and notes from the front end (errors throw ConfigError instead). */
+  diagnostics: Diagnostic[];
+  /** The raw object the front end produced (what `convert` prints). */
+  raw: unknown;
+}
+
+/** A front end turns file text into the raw config object (the schema's shape). */
+export type FrontEnd = (text: string, file: string) => { raw: unknown; diagnostics: Diagnostic[]; sourceMap?: SourceMap };
+
+const frontEnds = new Map<ConfigFormat, FrontEnd>();
+
+/** Front ends register themselves here (the Apache one lives in config/apache/). */
+export function registerFrontEnd(format: ConfigFormat, fe: FrontEnd): void {
+  frontEnds.set(format, fe);
+}
+
+export function formatFor(file: string, explicit?: string): ConfigFormat {
+  if (explicit) {
+    if (explicit === 'yaml' || explicit === 'json' || explicit === 'apache') return explicit;
+    throw new ConfigError([{ severity: 'error', message: `--format ${explicit}: accepted: yaml, json, apache` }]);
+  }
+  const ext = extname(file).toLowerCase();
+  if (ext === '.conf') return 'apache';
+  if (ext === '.json') return 'json';
+  return 'yaml';
+}
+
+function yamlFrontEnd(text: string, file: string) {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const diagnostics: Diagnostic[] = [];
+  if (doc.errors.length) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        severity: 'error' as const,
+        file,
+        line: e.linePos?.[0]?.line,
+        message: e.message.split('\n')[0],
+      })),
+    );
+  }
+  for (const w of doc.warnings) diagnostics.push({ severity: 'warning', file, line: w.linePos?.[0]?.line, message: w.message.split('\n')[0] });
+  // Record the line of every node so schema errors can name file:line.
+  const sourceMap: SourceMap = new Map();
+  const lineOf = (offset: number) => text.slice(0, offset).split('\n').length;
+  const walk = (node: any, path: string) => {
+    if (!node || typeof node !== 'object') return;
+    if (node.range) sourceMap.set(path || '(top level)', { file, line: lineOf(node.range[0]) });
+    if (Array.isArray(node.items)) {
+      node.items.forEach((item: any, i: number) => {
+        if (item && item.key !== undefined) {
+          const key = String(item.key?.value ?? item.key);
+          const p = path ? `${path}.${key}` : key;
+          if (item.key?.range) sourceMap.set(p, { file, line: lineOf(item.key.range[0]) });
+          walk(item.value, p);
+        } else {
+          walk(item, `${path}[${i}]`);
+        }
+      });
+    }
+  };
+  walk(doc.contents, '');
+  return { raw: doc.toJS() ?? {}, diagnostics, sourceMap };
+}
+
+function jsonFrontEnd(text: string, file: string) {
+  try {
+    return { raw: JSON.parse(text), diagnostics: [] };
+  } catch (e) {
+    throw new ConfigError([{ severity: 'error', file, message: `not valid JSON: ${(e as Error).message}` }]);
+  }
+}
+
+registerFrontEnd('yaml', yamlFrontEnd);
+registerFrontEnd('json', jsonFrontEnd);
+
+/** Parses text in a format to a raw object, without validating it. */
+export function parseConfigText(text: string, file: string, format: ConfigFormat) {
+  const fe = frontEnds.get(format);
+  if (!fe) throw new ConfigError([{ severity: 'error', file, message: `no front end for format ${format}` }]);
+  return fe(text, file);
+}
+
+/** Reads, parses and validates a config file. Throws ConfigError with file:line diagnostics. */
+export function loadConfigFile(file: string, opts: { format?: string } = {}): LoadResult {
+  const abs = resolvePath(file);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ severity: 'error', file, message: `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  const format = formatFor(file, opts.format);
+  const { raw, diagnostics, sourceMap } = parseConfigText(text, file, format);
+  try {
+    const model = validateConfig(raw, { source: abs, sourceMap });
+    return { model, diagnostics, raw };
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      for (const d of e.diagnostics) d.file ??= file;
+      throw new ConfigError([...diagnostics.filter((d) => d.severity === 'error'), ...e.diagnostics]);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,214 @@
+// The resolved configuration model: defaults applied, durations in milliseconds, one shape for
+// every front end. Frozen after validation; everything that changes at run time lives in
+// BalancerState (src/balancer/state.ts), not here.
+
+/** Member status flags, Apache's letters. */
+export const STATUS_LETTERS = ['I', 'N', 'D', 'H', 'R', 'S', 'E', 'C'] as const;
+export type StatusLetter = (typeof STATUS_LETTERS)[number];
+export type StatusFlags = Record<StatusLetter, boolean>;
+
+export const STATUS_WORDS: Record<StatusLetter, string> = {
+  I: 'Ignore errors',
+  N: 'Drain',
+  D: 'Disabled',
+  H: 'Standby',
+  R: 'Spare',
+  S: 'Stopped',
+  E: 'Error',
+  C: 'Health check failed',
+};
+
+export type Lbmethod = 'byrequests' | 'bytraffic' | 'bybusyness' | 'heartbeat';
+
+export interface HealthModel {
+  method: 'TCP' | 'OPTIONS' | 'HEAD' | 'GET';
+  uri: string;
+  intervalMs: number;
+  timeoutMs: number;
+  passes: number;
+  fails: number;
+  /** Expression text (already looked up when it named a healthExpressions entry). */
+  expect?: string;
+}
+
+export interface MemberModel {
+  /** Stable key of the member inside its balancer: the normalised URL. */
+  id: string;
+  url: string;
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+  /** Path of the member URL without a trailing slash ('' for none). */
+  basePath: string;
+  route: string;
+  loadfactor: number;
+  lbset: number;
+  redirect: string;
+  retryMs: number;
+  /** Response timeout; falls back to the balancer's, then ProxyTimeout, then Timeout. */
+  timeoutMs: number;
+  connectTimeoutMs: number;
+  max: number;
+  keepalive: boolean;
+  disablereuse: boolean;
+  status: StatusFlags;
+  slowstartMs: number;
+  health?: HealthModel;
+}
+
+export interface StickyNames {
+  cookie?: string;
+  url?: string;
+}
+
+export interface BalancerModel {
+  name: string;
+  /** True for the implicit one-member balancer of a `ProxyPass /x http://host/` rule. */
+  implicit: boolean;
+  lbmethod: Lbmethod;
+  sticky?: StickyNames;
+  /** Route separator, or null for `stickysessionsep=Off` (the whole value is the route). */
+  separator: string | null;
+  scolonpathdelim: boolean;
+  nofailover: boolean;
+  /** Extra attempts after the first; undefined means members - 1, as Apache. */
+  maxattempts?: number;
+  /** How long to wait for a usable member before answering 503 (0: do not wait). */
+  timeoutMs: number;
+  failonstatus: number[];
+  failontimeout: boolean;
+  forcerecovery: boolean;
+  growth: number;
+  routeCookie?: string;
+  balancerHeaders: boolean;
+  members: MemberModel[];
+}
+
+export type RuleModel =
+  | { kind: 'exclude'; path?: string; match?: string }
+  | {
+      kind: 'proxy';
+      path?: string;
+      match?: string;
+      balancer: string;
+      /** Path part of the target (`balancer://c/app/` gives `/app/`). May hold $1 for match rules. */
+      targetPath: string;
+    };
+
+export interface ReverseModel {
+  path: string;
+  /** Upstream prefixes to replace: each member URL + balancer path, or the single URL. */
+  prefixes: string[];
+  /** The balancer path of the rule (`balancer://c/app/` gives `/app/`), for relative Locations. */
+  upstreamPath: string;
+}
+
+export interface HandlerModel {
+  path: string;
+  handler: 'balancer-manager' | 'server-status' | 'metrics';
+  allow: string[];
+  deny: string[];
+  htpasswd?: string;
+  realm: string;
+}
+
+export interface StaticModel {
+  root: string;
+  index: string[];
+  dotfiles: 'ignore' | 'allow' | 'deny';
+  precompressed: boolean;
+  maxAgeMs: number;
+}
+
+export interface AccessLogModel {
+  path: string;
+  format: string;
+  json: boolean;
+}
+
+export interface ListenerModel {
+  host?: string;
+  port: number;
+}
+
+export interface SiteModel {
+  serverName?: string;
+  serverAliases: string[];
+  /** Listeners this site answers on; undefined means every listener. */
+  listen?: ListenerModel[];
+  preserveHost: boolean;
+  rules: RuleModel[];
+  reverse: ReverseModel[];
+  cookiePath: { from: string; to: string }[];
+  cookieDomain: { from: string; to: string }[];
+  handlers: HandlerModel[];
+  static?: StaticModel;
+  accessLog: AccessLogModel[];
+}
+
+export interface NodeSpec {
+  route: string;
+  port: number;
+}
+
+export interface NodesModel {
+  command: string[];
+  nodes: NodeSpec[];
+  env: Record<string, string>;
+  cwd?: string;
+  balancer: string;
+  host: string;
+  stopTimeoutMs: number;
+}
+
+export interface RollingModel {
+  maxDraining: number;
+  idleMs: number;
+  maxWaitMs: number;
+  hook?: string;
+  sessionsPath?: string;
+}
+
+export interface ConfigModel {
+  /** File the config came from, when it came from one. */
+  source?: string;
+  listeners: ListenerModel[];
+  balancers: Record<string, BalancerModel>;
+  /** Sites in order; the first one that matches a listener is its default. */
+  sites: SiteModel[];
+  proxyRequests: boolean;
+  proxyStatus: boolean;
+  timeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderSize: number;
+  replayBuffer: number;
+  healthExpressions: Record<string, string>;
+  logFormats: Record<string, string>;
+  errorLog: { path: string; level: string };
+  persist?: { file: string };
+  nodes?: NodesModel;
+  rolling: RollingModel;
+  adminPath: string;
+}
+
+export function noFlags(): StatusFlags {
+  return { I: false, N: false, D: false, H: false, R: false, S: false, E: false, C: false };
+}
+
+/**
+ * Applies Apache's status syntax to flags: `+H`, `-D`, `S-E` (the sign carries over to the
+ * following letters; a leading unsigned letter sets).
+ */
+export function applyStatus(flags: StatusFlags, spec: string): StatusFlags {
+  const out = { ...flags };
+  let on = true;
+  for (const ch of spec) {
+    if (ch === '+') on = true;
+    else if (ch === '-') on = false;
+    else {
+      const letter = ch.toUpperCase() as StatusLetter;
+      if (letter in out) out[letter] = on;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,452 @@
+// Raw (schema-checked) config to the frozen model: defaults, units, implicit balancers, and the
+// cross-field checks a schema cannot express.
+import type {
+  RawBalancer,
+  RawConfig,
+  RawHealth,
+  RawMember,
+  RawSite,
+  RawNodes,
+} from './schema.js';
+import {
+  applyStatus,
+  noFlags,
+  type BalancerModel,
+  type ConfigModel,
+  type HandlerModel,
+  type HealthModel,
+  type ListenerModel,
+  type MemberModel,
+  type NodesModel,
+  type ReverseModel,
+  type RuleModel,
+  type SiteModel,
+  type StickyNames,
+} from './model.js';
+import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
+
+export const DEFAULTS = {
+  listen: { port: 8080 } as ListenerModel,
+  timeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  retryMs: 60_000,
+  connectTimeoutMs: 5_000,
+  maxHeaderSize: 16_384,
+  replayBuffer: 65_536,
+  healthIntervalMs: 30_000,
+  managerPath: '/balancer-manager',
+  statusPath: '/server-status',
+  metricsPath: '/metrics',
+  adminPath: '/balancer-manager',
+};
+
+/** Standard Apache log formats, available by nickname. */
+export const STANDARD_LOG_FORMATS: Record<string, string> = {
+  common: '%h %l %u %t "%r" %>s %b',
+  combined: '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"',
+  vhost_combined: '%v:%p %h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"',
+  referer: '%{Referer}i -> %U',
+  agent: '%{User-agent}i',
+};
+
+export function parseListen(v: number | string | { host?: string; port: number }): ListenerModel {
+  if (typeof v === 'number') return { port: v };
+  if (typeof v === 'object') return { host: v.host, port: v.port };
+  const m = /^(?:\[([^\]]+)\]:|([^\s:]+):)?(\d+)$/.exec(v)!;
+  const host = m[1] ?? m[2];
+  return { host: host === '*' || host === '0.0.0.0' ? undefined : host, port: Number(m[3]) };
+}
+
+function normaliseStickyNames(v: RawBalancer['stickysession']): StickyNames | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'object') return { cookie: v.cookie, url: v.url };
+  const [cookie, url] = v.split('|');
+  return { cookie, url: url ?? cookie };
+}
+
+export function resolveHealth(
+  h: RawHealth | undefined,
+  fallback: RawHealth | undefined,
+  raw: RawConfig,
+  path: string,
+  diags: Diagnostic[],
+): HealthModel | undefined {
+  const tpl = h?.template ?? fallback?.template;
+  let merged: RawHealth = { ...(fallback ?? {}), ...(h ?? {}) };
+  if (tpl) {
+    const t = raw.healthTemplates?.[tpl];
+    if (!t) diags.push({ severity: 'error', path, message: `${path}.template: no health template named "${tpl}"` });
+    else merged = { ...t, ...merged };
+  }
+  if (!merged.method) return undefined;
+  let expect = merged.expect;
+  if (expect && raw.healthExpressions && expect in raw.healthExpressions) expect = raw.healthExpressions[expect];
+  const intervalMs = durationMs(merged.interval, DEFAULTS.healthIntervalMs);
+  if (intervalMs < 100) diags.push({ severity: 'error', path, message: `${path}.interval: must be at least 100ms` });
+  return {
+    method: merged.method.toUpperCase() as HealthModel['method'],
+    uri: merged.uri ?? '/',
+    intervalMs,
+    timeoutMs: durationMs(merged.timeout, Math.min(intervalMs, 10_000)),
+    passes: merged.passes ?? 1,
+    fails: merged.fails ?? 1,
+    expect,
+  };
+}
+
+export function memberKey(url: string): string {
+  const u = new URL(url);
+  const port = u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? '443' : '80');
+  const protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+  return `${protocol}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, '')}`;
+}
+
+function resolveMember(
+  m: RawMember,
+  b: RawBalancer | undefined,
+  raw: RawConfig,
+  path: string,
+  diags: Diagnostic[],
+): MemberModel {
+  const u = new URL(m.url);
+  const https = u.protocol === 'https:' || u.protocol === 'wss:';
+  const responseTimeout = m.timeout ?? b?.timeout ?? raw.proxyTimeout ?? raw.timeout;
+  return {
+    id: memberKey(m.url),
+    url: m.url,
+    protocol: https ? 'https:' : 'http:',
+    hostname: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || (https ? 443 : 80)),
+    basePath: u.pathname.replace(/\/+$/, ''),
+    route: m.route ?? '',
+    loadfactor: m.loadfactor ?? 1,
+    lbset: m.lbset ?? 0,
+    redirect: m.redirect ?? '',
+    retryMs: durationMs(m.retry, DEFAULTS.retryMs),
+    timeoutMs: durationMs(responseTimeout, DEFAULTS.timeoutMs),
+    connectTimeoutMs: durationMs(m.connectiontimeout, DEFAULTS.connectTimeoutMs),
+    max: m.max ?? 256,
+    keepalive: m.keepalive ?? true,
+    disablereuse: m.disablereuse ?? false,
+    status: applyStatus(noFlags(), m.status ?? ''),
+    slowstartMs: durationMs(m.slowstart ?? b?.slowstart, 0),
+    health: resolveHealth(m.health, b?.health, raw, `${path}.health`, diags),
+  };
+}
+
+function resolveBalancer(name: string, b: RawBalancer, raw: RawConfig, diags: Diagnostic[], implicit = false): BalancerModel {
+  const path = `balancers.${name}`;
+  const members = b.members.map((m, i) => resolveMember(m, b, raw, `${path}.members[${i}]`, diags));
+  const seen = new Map<string, number>();
+  members.forEach((m, i) => {
+    const prev = seen.get(m.id);
+    if (prev !== undefined) {
+      diags.push({
+        severity: 'error',
+        path: `${path}.members[${i}]`,
+        message: `${path}.members[${i}].url: ${m.url} is already member ${prev} of balancer ${name}`,
+        code: 'duplicate-member',
+      });
+    }
+    seen.set(m.id, i);
+  });
+  const sep = b.stickysessionsep;
+  return {
+    name,
+    implicit,
+    lbmethod: b.lbmethod ?? 'byrequests',
+    sticky: normaliseStickyNames(b.stickysession),
+    separator: sep === undefined ? '.' : sep.toLowerCase() === 'off' ? null : sep,
+    scolonpathdelim: b.scolonpathdelim ?? false,
+    nofailover: b.nofailover ?? false,
+    maxattempts: b.maxattempts,
+    timeoutMs: durationMs(b.timeout, 0),
+    failonstatus: b.failonstatus ?? [],
+    failontimeout: b.failontimeout ?? false,
+    forcerecovery: b.forcerecovery ?? true,
+    growth: b.growth ?? 0,
+    routeCookie: b.routecookie,
+    balancerHeaders: b.balancerheaders ?? false,
+    members,
+  };
+}
+
+function nodesToMembers(n: RawNodes): { route: string; port: number }[] {
+  if (n.list) return n.list;
+  const count = n.count ?? 2;
+  const base = n.basePort ?? 8081;
+  const prefix = n.routePrefix ?? 'node';
+  return Array.from({ length: count }, (_, i) => ({ route: `${prefix}${i + 1}`, port: base + i }));
+}
+
+function splitCommand(cmd: string | string[]): string[] {
+  if (Array.isArray(cmd)) return cmd;
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(cmd))) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] ?? m[3]));
+  return out;
+}
+
+function resolveNodes(raw: RawConfig, balancers: Record<string, RawBalancer>, diags: Diagnostic[]): NodesModel | undefined {
+  const n = raw.nodes;
+  if (!n) return undefined;
+  const names = Object.keys(balancers);
+  const balancer = n.balancer ?? (names.length === 1 ? names[0] : 'cluster');
+  const host = n.host ?? '127.0.0.1';
+  const nodes = nodesToMembers(n);
+  const routes = new Set<string>();
+  for (const node of nodes) {
+    if (routes.has(node.route)) diags.push({ severity: 'error', path: 'nodes', message: `nodes: route "${node.route}" is used twice` });
+    routes.add(node.route);
+  }
+  // The members come from the nodes: add the ones the balancer does not list yet.
+  const b: RawBalancer = balancers[balancer] ?? { stickysession: '_s', nofailover: true, members: [] };
+  const existing = new Set(b.members.map((m) => memberKey(m.url)));
+  const added = nodes
+    .map((node) => ({ url: `http://${host}:${node.port}`, route: node.route, health: n.health }))
+    .filter((m) => !existing.has(memberKey(m.url)));
+  balancers[balancer] = { ...b, members: [...b.members, ...added] };
+  return {
+    command: splitCommand(n.command),
+    nodes,
+    env: n.env ?? {},
+    cwd: n.cwd,
+    balancer,
+    host,
+    stopTimeoutMs: durationMs(n.stopTimeout, 10_000),
+  };
+}
+
+function parseTarget(to: string): { balancer?: string; url?: string; path: string } {
+  const m = /^balancer:\/\/([^/]+)(\/.*)?$/i.exec(to);
+  if (m) return { balancer: m[1], path: m[2] ?? '' };
+  const u = /^((?:https?|wss?):\/\/[^/]+)(\/.*)?$/i.exec(to)!;
+  return { url: u[1], path: u[2] ?? '' };
+}
+
+function resolveSite(
+  site: RawSite,
+  index: string,
+  raw: RawConfig,
+  balancers: Record<string, RawBalancer>,
+  implicit: Record<string, RawBalancer>,
+  diags: Diagnostic[],
+): SiteModel {
+  const rules: RuleModel[] = [];
+  (site.proxyPass ?? []).forEach((r, i) => {
+    const path = `${index}proxyPass[${i}]`;
+    if (r.to === '!') {
+      rules.push({ kind: 'exclude', path: r.path, match: r.match });
+      return;
+    }
+    if (r.match) {
+      try {
+        new RegExp(r.match);
+      } catch (e) {
+        diags.push({ severity: 'error', path, message: `${path}.match: ${JSON.stringify(r.match)} is not a valid regular expression (${(e as Error).message})` });
+      }
+    }
+    const t = parseTarget(r.to);
+    let name: string;
+    if (t.balancer) {
+      name = Object.keys(balancers).find((k) => k.toLowerCase() === t.balancer!.toLowerCase()) ?? t.balancer;
+      const b = balancers[name];
+      if (!b) {
+        diags.push({
+          severity: 'error',
+          path,
+          message: `${path}.to: no balancer named "${t.balancer}" (defined: ${Object.keys(balancers).join(', ') || 'none'})`,
+          code: 'unknown-balancer',
+        });
+        return;
+      }
+      if (r.params) balancers[name] = { ...b, ...r.params, members: b.members };
+    } else {
+      const key = memberKey(t.url!);
+      name = `url:${key}`;
+      implicit[name] ??= { members: [{ url: t.url!, ...(r.member ?? {}) }], maxattempts: 0, forcerecovery: true };
+    }
+    rules.push({ kind: 'proxy', path: r.path, match: r.match, balancer: name, targetPath: t.path });
+  });
+
+  const reverse: ReverseModel[] = (site.proxyPassReverse ?? []).map((r) => {
+    const t = parseTarget(r.to);
+    if (t.balancer) {
+      const name = Object.keys(balancers).find((k) => k.toLowerCase() === t.balancer!.toLowerCase());
+      const members = name ? balancers[name].members : [];
+      return { path: r.path, prefixes: members.map((m) => joinUrl(m.url, t.path)), upstreamPath: t.path || '/' };
+    }
+    return { path: r.path, prefixes: [joinUrl(t.url!, t.path)], upstreamPath: t.path || '/' };
+  });
+
+  const handlers: HandlerModel[] = (site.handlers ?? []).map((h) => ({
+    path: h.path,
+    handler: h.handler,
+    allow: h.allow ?? ['local'],
+    deny: h.deny ?? [],
+    htpasswd: h.htpasswd,
+    realm: h.realm ?? 'stickylb',
+  }));
+
+  return {
+    serverName: site.serverName,
+    serverAliases: site.serverAliases ?? [],
+    listen: site.listen?.map(parseListen),
+    preserveHost: site.preserveHost ?? false,
+    rules,
+    reverse,
+    cookiePath: site.cookiePath ?? [],
+    cookieDomain: site.cookieDomain ?? [],
+    handlers,
+    static: site.static
+      ? {
+          root: site.static.root,
+          index: site.static.index ?? ['index.html'],
+          dotfiles: site.static.dotfiles ?? 'ignore',
+          precompressed: site.static.precompressed ?? false,
+          maxAgeMs: durationMs(site.static.maxAge, 0),
+        }
+      : undefined,
+    accessLog: (site.accessLog ?? []).map((l) => ({
+      path: l.path,
+      format: raw.logFormats?.[l.format ?? 'combined'] ?? STANDARD_LOG_FORMATS[l.format ?? 'combined'] ?? l.format ?? 'combined',
+      json: l.json ?? false,
+    })),
+  };
+}
+
+function joinUrl(base: string, path: string): string {
+  const b = base.replace(/\/+$/, '');
+  if (!path || path === '/') return `${b}/`;
+  return `${b}${path.startsWith('/') ? '' : '/'}${path}`;
+}
+
+/** The top-level site fields of a config, as a site (the default site). */
+function topSite(raw: RawConfig): RawSite {
+  const handlers = [...(raw.handlers ?? [])];
+  const sugar: [keyof RawConfig, HandlerModel['handler'], string][] = [
+    ['manager', 'balancer-manager', DEFAULTS.managerPath],
+    ['serverStatus', 'server-status', DEFAULTS.statusPath],
+    ['metrics', 'metrics', DEFAULTS.metricsPath],
+  ];
+  for (const [key, handler, defPath] of sugar) {
+    const v = raw[key] as { path?: string } | undefined;
+    if (v) handlers.push({ ...v, path: v.path ?? defPath, handler });
+  }
+  return {
+    serverName: raw.serverName,
+    serverAliases: raw.serverAliases,
+    preserveHost: raw.preserveHost,
+    proxyPass: raw.proxyPass,
+    proxyPassReverse: raw.proxyPassReverse,
+    cookiePath: raw.cookiePath,
+    cookieDomain: raw.cookieDomain,
+    handlers,
+    static: raw.static,
+    accessLog: raw.accessLog,
+  };
+}
+
+export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap?: SourceMap } = {}): ConfigModel {
+  const diags: Diagnostic[] = [];
+  const balancers: Record<string, RawBalancer> = { ...(raw.balancers ?? {}) };
+  const nodes = resolveNodes(raw, balancers, diags);
+  const implicit: Record<string, RawBalancer> = {};
+
+  const top = topSite(raw);
+  let sites: SiteModel[];
+  if (raw.virtualHosts?.length) {
+    // Virtual hosts inherit what the main server sets; main-server ProxyPass rules come after
+    // the host's own, as Apache merges them.
+    sites = raw.virtualHosts.map((vh, i) =>
+      resolveSite(
+        {
+          ...top,
+          ...vh,
+          proxyPass: [...(vh.proxyPass ?? []), ...(top.proxyPass ?? [])],
+          proxyPassReverse: [...(vh.proxyPassReverse ?? []), ...(top.proxyPassReverse ?? [])],
+          handlers: [...(vh.handlers ?? []), ...(top.handlers ?? [])],
+        },
+        `virtualHosts[${i}].`,
+        raw,
+        balancers,
+        implicit,
+        diags,
+      ),
+    );
+  } else {
+    sites = [resolveSite(top, '', raw, balancers, implicit, diags)];
+  }
+
+  const model: Record<string, BalancerModel> = {};
+  for (const [name, b] of Object.entries(balancers)) model[name] = resolveBalancer(name, b, raw, diags);
+  for (const [name, b] of Object.entries(implicit)) model[name] = resolveBalancer(name, b, raw, diags, true);
+
+  for (const b of Object.values(model)) {
+    const routes = new Set(b.members.map((m) => m.route).filter(Boolean));
+    b.members.forEach((m, i) => {
+      if (m.redirect && !routes.has(m.redirect)) {
+        diags.push({
+          severity: 'error',
+          path: `balancers.${b.name}.members[${i}].redirect`,
+          message: `balancers.${b.name}.members[${i}].redirect: no member has route "${m.redirect}" (routes: ${[...routes].join(', ') || 'none'})`,
+        });
+      }
+    });
+  }
+
+  const errors = diags.filter((d) => d.severity === 'error');
+  if (errors.length) {
+    for (const d of errors) {
+      const loc = d.path && opts.sourceMap ? findSource(opts.sourceMap, d.path) : undefined;
+      d.file = loc?.file ?? opts.source;
+      d.line = loc?.line;
+      d.directive = loc?.directive;
+    }
+    throw new ConfigError(errors);
+  }
+
+  const listeners = (raw.listen ?? [DEFAULTS.listen.port]).map(parseListen);
+  const persist = raw.persist === true ? { file: defaultPersistFile(opts.source) } : raw.persist ? { file: raw.persist.file } : undefined;
+  return {
+    source: opts.source,
+    listeners,
+    balancers: model,
+    sites,
+    proxyRequests: raw.proxyRequests ?? false,
+    proxyStatus: raw.proxyStatus ?? false,
+    timeoutMs: durationMs(raw.timeout, DEFAULTS.timeoutMs),
+    keepAliveTimeoutMs: durationMs(raw.keepAliveTimeout, DEFAULTS.keepAliveTimeoutMs),
+    maxHeaderSize: raw.maxHeaderSize ?? DEFAULTS.maxHeaderSize,
+    replayBuffer: raw.replayBuffer ?? DEFAULTS.replayBuffer,
+    healthExpressions: raw.healthExpressions ?? {},
+    logFormats: { ...STANDARD_LOG_FORMATS, ...(raw.logFormats ?? {}) },
+    errorLog: { path: raw.errorLog?.path ?? '-', level: raw.errorLog?.level ?? 'warn' },
+    persist,
+    nodes,
+    rolling: {
+      maxDraining: raw.rolling?.maxDraining ?? 1,
+      idleMs: durationMs(raw.rolling?.idle, 10_000),
+      maxWaitMs: durationMs(raw.rolling?.maxWait, 300_000),
+      hook: raw.rolling?.hook,
+      sessionsPath: raw.rolling?.sessionsPath,
+    },
+    adminPath: raw.admin?.path ?? DEFAULTS.adminPath,
+  };
+}
+
+function defaultPersistFile(source?: string): string {
+  return source ? `${source}.state.json` : '.stickylb-state.json';
+}
+
+function findSource(map: SourceMap, path: string) {
+  let p = path;
+  for (;;) {
+    const hit = map.get(p);
+    if (hit) return hit;
+    const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
+    if (cut <= 0) return undefined;
+    p = p.slice(0, cut);
+  }
+}

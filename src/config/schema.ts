@@ -1,0 +1,252 @@
+// The one configuration schema. Every front end (YAML, JSON, Apache syntax) produces an object of
+// this shape; `validateConfig` in validate.ts is the only gate through which it becomes a model.
+import { z } from 'zod';
+
+/** Seconds as a number, or a string with a unit: `500ms`, `30s`, `5m`, `1h`. Resolved to ms. */
+export const durationSchema = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h)?$/i)])
+  .describe('a duration: seconds as a number, or a string such as "500ms", "30s", "5m"');
+
+/** Apache status flags: `+H`, `-D`, `S-E`, `D`. Sign carries over, case-insensitive. */
+export const statusFlagsSchema = z
+  .string()
+  .regex(/^([+-]?[INDHRSECinhdrsec])*$/)
+  .describe('status flags such as "+H", "-D", "D", "+N" (letters I N D H R S E C, optionally signed)');
+
+export const LBMETHODS = ['byrequests', 'bytraffic', 'bybusyness', 'heartbeat'] as const;
+
+export const healthSchema = z
+  .object({
+    method: z.enum(['TCP', 'OPTIONS', 'HEAD', 'GET', 'tcp', 'options', 'head', 'get']).optional(),
+    uri: z.string().startsWith('/').optional(),
+    interval: durationSchema.optional(),
+    timeout: durationSchema.optional(),
+    passes: z.number().int().min(1).max(100).optional(),
+    fails: z.number().int().min(1).max(100).optional(),
+    /** A named expression from `healthExpressions`, or an inline one (see docs/configuration.md). */
+    expect: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const memberSchema = z
+  .object({
+    url: z.string().regex(/^(https?|wss?):\/\/[^/\s]+(\/\S*)?$/i, 'must be an http:// or https:// URL with a host'),
+    route: z
+      .string()
+      .max(63)
+      .regex(/^[^\s\x00-\x1f\x7f]*$/, 'must not contain spaces or control characters')
+      .optional(),
+    loadfactor: z.number().min(1).max(100).optional(),
+    lbset: z.number().int().min(0).max(99).optional(),
+    redirect: z.string().max(63).optional(),
+    retry: durationSchema.optional(),
+    timeout: durationSchema.optional(),
+    connectiontimeout: durationSchema.optional(),
+    ping: durationSchema.optional(),
+    max: z.number().int().min(1).optional(),
+    smax: z.number().int().min(0).optional(),
+    ttl: durationSchema.optional(),
+    keepalive: z.boolean().optional(),
+    disablereuse: z.boolean().optional(),
+    status: statusFlagsSchema.optional(),
+    slowstart: durationSchema.optional(),
+    health: healthSchema.optional(),
+  })
+  .strict();
+
+export const stickySessionSchema = z
+  .union([
+    z.string().regex(/^[^|\s;=,]+(\|[^|\s;=,]+)?$/, 'must be NAME or COOKIE|URLPARAM'),
+    z.object({ cookie: z.string().min(1).optional(), url: z.string().min(1).optional() }).strict(),
+  ])
+  .describe('the session id name: "_s" (cookie and URL parameter), "JSESSIONID|jsessionid" or {cookie, url}');
+
+export const balancerSchema = z
+  .object({
+    lbmethod: z.enum(LBMETHODS).optional(),
+    stickysession: stickySessionSchema.optional(),
+    stickysessionsep: z
+      .string()
+      .refine((s) => s.length === 1 || s.toLowerCase() === 'off', 'must be one character or "Off"')
+      .optional(),
+    scolonpathdelim: z.boolean().optional(),
+    nofailover: z.boolean().optional(),
+    maxattempts: z.number().int().min(0).max(100).optional(),
+    timeout: durationSchema.optional(),
+    failonstatus: z.array(z.number().int().min(100).max(599)).optional(),
+    failontimeout: z.boolean().optional(),
+    forcerecovery: z.boolean().optional(),
+    growth: z.number().int().min(0).max(100).optional(),
+    /** Set this cookie to `.<route>` when the route changed (Apache users do this with mod_headers). */
+    routecookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/).optional(),
+    /** Pass the balancing outcome to the app as X-Stickylb-* request headers. */
+    balancerheaders: z.boolean().optional(),
+    slowstart: durationSchema.optional(),
+    /** Health check defaults for every member of the balancer. */
+    health: healthSchema.optional(),
+    members: z.array(memberSchema),
+  })
+  .strict();
+
+const pathSchema = z.string().startsWith('/', 'must start with /');
+
+/** One ProxyPass rule: to a balancer, to a single URL, or an exclusion (`!`). */
+export const proxyPassSchema = z
+  .object({
+    path: pathSchema.optional(),
+    /** A regular expression (ProxyPassMatch); `$1` … in `to` refer to its groups. */
+    match: z.string().min(1).optional(),
+    to: z
+      .string()
+      .regex(/^((balancer|https?|wss?):\/\/\S+|!)$/i, 'must be balancer://NAME/path, http://host:port/path or "!"'),
+    /** Balancer parameters given on the ProxyPass line override the balancer's. */
+    params: balancerSchema.omit({ members: true }).partial().optional(),
+    /** Worker parameters for a single-URL rule. */
+    member: memberSchema.omit({ url: true }).partial().optional(),
+  })
+  .strict()
+  .refine((r) => (r.path === undefined) !== (r.match === undefined), 'needs exactly one of path or match');
+
+export const proxyPassReverseSchema = z
+  .object({
+    path: pathSchema,
+    to: z.string().regex(/^(balancer|https?):\/\/\S+$/i, 'must be balancer://NAME/path or http://host:port/path'),
+  })
+  .strict();
+
+export const rewritePairSchema = z.object({ from: z.string().min(1), to: z.string() }).strict();
+
+/** Access rules: "all", "none", "local", an IP, a CIDR, or "host example.org". */
+export const accessSchema = z
+  .object({
+    allow: z.array(z.string().min(1)).optional(),
+    deny: z.array(z.string().min(1)).optional(),
+    /** Basic auth from an htpasswd file (bcrypt entries). */
+    htpasswd: z.string().min(1).optional(),
+    realm: z.string().optional(),
+  })
+  .strict();
+
+export const handlerSchema = z
+  .object({
+    path: pathSchema,
+    handler: z.enum(['balancer-manager', 'server-status', 'metrics']),
+  })
+  .merge(accessSchema)
+  .strict();
+
+export const staticSchema = z
+  .object({
+    root: z.string().min(1),
+    index: z.array(z.string()).optional(),
+    dotfiles: z.enum(['ignore', 'allow', 'deny']).optional(),
+    precompressed: z.boolean().optional(),
+    maxAge: durationSchema.optional(),
+  })
+  .strict();
+
+export const listenSchema = z.union([
+  z.number().int().min(0).max(65535),
+  z.string().regex(/^(\[[0-9a-fA-F:.]+\]:|[^\s:]+:)?\d{1,5}$/, 'must be PORT or ADDRESS:PORT'),
+  z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535) }).strict(),
+]);
+
+export const accessLogSchema = z
+  .object({
+    path: z.string().min(1).describe('a file, or "-" for stdout'),
+    format: z.string().min(1).optional(),
+    json: z.boolean().optional(),
+  })
+  .strict();
+
+export const siteFields = {
+  serverName: z.string().optional(),
+  serverAliases: z.array(z.string()).optional(),
+  preserveHost: z.boolean().optional(),
+  proxyPass: z.array(proxyPassSchema).optional(),
+  proxyPassReverse: z.array(proxyPassReverseSchema).optional(),
+  cookiePath: z.array(rewritePairSchema).optional(),
+  cookieDomain: z.array(rewritePairSchema).optional(),
+  handlers: z.array(handlerSchema).optional(),
+  static: staticSchema.optional(),
+  accessLog: z.array(accessLogSchema).optional(),
+};
+
+export const virtualHostSchema = z
+  .object({
+    /** The listener(s) this host answers on (`*:80`, `127.0.0.1:8080`); all when absent. */
+    listen: z.array(listenSchema).optional(),
+    ...siteFields,
+  })
+  .strict();
+
+export const nodeSpecSchema = z.object({ route: z.string().min(1), port: z.number().int().min(0).max(65535) }).strict();
+
+export const nodesSchema = z
+  .object({
+    command: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    count: z.number().int().min(1).max(64).optional(),
+    basePort: z.number().int().min(1).max(65535).optional(),
+    routePrefix: z.string().optional(),
+    list: z.array(nodeSpecSchema).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().optional(),
+    balancer: z.string().optional(),
+    host: z.string().optional(),
+    stopTimeout: durationSchema.optional(),
+    health: healthSchema.optional(),
+  })
+  .strict();
+
+export const rollingSchema = z
+  .object({
+    maxDraining: z.number().int().min(1).optional(),
+    idle: durationSchema.optional(),
+    maxWait: durationSchema.optional(),
+    hook: z.string().optional(),
+    sessionsPath: pathSchema.optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    listen: z.array(listenSchema).optional(),
+    balancers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'balancer names use letters, digits, _ . -'), balancerSchema).optional(),
+    ...siteFields,
+    virtualHosts: z.array(virtualHostSchema).optional(),
+    proxyRequests: z.boolean().optional(),
+    proxyStatus: z.boolean().optional(),
+    timeout: durationSchema.optional(),
+    proxyTimeout: durationSchema.optional(),
+    keepAliveTimeout: durationSchema.optional(),
+    maxHeaderSize: z.number().int().min(1024).max(1048576).optional(),
+    replayBuffer: z.number().int().min(0).optional(),
+    healthExpressions: z.record(z.string(), z.string()).optional(),
+    healthTemplates: z.record(z.string(), healthSchema).optional(),
+    logFormats: z.record(z.string(), z.string()).optional(),
+    errorLog: z
+      .object({
+        path: z.string().min(1).optional(),
+        level: z.enum(['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug', 'trace']).optional(),
+      })
+      .strict()
+      .optional(),
+    persist: z.union([z.boolean(), z.object({ file: z.string().min(1) }).strict()]).optional(),
+    nodes: nodesSchema.optional(),
+    rolling: rollingSchema.optional(),
+    admin: z.object({ path: pathSchema.optional() }).strict().optional(),
+    /** Shorthands for `handlers` entries of the default site. */
+    manager: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
+    serverStatus: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
+    metrics: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawBalancer = z.infer<typeof balancerSchema>;
+export type RawMember = z.infer<typeof memberSchema>;
+export type RawHealth = z.infer<typeof healthSchema>;
+export type RawProxyPass = z.infer<typeof proxyPassSchema>;
+export type RawSite = z.infer<typeof virtualHostSchema>;
+export type RawNodes = z.infer<typeof nodesSchema>;
