@@ -81,6 +81,11 @@ export interface BalancerModel {
   growth: number;
   routeCookie?: string;
   balancerHeaders: boolean;
+  /**
+   * Cap of the retry interval of a member that keeps failing (it doubles on each failure after a
+   * recovery). Undefined: 5 x the member's retry, at most 10 minutes. 0: no back-off.
+   */
+  retryBackoffMaxMs?: number;
   members: MemberModel[];
 }
 

@@ -24,6 +24,7 @@ import {
   type StickyNames,
 } from './model.js';
 import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
+import { checkHealthExpect } from '../health/expr.js';
 
 export const DEFAULTS = {
   listen: { port: 8080 } as ListenerModel,
@@ -80,7 +81,13 @@ export function resolveHealth(
   }
   if (!merged.method) return undefined;
   let expect = merged.expect;
-  if (expect && raw.healthExpressions && expect in raw.healthExpressions) expect = raw.healthExpressions[expect];
+  if (expect && raw.healthExpressions && Object.prototype.hasOwnProperty.call(raw.healthExpressions, expect)) {
+    // Named expressions are checked once, where they are defined.
+    expect = raw.healthExpressions[expect];
+  } else if (expect) {
+    const problem = checkHealthExpect(expect, raw.healthExpressions);
+    if (problem) diags.push({ severity: 'error', path: `${path}.expect`, message: `${path}.expect: ${problem}`, code: 'health-expect' });
+  }
   const intervalMs = durationMs(merged.interval, DEFAULTS.healthIntervalMs);
   if (intervalMs < 100) diags.push({ severity: 'error', path, message: `${path}.interval: must be at least 100ms` });
   return {
@@ -167,6 +174,7 @@ function resolveBalancer(name: string, b: RawBalancer, raw: RawConfig, diags: Di
     growth: b.growth ?? 0,
     routeCookie: b.routecookie,
     balancerHeaders: b.balancerheaders ?? false,
+    retryBackoffMaxMs: b.retrybackoff === undefined || b.retrybackoff === true ? undefined : b.retrybackoff === false ? 0 : durationMs(b.retrybackoff, 0),
     members,
   };
 }
@@ -350,6 +358,10 @@ function topSite(raw: RawConfig): RawSite {
 
 export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap?: SourceMap } = {}): ConfigModel {
   const diags: Diagnostic[] = [];
+  for (const [name, text] of Object.entries(raw.healthExpressions ?? {})) {
+    const problem = checkHealthExpect(text);
+    if (problem) diags.push({ severity: 'error', path: `healthExpressions.${name}`, message: `healthExpressions.${name}: ${problem}`, code: 'health-expect' });
+  }
   const balancers: Record<string, RawBalancer> = { ...(raw.balancers ?? {}) };
   const nodes = resolveNodes(raw, balancers, diags);
   const implicit: Record<string, RawBalancer> = {};

@@ -83,6 +83,11 @@ export const balancerSchema = z
     /** Pass the balancing outcome to the app as X-Stickylb-* request headers. */
     balancerheaders: z.boolean().optional(),
     slowstart: durationSchema.optional(),
+    /** Cap of the growing retry interval of a member that keeps failing; false or 0 turns back-off off. */
+    retrybackoff: z
+      .union([durationSchema, z.boolean()])
+      .describe('a duration such as "10m" (the cap of the retry interval), or false for no back-off')
+      .optional(),
     /** Health check defaults for every member of the balancer. */
     health: healthSchema.optional(),
     members: z.array(memberSchema),
