@@ -35,6 +35,19 @@ export interface BalancerChanges {
 
 export type Clock = () => number;
 
+/** One active health check result, as the checker hands it over. */
+export interface HealthResult {
+  ok: boolean;
+  /** What happened, for people: `status 200`, `connection refused`, `timeout after 5000ms`. */
+  detail: string;
+  status?: number;
+  durationMs?: number;
+}
+
+/** Default cap of the retry back-off: 5 x the member's retry, at most 10 minutes. */
+export const RETRY_BACKOFF_FACTOR = 5;
+export const RETRY_BACKOFF_LIMIT_MS = 600_000;
+
 export class BalancerState {
   readonly name: string;
   readonly model: BalancerModel;
@@ -48,8 +61,11 @@ export class BalancerState {
   /** Free slots for members added at run time. */
   growthLeft: number;
   readonly changedAtRuntime = new Set<string>();
-  /** Back-off for repeated failures: retry interval doubles up to this cap (0: no back-off). */
-  retryBackoffMaxMs = 0;
+  /**
+   * Back-off for repeated failures: the retry interval doubles up to this cap (0: no back-off;
+   * undefined: 5 x the member's retry, at most 10 minutes). See backoffCapMs.
+   */
+  retryBackoffMaxMs: number | undefined;
   /** Requests refused because no member was usable. */
   refused = 0;
 
@@ -63,6 +79,7 @@ export class BalancerState {
     this.nofailover = model.nofailover;
     this.sticky = model.sticky;
     this.growthLeft = model.growth;
+    this.retryBackoffMaxMs = model.retryBackoffMaxMs;
     this.events.setMaxListeners(50);
     for (const m of this.members) m.lbstatus = 0;
   }
@@ -183,17 +200,28 @@ export class BalancerState {
 
   // ---- Changes made by the data path ----
 
-  /** A request could not reach the member: error state unless it ignores errors. */
+  /** The longest retry interval back-off may reach for this member (its own retry when off). */
+  backoffCapMs(m: MemberState): number {
+    const base = m.model.retryMs;
+    const cap = this.retryBackoffMaxMs ?? Math.min(base * RETRY_BACKOFF_FACTOR, RETRY_BACKOFF_LIMIT_MS);
+    return Math.max(base, cap);
+  }
+
+  /**
+   * A request failed on the member: it could not connect, timed out (failontimeout), or answered
+   * with a failonstatus code. Puts it in error unless it ignores errors. `cause` is said in words
+   * (`connection refused`, `timeout after 30s`, `status 503`) and shows in logs and the manager.
+   */
   markFailure(m: MemberState, cause: string): void {
     m.errors++;
     m.consecutiveFailures++;
     if (m.flags.I) return;
     const now = this.clock();
     if (!m.flags.E) {
-      // Back-off: a member that fails again right after recovering waits longer each time.
-      if (this.retryBackoffMaxMs > 0 && m.consecutiveFailures > 1) {
-        m.retryMs = Math.min(Math.max(m.retryMs, m.model.retryMs) * 2, Math.max(this.retryBackoffMaxMs, m.model.retryMs));
-      }
+      // Back-off: a member that fails again after recovering, with no success in between, waits
+      // twice as long each time, up to the cap.
+      if (m.consecutiveFailures > 1) m.retryMs = Math.min(Math.max(m.retryMs, m.model.retryMs) * 2, this.backoffCapMs(m));
+      else m.retryMs = m.model.retryMs;
       this.setFlag(m, 'E', true, 'proxy', cause, now);
     } else {
       m.errorTime = now;
@@ -206,6 +234,49 @@ export class BalancerState {
       m.consecutiveFailures = 0;
       m.retryMs = m.model.retryMs;
     }
+  }
+
+  /**
+   * Applies one active health check result (mod_proxy_hcheck's hc_check). While the member is
+   * healthy, `fails` failed checks in a row set C; while it has C or E, `passes` passed checks in
+   * a row clear both. Counters and the last result stay on `m.health` for the manager and metrics.
+   */
+  recordHealth(m: MemberState, result: HealthResult, now = this.clock()): void {
+    const h = m.health;
+    const passes = result.ok ? h.consecutivePasses + 1 : 0;
+    const fails = result.ok ? 0 : h.consecutiveFails + 1;
+    m.health = {
+      last: result.ok ? 'pass' : 'fail',
+      lastCheckAt: now,
+      lastDetail: result.detail,
+      lastStatus: result.status,
+      lastDurationMs: result.durationMs,
+      consecutivePasses: passes,
+      consecutiveFails: fails,
+      checks: h.checks + 1,
+    };
+    const need = { passes: m.model.health?.passes ?? 1, fails: m.model.health?.fails ?? 1 };
+    if (result.ok) {
+      if ((m.flags.C || m.flags.E) && passes >= need.passes) {
+        const cause = `${Math.min(passes, need.passes)}/${need.passes}: ${result.detail}`;
+        if (m.flags.C) this.setFlag(m, 'C', false, 'health', cause, now);
+        if (m.flags.E) this.setFlag(m, 'E', false, 'health', cause, now);
+      }
+    } else if (!m.flags.C && fails >= need.fails) {
+      this.setFlag(m, 'C', true, 'health', `${Math.min(fails, need.fails)}/${need.fails}: ${result.detail}`, now);
+    }
+  }
+
+  /**
+   * Starts slow start for a member that is usable but cold, e.g. after the launcher restarted its
+   * process. Does nothing when the member has no slowstart time.
+   */
+  startRamp(m: MemberState, by: string, cause?: string, now = this.clock()): void {
+    const ss = m.model.slowstartMs;
+    if (ss <= 0) return;
+    const from = m.rampShare(now);
+    m.rampStart = now;
+    this.emit({ member: m.id, field: 'slowstart', from, to: ss, by, cause });
   }
 
   /** Apache's ap_proxy_retry_worker: clears E once the retry interval has passed. */

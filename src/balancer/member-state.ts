@@ -7,10 +7,17 @@ export interface HealthStatus {
   last?: 'pass' | 'fail';
   lastCheckAt?: number;
   lastDetail?: string;
+  /** HTTP status of the last probe's answer (none for TCP checks or when nothing answered). */
+  lastStatus?: number;
+  /** How long the last probe took, in ms. */
+  lastDurationMs?: number;
   consecutivePasses: number;
   consecutiveFails: number;
   checks: number;
 }
+
+/** Share of its factor a member starts slow start with (10 %): small, but enough to be tried. */
+export const RAMP_FLOOR = 0.1;
 
 export class MemberState {
   readonly id: string;
@@ -86,14 +93,30 @@ export class MemberState {
     return this.flags.R;
   }
 
-  /** The weight the scheduler uses now: the lbfactor, reduced while slow start ramps up. */
-  effectiveFactor(now: number): number {
+  /**
+   * Share of the lbfactor the member gets now: 1 at full weight; while slow start ramps up, it grows
+   * linearly from RAMP_FLOOR to 1 over the member's slowstart time.
+   */
+  rampShare(now: number): number {
     const ss = this.model.slowstartMs;
-    if (!this.rampStart || ss <= 0) return this.lbfactor;
+    if (!this.rampStart || ss <= 0) return 1;
     const elapsed = now - this.rampStart;
-    if (elapsed >= ss) return this.lbfactor;
-    const share = Math.max(0.1, elapsed / ss);
-    return Math.max(0.01, this.lbfactor * share);
+    if (elapsed >= ss) return 1;
+    // A clock that went backwards counts as the start of the ramp, never as a negative share.
+    return RAMP_FLOOR + (1 - RAMP_FLOOR) * (Math.max(0, elapsed) / ss);
+  }
+
+  /** True while slow start holds the member below its full factor. */
+  isRamping(now: number): boolean {
+    return this.rampShare(now) < 1;
+  }
+
+  /**
+   * The weight the scheduler uses for new sessions now: the lbfactor, reduced while slow start
+   * ramps up. Sticky requests never look at it.
+   */
+  effectiveFactor(now: number): number {
+    return this.lbfactor * this.rampShare(now);
   }
 
   /** Apache-style status words, e.g. "Init Drn Stby Ok". */

@@ -39,10 +39,14 @@ export class RuntimeState {
     }
   }
 
-  /** Swaps in a new config; members that still exist keep their counters and run-time changes. */
+  /**
+   * Swaps in a new config; members that still exist keep their counters and run-time changes.
+   * Emits 'reload' afterwards, so health checks and others can follow added and removed members.
+   */
   reload(config: ConfigModel): void {
     const previous = new Map(this.balancers);
     this.build(config, previous);
+    this.events.emit('reload');
   }
 }
 
@@ -56,7 +60,6 @@ function carryOver(prev: BalancerState, next: BalancerState): void {
     if (field === 'stickysession') next.sticky = prev.sticky;
   }
   next.refused = prev.refused;
-  next.retryBackoffMaxMs = prev.retryBackoffMaxMs;
   for (const m of next.members) {
     const old = prev.members.find((o) => o.id === m.id);
     if (!old) continue;
@@ -73,6 +76,8 @@ function carryOver(prev: BalancerState, next: BalancerState): void {
     m.errorCause = old.errorCause;
     m.retries = old.retries;
     m.consecutiveFailures = old.consecutiveFailures;
+    // A grown retry interval survives a reload unless the configured retry changed.
+    if (old.model.retryMs === m.model.retryMs) m.retryMs = old.retryMs;
     // Error and health states are facts about the member, not settings: keep them.
     m.flags = { ...m.flags, E: old.flags.E, C: old.flags.C };
     for (const field of old.changedAtRuntime) {
