@@ -1,0 +1,89 @@
+// The failure catalogue: every way a request can fail, pinned to one status and one side.
+// local = our decision (no member, refused input); upstream = the member's doing.
+
+export interface FailureSpec {
+  status: number;
+  side: 'local' | 'upstream';
+  /** Short text for the error page and the log. */
+  text: string;
+}
+
+export const FAILURES = {
+  ERR_NO_MEMBER: { status: 503, side: 'local', text: 'No member of the balancer is available.' },
+  ERR_NOFAILOVER: { status: 503, side: 'local', text: 'The server that holds this session is not available.' },
+  ERR_CONNECT: { status: 503, side: 'upstream', text: 'The server could not be reached.' },
+  ERR_CONNECT_TIMEOUT: { status: 503, side: 'upstream', text: 'The server could not be reached in time.' },
+  ERR_UPSTREAM_RESET: { status: 502, side: 'upstream', text: 'The server closed the connection without a complete answer.' },
+  ERR_UPSTREAM_BAD_RESPONSE: { status: 502, side: 'upstream', text: 'The server sent an invalid answer.' },
+  ERR_UPSTREAM_TIMEOUT: { status: 504, side: 'upstream', text: 'The server did not answer in time.' },
+  ERR_NOT_FOUND: { status: 404, side: 'local', text: 'Not found.' },
+  ERR_BAD_REQUEST: { status: 400, side: 'local', text: 'Bad request.' },
+  ERR_FORWARD_PROXY: { status: 403, side: 'local', text: 'This server is not a forward proxy.' },
+  ERR_METHOD: { status: 405, side: 'local', text: 'Method not allowed.' },
+} as const satisfies Record<string, FailureSpec>;
+
+export type FailureCode = keyof typeof FAILURES;
+
+export class ProxyError extends Error {
+  readonly status: number;
+  readonly side: 'local' | 'upstream';
+  constructor(
+    readonly code: FailureCode,
+    /** Technical detail for the log (never shown to the client). */
+    readonly detail?: string,
+  ) {
+    super(`${FAILURES[code].text}${detail ? ` (${detail})` : ''}`);
+    this.status = FAILURES[code].status;
+    this.side = FAILURES[code].side;
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function reason(status: number): string {
+  return REASONS[status] ?? 'Error';
+}
+
+/** A short HTML error page; never a stack trace. */
+export function errorPage(status: number, text: string): string {
+  const title = `${status} ${reason(status)}`;
+  return `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${reason(status)}</h1><p>${escapeHtml(text)}</p><hr><address>stickylb</address></body></html>\n`;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** A whole raw HTTP/1.1 error response, for sockets that have no ServerResponse. */
+export function rawErrorResponse(status: number, text: string): string {
+  const body = errorPage(status, text);
+  return (
+    `HTTP/1.1 ${status} ${reason(status)}\r\n` +
+    `Content-Type: text/html; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/** Connection errors that happen before a member accepted the connection. */
+export function isConnectError(code: string | undefined): boolean {
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'EADDRNOTAVAIL' ||
+    code === 'ECONNRESET' ||
+    code === 'ERR_CONNECT_TIMEOUT'
+  );
+}

@@ -1,0 +1,84 @@
+// The client's request body as a replayable source. Nothing is read before a member connection
+// is ready, so a connect failure fails over with the body untouched, whatever its size. Once
+// reading began, the first `limit` bytes are kept so that a request sent on a pooled connection
+// that turns out dead can be sent once more on a fresh one.
+import type { IncomingMessage, ClientRequest } from 'node:http';
+
+export class RequestBody {
+  private target?: ClientRequest;
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private overflow = false;
+  private ended = false;
+  private listening = false;
+  /** Bytes read from the client so far. */
+  bytes = 0;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly limit: number,
+  ) {}
+
+  /** True until more than `limit` bytes have been read. */
+  get replayable(): boolean {
+    return !this.overflow;
+  }
+
+  /** Streams the body (buffered part first) into `preq`, with backpressure. */
+  pipeTo(preq: ClientRequest): void {
+    this.target = preq;
+    for (const c of this.chunks) preq.write(c);
+    if (this.ended) {
+      this.finish(preq);
+      return;
+    }
+    if (!this.listening) {
+      this.listening = true;
+      this.req.on('data', this.onData);
+      this.req.on('end', this.onEnd);
+    }
+    this.req.resume();
+  }
+
+  /** Stops feeding the current target (it failed); the body stays where it is. */
+  detach(): void {
+    this.target = undefined;
+    if (!this.ended) this.req.pause();
+  }
+
+  private onData = (chunk: Buffer) => {
+    this.bytes += chunk.length;
+    if (!this.overflow) {
+      if (this.size + chunk.length <= this.limit) {
+        this.chunks.push(chunk);
+        this.size += chunk.length;
+      } else {
+        this.overflow = true;
+        this.chunks = [];
+      }
+    }
+    const t = this.target;
+    if (!t) return;
+    if (!t.write(chunk)) {
+      this.req.pause();
+      t.once('drain', () => {
+        if (this.target === t) this.req.resume();
+      });
+    }
+  };
+
+  private onEnd = () => {
+    this.ended = true;
+    if (this.target) this.finish(this.target);
+  };
+
+  private finish(preq: ClientRequest): void {
+    const t = this.req.rawTrailers;
+    if (t.length) {
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < t.length; i += 2) pairs.push([t[i], t[i + 1]]);
+      preq.addTrailers(pairs);
+    }
+    preq.end();
+  }
+}

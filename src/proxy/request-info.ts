@@ -1,0 +1,34 @@
+// What happened to one request, for access logs, metrics and status pages (Apache's
+// BALANCER_* environment variables live here).
+import type { MemberState } from '../balancer/member-state.js';
+import type { SiteModel } from '../config/model.js';
+import type { ProxyError } from './errors.js';
+
+export type StickyOutcome = 'sticky' | 'new' | 'route-changed' | 'refused-nofailover' | 'no-member';
+
+export interface RequestInfo {
+  /** process.hrtime.bigint() at arrival. */
+  start: bigint;
+  /** Wall-clock arrival time (ms since epoch). */
+  startMs: number;
+  site?: SiteModel;
+  kind: 'proxy' | 'static' | 'handler' | 'error' | 'websocket';
+  balancer?: string;
+  member?: MemberState;
+  /** Route of the member chosen (BALANCER_WORKER_ROUTE). */
+  memberRoute?: string;
+  /** Route requested by the session id (BALANCER_SESSION_ROUTE). */
+  sessionRoute?: string;
+  /** Cookie or URL parameter name used (BALANCER_SESSION_STICKY). */
+  stickyName?: string;
+  routeChanged?: boolean;
+  outcome?: StickyOutcome;
+  status?: number;
+  error?: ProxyError;
+  /** Connect failures on the way (member: cause), for the error log. */
+  failures: string[];
+}
+
+export function newRequestInfo(): RequestInfo {
+  return { start: process.hrtime.bigint(), startMs: Date.now(), kind: 'proxy', failures: [] };
+}
