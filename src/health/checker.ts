@@ -80,7 +80,6 @@ export class HealthChecker {
   private readonly slots = new Map<string, Slot>();
   private running = false;
   private detachLog?: () => void;
-  private syncQueued = false;
 
   constructor(
     private readonly runtime: RuntimeState,
@@ -199,12 +198,7 @@ export class HealthChecker {
 
   private onChange = (c: StateChange) => {
     // Members added at run time (manager, growth slots) are checked like configured ones.
-    if (c.field !== 'member' || this.syncQueued) return;
-    this.syncQueued = true;
-    queueMicrotask(() => {
-      this.syncQueued = false;
-      this.sync();
-    });
+    if (c.field === 'member') this.sync();
   };
 
   private compile(slot: Slot): void {
