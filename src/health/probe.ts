@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { compileHealthExpr, type HealthExpr } from './expr.js';
+import { compileHealthExpr, DEFAULT_HEALTH_EXPR, type HealthExpr } from './expr.js';
 import { formatMs } from './format-ms.js';
 
 export type ProbeMethod = 'TCP' | 'OPTIONS' | 'HEAD' | 'GET';
@@ -122,7 +122,8 @@ export const probe: ProbeFn = (target, opts = {}) => {
       const status = res.statusCode ?? 0;
       const judge = (body: string) => {
         const ok = expect.test({ status, body });
-        const detail = ok || expect === defaultExpect ? `status ${status}` : `status ${status}, expect not met: ${expect.source}`;
+        // With the default expression the status says it all; a custom one is named.
+        const detail = ok || expect.source === DEFAULT_HEALTH_EXPR ? `status ${status}` : `status ${status}, expect not met: ${expect.source}`;
         finish({ ok, status, detail, bodySnippet: body ? body.slice(0, SNIPPET_CHARS) : undefined });
       };
       // The body is read only when the expression looks at it (and never for HEAD).
