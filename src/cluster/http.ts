@@ -162,8 +162,10 @@ export function createSessions<T>(options: SessionsOptions<T>): Sessions<T> {
     if (named) {
       const s = get(named.id);
       if (s) {
-        // The URL overrides the cookie; keep the cookie pointing at the session being used.
-        if (cookies && cookieValue(req.headers.cookie, name) !== s.id) setCookie(res, s.id);
+        // The URL overrides the cookie; a cookie naming another session is pointed at this one.
+        // A client that sent no cookie at all has cookies off (it got one with its new session).
+        const fromCookie = cookies ? cookieValue(req.headers.cookie, name) : undefined;
+        if (fromCookie !== undefined && fromCookie !== s.id) setCookie(res, s.id);
         return { session: s, isNew: false, source: named.source };
       }
       return { session: create(res), isNew: true, source: named.source, unknownId: named.id };
