@@ -94,10 +94,8 @@ export async function startFastifyNode(route: string): Promise<AppNode> {
 
 export interface SocketIoNode extends AppNode {
   io: SocketIoServer;
-  /** The `sid` of every polling request and WebSocket upgrade this node received (handshakes excluded). */
-  sidsSeen: string[];
-  /** The `io` cookie of each of those requests ('' when it had none). */
-  cookiesSeen: string[];
+  /** Every polling request and WebSocket upgrade this node received after a handshake. */
+  seen: { sid: string; transport: string; upgrade: boolean; cookie: string }[];
   /** Messages handled: the engine sid of the connection each came in on. */
   handled: { sid: string; transport: string }[];
 }
@@ -106,17 +104,17 @@ export interface SocketIoNode extends AppNode {
 export async function startSocketIoNode(route: string, opts: { cookie?: boolean } = {}): Promise<SocketIoNode> {
   const cluster = createCluster({ route });
   const server = http.createServer();
-  const node = { route, cluster, sidsSeen: [], cookiesSeen: [], handled: [] } as unknown as SocketIoNode;
-  const note = (req: http.IncomingMessage) => {
-    const sid = urlParam(req.url ?? '', 'sid');
+  const node = { route, cluster, seen: [], handled: [] } as unknown as SocketIoNode;
+  const note = (upgrade: boolean) => (req: http.IncomingMessage) => {
+    const url = req.url ?? '';
+    const sid = urlParam(url, 'sid');
     if (sid === undefined) return;
-    node.sidsSeen.push(sid);
-    node.cookiesSeen.push(cookieValue(req.headers.cookie, 'io') ?? '');
+    node.seen.push({ sid, transport: urlParam(url, 'transport') ?? '', upgrade, cookie: cookieValue(req.headers.cookie, 'io') ?? '' });
   };
   const io = new SocketIoServer(server, { cookie: opts.cookie ? true : false, transports: ['polling', 'websocket'] });
   // After attaching: engine.io moves earlier 'request' listeners behind its own path check.
-  server.prependListener('request', note);
-  server.prependListener('upgrade', note);
+  server.prependListener('request', note(false));
+  server.prependListener('upgrade', note(true));
   io.engine.generateId = clusterGenerateId(cluster);
   io.on('connection', (socket) => {
     socket.on('msg', (payload: { i: number }, ack: (reply: unknown) => void) => {
