@@ -25,7 +25,10 @@ export interface AppOptions {
 
 /** The plugins every `stickylb run` uses. Each lives in its own folder. */
 export async function defaultPlugins(): Promise<Plugin[]> {
-  const list: Plugin[] = [];
+  const { healthPlugin } = await import('./health/plugin.js');
+  const { launcherPlugin } = await import('./launcher/launcher.js');
+  // The launcher comes first: members must have live nodes before checks and traffic start.
+  const list: Plugin[] = [launcherPlugin(), healthPlugin()];
   return list;
 }
 
@@ -42,21 +45,28 @@ export class App {
     this.logger = opts.logger ?? createLogger({ path: config.errorLog.path, level: config.errorLog.level });
     this.runtime = new RuntimeState(config, opts.clock);
     this.server = new StickyServer({ config, runtime: this.runtime, logger: this.logger });
-    this.runtime.events.on('change', (c) => {
-      if (c.by === 'proxy' || c.by === 'health') {
-        const m = c.member ? ` member ${c.member}` : '';
-        const level = c.field === 'status.E' && c.to === true ? 'warn' : 'info';
-        this.logger[level]({ balancer: c.balancer, member: c.member, change: c.field, to: c.to, cause: c.cause }, `balancer ${c.balancer}${m}: ${c.field} ${String(c.from)} -> ${String(c.to)}${c.cause ? ` (${c.cause})` : ''}`);
-      }
-    });
   }
 
   static async start(config: ConfigModel, opts: AppOptions = {}): Promise<App> {
     const app = new App(config, opts);
-    app.plugins = opts.plugins ?? (await defaultPlugins());
-    for (const p of app.plugins) await p.setup(app);
-    app.addresses = await app.server.listen();
+    const plugins = opts.plugins ?? (await defaultPlugins());
+    try {
+      for (const p of plugins) {
+        app.plugins.push(p);
+        await p.setup(app);
+      }
+      app.addresses = await app.server.listen();
+    } catch (e) {
+      // Undo what was started (node processes, timers) before reporting the failure.
+      await app.close(0).catch(() => undefined);
+      throw e;
+    }
     return app;
+  }
+
+  /** A plugin by name (the launcher, the health checker, …), if it is in use. */
+  plugin<T extends Plugin = Plugin>(name: string): T | undefined {
+    return this.plugins.find((p) => p.name === name) as T | undefined;
   }
 
   async reload(config: ConfigModel): Promise<void> {

@@ -1,10 +1,9 @@
-// `stickylb run -c FILE`: start the balancer; SIGHUP reloads the config, SIGINT/SIGTERM stop
-// taking connections, let in-flight requests finish, then exit.
+// `stickylb run -c FILE`: start the balancer (and the nodes of a `nodes:` section).
 import type { Command } from './main.js';
 import { parse } from './args.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { App } from '../app.js';
+import { serve } from './serve.js';
 
 export const runCommand: Command = {
   summary: 'start the balancer',
@@ -15,7 +14,7 @@ export const runCommand: Command = {
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
-      console.log('usage: stickylb run -c FILE [--format yaml|json|apache]');
+      console.log('usage: stickylb run -c FILE [--format yaml|json|apache]\n\nSIGHUP reloads FILE; SIGINT/SIGTERM stop after in-flight requests finish.');
       return 0;
     }
     const file = (values.config as string | undefined) ?? positionals[0];
@@ -23,9 +22,10 @@ export const runCommand: Command = {
       console.error('stickylb run: no config file given (use -c FILE)');
       return 2;
     }
+    const format = values.format as string | undefined;
     let loaded;
     try {
-      loaded = loadConfigFile(file, { format: values.format as string | undefined });
+      loaded = loadConfigFile(file, { format });
     } catch (e) {
       if (e instanceof ConfigError) {
         for (const d of e.diagnostics) console.error(formatDiagnostic(d));
@@ -35,42 +35,6 @@ export const runCommand: Command = {
       throw e;
     }
     for (const d of loaded.diagnostics) if (d.severity === 'warning') console.error(formatDiagnostic(d));
-    let app: App;
-    try {
-      app = await App.start(loaded.model);
-    } catch (e) {
-      console.error(`stickylb: cannot start: ${(e as Error).message}`);
-      return 1;
-    }
-    for (const a of app.addresses) console.log(`stickylb listening on http://${a.host ?? '0.0.0.0'}:${a.port}`);
-
-    let reloading = Promise.resolve();
-    process.on('SIGHUP', () => {
-      reloading = reloading.then(async () => {
-        try {
-          const next = loadConfigFile(file, { format: values.format as string | undefined });
-          await app.reload(next.model);
-          app.logger.warn({ file }, `configuration reloaded from ${file}`);
-        } catch (e) {
-          const diags = e instanceof ConfigError ? e.diagnostics.map(formatDiagnostic) : [(e as Error).message];
-          app.logger.error({ file, diagnostics: diags }, `reload refused, the running configuration stays:\n${diags.join('\n')}`);
-        }
-      });
-    });
-
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        app.logger.warn(`${signal}: stopping (in-flight requests may finish)`);
-        app.close(10_000).then(
-          () => resolve(0),
-          () => resolve(1),
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
-    });
+    return serve(loaded.model, { file, format });
   },
 };
