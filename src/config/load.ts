@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import type { ConfigModel } from './model.js';
 import { validateConfig } from './validate.js';
 import { ConfigError, type Diagnostic, type SourceMap } from './diagnostics.js';
+import { apacheFrontEnd } from './apache/index.js';
 
 export type ConfigFormat = 'yaml' | 'json' | 'apache';
 
@@ -84,6 +85,7 @@ function jsonFrontEnd(text: string, file: string) {
 
 registerFrontEnd('yaml', yamlFrontEnd);
 registerFrontEnd('json', jsonFrontEnd);
+registerFrontEnd('apache', apacheFrontEnd);
 
 /** Parses text in a format to a raw object, without validating it. */
 export function parseConfigText(text: string, file: string, format: ConfigFormat) {
@@ -103,13 +105,17 @@ export function loadConfigFile(file: string, opts: { format?: string } = {}): Lo
   }
   const format = formatFor(file, opts.format);
   const { raw, diagnostics, sourceMap } = parseConfigText(text, file, format);
+  // A front end reports what it could not read as errors and still returns the rest (so
+  // `check` can show it); loading must not go on with a half-read config.
+  const frontEndErrors = diagnostics.filter((d) => d.severity === 'error');
   try {
     const model = validateConfig(raw, { source: abs, sourceMap });
+    if (frontEndErrors.length) throw new ConfigError(frontEndErrors);
     return { model, diagnostics, raw };
   } catch (e) {
     if (e instanceof ConfigError) {
       for (const d of e.diagnostics) d.file ??= file;
-      throw new ConfigError([...diagnostics.filter((d) => d.severity === 'error'), ...e.diagnostics]);
+      throw new ConfigError([...new Set([...frontEndErrors, ...e.diagnostics])]);
     }
     throw e;
   }

@@ -1,0 +1,743 @@
+// Parsed Apache directives to the raw config object of schema.ts (with a source map), plus
+// diagnostics: unknown directives and parameters are warnings, values that cannot be read are
+// errors, directives that mean nothing to a balancer are listed as ignored.
+import type { Diagnostic, SourceMap } from '../diagnostics.js';
+import { memberKey } from '../resolve.js';
+import { evaluateAccess, isAccessDirective, type AccessResult, type Loc, type Located } from './access.js';
+import { directiveSpec, sectionSpec } from './directives.js';
+import { parseParams, type Param, type ParamTarget } from './params.js';
+import type { Directive } from './parser.js';
+import { RawBuilder, type Path } from './raw-builder.js';
+import { duration, integer, onOff } from './values.js';
+
+interface HandlerAcc {
+  path: string;
+  handler: Located<string>;
+  access: AccessResult;
+  at: Loc;
+}
+
+interface RuleAcc {
+  /** Fields set as one (path or match, to). */
+  rule: Record<string, string>;
+  params?: Param[];
+  member?: Param[];
+  at: Loc;
+}
+
+interface SiteAcc {
+  base: Path;
+  at?: Loc;
+  listen: Located<string>[];
+  serverName?: Located<string>;
+  serverAliases: Located<string>[];
+  preserveHost?: Located<boolean>;
+  proxyPass: RuleAcc[];
+  /** ProxyPass inside <Location>, tried before the others (last matching <Location> first). */
+  locationProxyPass: RuleAcc[];
+  proxyPassReverse: Located<{ path: string; to: string }>[];
+  cookiePath: Located<{ from: string; to: string }>[];
+  cookieDomain: Located<{ from: string; to: string }>[];
+  handlers: HandlerAcc[];
+  static?: Located<string>;
+  accessLog: Located<{ path: string; format?: string }>[];
+  growth?: Located<number>;
+}
+
+interface MemberAcc {
+  url: string;
+  params: Param[];
+  at: Loc;
+  /** Where each parameter was set (ProxySet can set them later). */
+  paramAt: Map<string, Loc>;
+}
+
+interface BalancerAcc {
+  name: string;
+  at: Loc;
+  site: SiteAcc;
+  params: Map<string, Located<unknown>>;
+  members: MemberAcc[];
+}
+
+interface Scope {
+  site: SiteAcc;
+  location?: { path: string; at: Loc; handler?: Located<string> };
+  proxy?: { url: string; balancer?: string };
+}
+
+export interface ToConfigResult {
+  raw: Record<string, unknown>;
+  sourceMap: SourceMap;
+  diagnostics: Diagnostic[];
+}
+
+const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug', 'trace'];
+const PROXY_FLAGS: Record<string, string> = {
+  nocanon: 'the path is passed on as received',
+  noquery: 'the query string is always passed on',
+  interpolate: 'environment variables are not interpolated',
+};
+const MEMBER_URL = /^(https?|wss?):\/\/[^/\s]+(\/\S*)?$/i;
+const BALANCER_URL = /^balancer:\/\/([^/\s]+)(\/\S*)?$/i;
+
+const locOf = (d: Directive): Loc => ({ file: d.file, line: d.line, directive: d.name });
+
+function newSite(base: Path, at?: Loc): SiteAcc {
+  return {
+    base,
+    at,
+    listen: [],
+    serverAliases: [],
+    proxyPass: [],
+    locationProxyPass: [],
+    proxyPassReverse: [],
+    cookiePath: [],
+    cookieDomain: [],
+    handlers: [],
+    accessLog: [],
+  };
+}
+
+class Converter {
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly main = newSite([]);
+  private readonly vhosts: SiteAcc[] = [];
+  private readonly balancers = new Map<string, BalancerAcc>();
+  private readonly listen: Located<string | number>[] = [];
+  private readonly global = new Map<string, Located<unknown>>();
+  private readonly logFormats = new Map<string, Located<string>>();
+  private readonly healthExpressions = new Map<string, Located<string>>();
+  private readonly healthTemplates = new Map<string, Located<Param[]>>();
+  private readonly memberSets: { url: string; params: Param[]; at: Loc }[] = [];
+  private errorLog: { path?: Located<string>; level?: Located<string>; fromVhost?: boolean } = {};
+  private defaultLogFormat?: string;
+
+  constructor(private readonly file: string) {}
+
+  private diag(d: Directive | Loc, severity: Diagnostic['severity'], message: string, code: string): void {
+    const at = 'args' in d ? locOf(d) : d;
+    this.diagnostics.push({ severity, file: at.file, line: at.line, directive: at.directive, message, code });
+  }
+
+  private usage(d: Directive): string {
+    return directiveSpec(d.name)?.usage ?? `${d.name} …`;
+  }
+
+  private invalid(d: Directive, what: string): void {
+    this.diag(d, 'error', `${d.name}${d.args.length ? ` ${d.args.join(' ')}` : ''}: ${what} (expected ${this.usage(d)})`, 'invalid-value');
+  }
+
+  private wantArgs(d: Directive, min: number, max: number): boolean {
+    if (d.args.length < min || d.args.length > max) {
+      const n = min === max ? `${min} argument${min === 1 ? '' : 's'}` : `${min} to ${max} arguments`;
+      this.invalid(d, d.args.length < min ? `needs ${n}` : `takes ${n}`);
+      return false;
+    }
+    return true;
+  }
+
+  private flag(d: Directive): boolean | undefined {
+    if (!this.wantArgs(d, 1, 1)) return undefined;
+    const v = onOff(d.args[0]);
+    if (v === undefined) this.invalid(d, `"${d.args[0]}" is not On or Off`);
+    return v;
+  }
+
+  private seconds(d: Directive): number | string | undefined {
+    if (!this.wantArgs(d, 1, 1)) return undefined;
+    const v = duration(d.args[0]);
+    if (v === undefined) this.invalid(d, `"${d.args[0]}" is not a number of seconds`);
+    return v;
+  }
+
+  private setGlobal(key: string, value: unknown, d: Directive): void {
+    if (value !== undefined) this.global.set(key, { value, at: locOf(d) });
+  }
+
+  private balancer(name: string, at: Loc, site: SiteAcc): BalancerAcc {
+    const key = name.toLowerCase();
+    let b = this.balancers.get(key);
+    if (!b) {
+      b = { name, at, site, params: new Map(), members: [] };
+      this.balancers.set(key, b);
+    } else if (b.site !== site && b.site !== this.main && site !== this.main) {
+      this.diag(at, 'warning', `balancer://${name} is also defined in another virtual host; stickylb has one set of balancers, so both definitions make one balancer`, 'balancer-shared');
+    }
+    return b;
+  }
+
+  walk(nodes: Directive[], scope: Scope): void {
+    for (const d of nodes) {
+      if (d.children) this.section(d, scope);
+      else this.directive(d, scope);
+    }
+  }
+
+  private section(d: Directive, scope: Scope): void {
+    const spec = sectionSpec(d.name);
+    switch (spec?.name) {
+      case 'VirtualHost':
+        return this.virtualHost(d);
+      case 'Location':
+        return this.location(d, scope);
+      case 'Proxy':
+      case 'ProxyMatch':
+        return this.proxySection(d, scope);
+      case 'Directory':
+      case 'DirectoryMatch':
+      case 'Files':
+      case 'FilesMatch': {
+        const errors = evaluateAccess(d.children!).diagnostics.filter((x) => x.severity === 'error');
+        this.diagnostics.push(...errors);
+        this.diag(d, 'info', `<${d.name} ${d.args.join(' ')}>: per-directory settings are ignored (stickylb serves files under DocumentRoot to every client)`, 'ignored-section');
+        return;
+      }
+      case 'LocationMatch':
+        this.diag(d, 'warning', `<LocationMatch ${d.args.join(' ')}>: regular-expression locations are not supported (contents ignored; use <Location /path>)`, 'unsupported-section');
+        return;
+      case 'IfModule':
+      case 'RequireAll':
+      case 'RequireAny':
+      case 'RequireNone':
+        return this.walk(d.children!, scope);
+      case 'IfDefine':
+      case 'IfVersion':
+      case 'IfFile':
+      case 'IfDirective':
+      case 'IfSection':
+        this.diag(d, 'info', `<${d.name} ${d.args.join(' ')}>: the condition is not evaluated; its contents are read as if it held`, 'condition-ignored');
+        return this.walk(d.children!, scope);
+      case 'Limit':
+      case 'LimitExcept':
+      case 'If':
+      case 'ElseIf':
+      case 'Else':
+        this.diag(d, 'warning', `<${d.name}${d.args.length ? ` ${d.args.join(' ')}` : ''}>: per-request conditions are not supported (contents ignored)`, 'unsupported-section');
+        return;
+      default:
+        this.diag(d, 'warning', `unknown section <${d.name}> (contents ignored)`, 'unknown-section');
+    }
+  }
+
+  private directive(d: Directive, scope: Scope): void {
+    const handler = this.handlers[d.name as keyof Converter['handlers']];
+    if (handler) {
+      handler.call(this, d, scope);
+      return;
+    }
+    if (isAccessDirective(d.name)) {
+      // Read with the section around it; here it is outside one (the parser said so already).
+      return;
+    }
+    const spec = directiveSpec(d.name);
+    if (spec?.kind === 'ignored') this.diag(d, 'info', `${spec.name} is ignored (${spec.note})`, 'ignored-directive');
+    else if (spec?.kind === 'unsupported') this.diag(d, 'warning', `${spec.name} is not supported: ${spec.note} (ignored)`, 'unsupported-directive');
+    else this.diag(d, 'warning', `unknown directive ${d.name} (ignored)`, 'unknown-directive');
+  }
+
+  private virtualHost(d: Directive): void {
+    const site = newSite(['virtualHosts', this.vhosts.length], locOf(d));
+    this.vhosts.push(site);
+    if (!d.args.length) this.invalid(d, 'needs an address');
+    let everywhere = false;
+    for (const a of d.args) {
+      const m = /^(.*?)(?::(\d+|\*))?$/.exec(a)!;
+      const host = m[1];
+      const port = m[2];
+      if (!port || port === '*') {
+        if (host === '*' || host === '_default_') everywhere = true;
+        else {
+          everywhere = true;
+          this.diag(d, 'warning', `<VirtualHost ${a}>: no port; stickylb answers for this host on every listener`, 'vhost-no-port');
+        }
+        continue;
+      }
+      site.listen.push({ value: `${host === '_default_' ? '*' : host}:${port}`, at: locOf(d) });
+    }
+    if (everywhere) site.listen = [];
+    this.walk(d.children!, { site });
+  }
+
+  private location(d: Directive, scope: Scope): void {
+    if (d.args.length !== 1) {
+      if (d.args[0] === '~') this.diag(d, 'warning', `<Location ~ ${d.args.slice(1).join(' ')}>: regular-expression locations are not supported (contents ignored)`, 'unsupported-section');
+      else this.diag(d, 'error', `<Location ${d.args.join(' ')}>: expected one path (<Location /path>)`, 'invalid-value');
+      return;
+    }
+    const path = d.args[0];
+    const inner: Scope = { site: scope.site, location: { path, at: locOf(d) } };
+    this.walk(d.children!, inner);
+    const access = evaluateAccess(d.children!);
+    this.diagnostics.push(...access.diagnostics);
+    const h = inner.location!.handler;
+    const name = h?.value.toLowerCase();
+    if (name === 'balancer-manager' || name === 'server-status' || name === 'metrics') {
+      scope.site.handlers.push({ path, handler: { value: name, at: h!.at }, access, at: locOf(d) });
+      if (!access.present) {
+        this.diag(d, 'warning', `<Location ${path}>: no access rules, so Apache lets everyone use the ${name}; stickylb lets in only this machine (add "Require ip …" or "Require all granted" to say who may)`, 'handler-default-access');
+      }
+    } else if (access.present) {
+      const everyone = access.allow?.some((e) => e.value === 'all') && !access.deny?.length && !access.htpasswd;
+      if (!everyone) {
+        this.diag(d, 'warning', `<Location ${path}>: access rules are enforced only for balancer-manager and server-status locations; requests for ${path} are not restricted`, 'access-not-enforced');
+      }
+    }
+  }
+
+  private proxySection(d: Directive, scope: Scope): void {
+    const url = d.args[0] ?? '';
+    const m = BALANCER_URL.exec(url);
+    let inner: Scope;
+    if (d.name === 'Proxy' && m) {
+      this.balancer(m[1], locOf(d), scope.site);
+      inner = { site: scope.site, proxy: { url, balancer: m[1] } };
+    } else if (d.name === 'Proxy' && MEMBER_URL.test(url)) {
+      inner = { site: scope.site, proxy: { url } };
+    } else {
+      this.diag(d, 'info', `<${d.name} ${d.args.join(' ')}>: forward-proxy settings are ignored (stickylb is no forward proxy)`, 'ignored-section');
+      return;
+    }
+    this.walk(d.children!, inner);
+    const access = evaluateAccess(d.children!);
+    this.diagnostics.push(...access.diagnostics.filter((x) => x.severity === 'error'));
+    if (access.present) {
+      const everyone = access.allow?.some((e) => e.value === 'all') && !access.deny?.length && !access.htpasswd;
+      if (!everyone) this.diag(d, 'warning', `<Proxy ${url}>: access rules inside <Proxy> are not enforced by stickylb (clients are not restricted)`, 'access-not-enforced');
+    }
+  }
+
+  private readonly handlers = {
+    Listen(this: Converter, d: Directive) {
+      if (!this.wantArgs(d, 1, 2)) return;
+      const a = d.args[0];
+      if (/^\d{1,5}$/.test(a)) this.listen.push({ value: Number(a), at: locOf(d) });
+      else if (/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(a)) this.listen.push({ value: a, at: locOf(d) });
+      else return this.invalid(d, `"${a}" is not PORT or ADDRESS:PORT`);
+      const proto = d.args[1]?.toLowerCase();
+      if (proto && proto !== 'http') this.diag(d, 'warning', `Listen ${d.args.join(' ')}: protocol ${d.args[1]} is not supported; stickylb speaks plain HTTP on this port`, 'unsupported-value');
+    },
+    ServerName(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, 1)) return;
+      const name = d.args[0].replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/:\d+$/, '');
+      s.site.serverName = { value: name, at: locOf(d) };
+    },
+    ServerAlias(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, Infinity)) return;
+      for (const a of d.args) s.site.serverAliases.push({ value: a, at: locOf(d) });
+    },
+    ProxyRequests(this: Converter, d: Directive) {
+      this.setGlobal('proxyRequests', this.flag(d), d);
+    },
+    ProxyPreserveHost(this: Converter, d: Directive, s: Scope) {
+      const v = this.flag(d);
+      if (v !== undefined) s.site.preserveHost = { value: v, at: locOf(d) };
+    },
+    ProxyStatus(this: Converter, d: Directive) {
+      if (!this.wantArgs(d, 1, 1)) return;
+      const v = d.args[0].toLowerCase() === 'full' ? true : onOff(d.args[0]);
+      if (v === undefined) return this.invalid(d, `"${d.args[0]}" is not On, Off or Full`);
+      this.setGlobal('proxyStatus', v, d);
+    },
+    BalancerPersist(this: Converter, d: Directive) {
+      this.setGlobal('persist', this.flag(d), d);
+    },
+    BalancerGrowth(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, 1)) return;
+      const n = integer(d.args[0]);
+      if (n === undefined) return this.invalid(d, `"${d.args[0]}" is not a number`);
+      s.site.growth = { value: n, at: locOf(d) };
+    },
+    Timeout(this: Converter, d: Directive) {
+      this.setGlobal('timeout', this.seconds(d), d);
+    },
+    ProxyTimeout(this: Converter, d: Directive) {
+      this.setGlobal('proxyTimeout', this.seconds(d), d);
+    },
+    KeepAliveTimeout(this: Converter, d: Directive) {
+      this.setGlobal('keepAliveTimeout', this.seconds(d), d);
+    },
+    DocumentRoot(this: Converter, d: Directive, s: Scope) {
+      if (this.wantArgs(d, 1, 1)) s.site.static = { value: d.args[0], at: locOf(d) };
+    },
+    ErrorLog(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, 1)) return;
+      const p = d.args[0];
+      if (p.startsWith('|') || /^syslog(:|$)/i.test(p)) {
+        this.diag(d, 'warning', `ErrorLog ${p}: piped and syslog error logs are not supported (ignored; give a file, or "-" for standard error)`, 'unsupported-value');
+        return;
+      }
+      this.setErrorLog('path', p, d, s);
+    },
+    LogLevel(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, Infinity)) return;
+      const plain = d.args.filter((a) => !a.includes(':'));
+      const perModule = d.args.filter((a) => a.includes(':'));
+      if (perModule.length) this.diag(d, 'info', `LogLevel ${perModule.join(' ')}: per-module levels are ignored`, 'ignored-value');
+      if (!plain.length) return;
+      const level = plain[plain.length - 1].toLowerCase().replace(/^trace[1-8]$/, 'trace');
+      if (!LOG_LEVELS.includes(level)) return this.invalid(d, `"${plain[plain.length - 1]}" is not a log level`);
+      if (s.location) this.diag(d, 'info', `LogLevel inside <Location ${s.location.path}>: stickylb has one log level, set for the whole server`, 'scope-widened');
+      this.setErrorLog('level', level, d, s);
+    },
+    LogFormat(this: Converter, d: Directive) {
+      if (!this.wantArgs(d, 1, 2)) return;
+      if (d.args.length === 1) {
+        this.defaultLogFormat = d.args[0];
+        this.diag(d, 'info', 'LogFormat without a nickname: used by TransferLog only', 'ignored-value');
+        return;
+      }
+      this.logFormats.set(d.args[1], { value: d.args[0], at: locOf(d) });
+    },
+    CustomLog(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 2, 3)) return;
+      const [path, format, cond] = d.args;
+      if (path.startsWith('|')) {
+        this.diag(d, 'warning', `CustomLog ${path}: piped logs are not supported (ignored; give a file, or "-" for standard output)`, 'unsupported-value');
+        return;
+      }
+      if (cond) this.diag(d, 'warning', `CustomLog: the condition "${cond}" is not supported; every request is logged`, 'unsupported-value');
+      s.site.accessLog.push({ value: { path, format }, at: locOf(d) });
+    },
+    TransferLog(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, 1)) return;
+      s.site.accessLog.push({ value: { path: d.args[0], format: this.defaultLogFormat ?? 'common' }, at: locOf(d) });
+    },
+    ProxyHCExpr(this: Converter, d: Directive) {
+      const m = /^(\S+)\s+\{(.*)\}\s*$/s.exec(d.rest);
+      if (!m) return this.invalid(d, 'the expression must be in braces');
+      this.healthExpressions.set(m[1], { value: m[2].trim(), at: locOf(d) });
+    },
+    ProxyHCTemplate(this: Converter, d: Directive) {
+      if (!this.wantArgs(d, 2, Infinity)) return;
+      const p = this.params(d, d.args.slice(1), 'health');
+      this.healthTemplates.set(d.args[0], { value: p, at: locOf(d) });
+    },
+    ProxyPass(this: Converter, d: Directive, s: Scope) {
+      this.proxyPass(d, s, false);
+    },
+    ProxyPassMatch(this: Converter, d: Directive, s: Scope) {
+      this.proxyPass(d, s, true);
+    },
+    ProxyPassReverse(this: Converter, d: Directive, s: Scope) {
+      this.proxyPassReverse(d, s);
+    },
+    ProxyPassReverseCookiePath(this: Converter, d: Directive, s: Scope) {
+      if (this.wantArgs(d, 2, 3)) s.site.cookiePath.push({ value: { from: d.args[0], to: d.args[1] }, at: locOf(d) });
+    },
+    ProxyPassReverseCookieDomain(this: Converter, d: Directive, s: Scope) {
+      if (this.wantArgs(d, 2, 3)) s.site.cookieDomain.push({ value: { from: d.args[0], to: d.args[1] }, at: locOf(d) });
+    },
+    BalancerMember(this: Converter, d: Directive, s: Scope) {
+      this.balancerMember(d, s);
+    },
+    ProxySet(this: Converter, d: Directive, s: Scope) {
+      this.proxySet(d, s);
+    },
+    SetHandler(this: Converter, d: Directive, s: Scope) {
+      if (!this.wantArgs(d, 1, 1)) return;
+      const v = d.args[0].toLowerCase();
+      if (!s.location) {
+        this.diag(d, 'warning', `SetHandler ${d.args[0]}: handlers are supported inside <Location /path> only (ignored)`, 'unsupported-value');
+      } else if (v === 'balancer-manager' || v === 'server-status' || v === 'metrics') {
+        s.location.handler = { value: v, at: locOf(d) };
+      } else if (v !== 'none') {
+        this.diag(d, 'warning', `SetHandler ${d.args[0]}: not supported (ignored; supported: balancer-manager, server-status)`, 'unsupported-value');
+      }
+    },
+  };
+
+  private setErrorLog(key: 'path' | 'level', value: string, d: Directive, s: Scope): void {
+    const inVhost = s.site !== this.main;
+    const prev = this.errorLog[key];
+    if (prev && inVhost && !this.errorLog.fromVhost && prev.value !== value) {
+      this.diag(d, 'warning', `${d.name} in <VirtualHost>: stickylb has one error log for all hosts; keeping ${prev.value} from line ${prev.at.line}`, 'scope-widened');
+      return;
+    }
+    this.errorLog[key] = { value, at: locOf(d) };
+    if (inVhost) this.errorLog.fromVhost = true;
+  }
+
+  private params(d: Directive, words: string[], target: ParamTarget): Param[] {
+    const p = parseParams(words, target, locOf(d));
+    this.diagnostics.push(...p.diagnostics);
+    for (const f of p.flags) this.diag(d, 'warning', `${d.name}: unknown word "${f}" (ignored; parameters are written key=value)`, 'unknown-parameter');
+    return p.params;
+  }
+
+  private proxyPass(d: Directive, s: Scope, isMatch: boolean): void {
+    let args = d.args;
+    let where: string;
+    if (s.location && !isMatch) {
+      if (args.length && (args[0] === '!' || args[0].includes('://'))) where = s.location.path;
+      else return this.invalid(d, `inside <Location ${s.location.path}> the path is the location's; write ProxyPass balancer://NAME/ or ProxyPass !`);
+    } else {
+      if (!args.length) return this.invalid(d, 'no path and no target');
+      where = args[0];
+      args = args.slice(1);
+    }
+    const field = isMatch ? 'match' : 'path';
+    const target = args[0];
+    if (!target) return this.invalid(d, `no target for ${where}`);
+    const words = args.slice(1);
+    const list = s.location ? s.site.locationProxyPass : s.site.proxyPass;
+    if (target === '!') {
+      const extra = words.filter((w) => !PROXY_FLAGS[w.toLowerCase()]);
+      if (extra.length) this.diag(d, 'warning', `${d.name} ${where} !: the words after "!" are ignored (${extra.join(' ')})`, 'unknown-parameter');
+      list.push({ rule: { [field]: where, to: '!' }, at: locOf(d) });
+      return;
+    }
+    const flags = words.filter((w) => !w.includes('='));
+    for (const f of flags) {
+      const note = PROXY_FLAGS[f.toLowerCase()];
+      if (note) this.diag(d, 'info', `${d.name}: ${f} is ignored (${note})`, 'ignored-parameter');
+      else this.diag(d, 'warning', `${d.name}: unknown word "${f}" (ignored; parameters are written key=value)`, 'unknown-parameter');
+    }
+    const kv = words.filter((w) => w.includes('='));
+    if (BALANCER_URL.test(target)) {
+      const params = this.params(d, kv, 'balancer');
+      list.push({ rule: { [field]: where, to: target }, params, at: locOf(d) });
+    } else if (MEMBER_URL.test(target)) {
+      const member = this.params(d, kv, 'member');
+      list.push({ rule: { [field]: where, to: target }, member, at: locOf(d) });
+    } else {
+      this.badUrl(d, target, 'balancer://NAME/ or http://host:port/');
+    }
+  }
+
+  private badUrl(d: Directive, url: string, expected: string): void {
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+    if (scheme && !/^(https?|wss?|balancer)$/i.test(scheme)) {
+      this.invalid(d, `${scheme}: URLs are not supported (stickylb speaks HTTP: use ${expected})`);
+    } else {
+      this.invalid(d, `"${url}" is not a URL like ${expected}`);
+    }
+  }
+
+  private proxyPassReverse(d: Directive, s: Scope): void {
+    let path: string;
+    let url: string | undefined;
+    if (s.location) {
+      if (d.args.length !== 1) return this.invalid(d, `inside <Location ${s.location.path}> give only the URL (ProxyPassReverse http://host:port/)`);
+      path = s.location.path;
+      url = d.args[0];
+    } else {
+      if (d.args.length < 2) {
+        this.diag(
+          d,
+          'error',
+          `ProxyPassReverse${d.args.length ? ` ${d.args[0]}` : ''}: no URL (expected ProxyPassReverse /path balancer://name/ or ProxyPassReverse /path http://host:port/; the one-argument form works only inside <Location>)`,
+          'reverse-without-url',
+        );
+        return;
+      }
+      [path, url] = d.args;
+      for (const extra of d.args.slice(2)) {
+        if (extra.toLowerCase() === 'interpolate') this.diag(d, 'info', 'ProxyPassReverse: interpolate is ignored (environment variables are not interpolated)', 'ignored-parameter');
+        else this.diag(d, 'warning', `ProxyPassReverse: unknown word "${extra}" (ignored)`, 'unknown-parameter');
+      }
+    }
+    if (!BALANCER_URL.test(url) && !/^https?:\/\/[^/\s]+/i.test(url)) return this.badUrl(d, url, 'balancer://NAME/ or http://host:port/');
+    s.site.proxyPassReverse.push({ value: { path, to: url }, at: locOf(d) });
+  }
+
+  private balancerMember(d: Directive, s: Scope): void {
+    const usage = 'BalancerMember [balancer://name] http://host:port [key=value …]';
+    let args = d.args;
+    let name = s.proxy?.balancer;
+    const first = BALANCER_URL.exec(args[0] ?? '');
+    if (first) {
+      if (name && name.toLowerCase() !== first[1].toLowerCase()) {
+        this.diag(d, 'warning', `BalancerMember: names balancer://${first[1]} inside <Proxy balancer://${name}>; the member goes to ${first[1]}`, 'balancer-mismatch');
+      }
+      name = first[1];
+      args = args.slice(1);
+    } else if (!name) {
+      if (s.proxy) this.diag(d, 'error', `BalancerMember: <Proxy ${s.proxy.url}> is no balancer (expected <Proxy balancer://name> around it)`, 'invalid-value');
+      else this.diag(d, 'error', `BalancerMember: outside <Proxy balancer://name> the balancer comes first (expected BalancerMember balancer://name http://host:port [key=value …])`, 'member-without-balancer');
+      return;
+    }
+    const b = this.balancer(name, locOf(d), s.site);
+    const url = args[0];
+    if (!url || (url.includes('=') && !url.includes('://'))) {
+      this.diag(d, 'error', `BalancerMember: no member URL (expected ${usage})`, 'member-without-url');
+      return;
+    }
+    if (!MEMBER_URL.test(url)) return this.badUrl(d, url, 'http://host:port');
+    const params = this.params(d, args.slice(1), 'member');
+    const paramAt = new Map(params.map((p) => [p.key, locOf(d)]));
+    b.members.push({ url, params, at: locOf(d), paramAt });
+  }
+
+  private proxySet(d: Directive, s: Scope): void {
+    let words = d.args;
+    let url = s.proxy?.url;
+    if (words[0] && !words[0].includes('=')) {
+      url = words[0];
+      words = words.slice(1);
+    }
+    if (!url) return this.invalid(d, 'no balancer or member URL: give one first, or put ProxySet inside <Proxy balancer://name>');
+    if (!words.length) return this.invalid(d, 'no key=value parameters');
+    const m = BALANCER_URL.exec(url);
+    if (m) {
+      const b = this.balancer(m[1], locOf(d), s.site);
+      for (const p of this.params(d, words, 'balancer')) b.params.set(p.key, { value: p.value, at: locOf(d) });
+    } else if (MEMBER_URL.test(url)) {
+      this.memberSets.push({ url, params: this.params(d, words, 'member'), at: locOf(d) });
+    } else {
+      this.badUrl(d, url, 'balancer://NAME or http://host:port');
+    }
+  }
+
+  /** Applies ProxySet lines for member URLs to the members with that URL. */
+  private applyMemberSets(): void {
+    const key = (u: string) => {
+      try {
+        return memberKey(u);
+      } catch {
+        return u;
+      }
+    };
+    for (const set of this.memberSets) {
+      const members = [...this.balancers.values()].flatMap((b) => b.members).filter((m) => key(m.url) === key(set.url));
+      if (!members.length) {
+        this.diag(set.at, 'warning', `ProxySet ${set.url}: no BalancerMember has this URL (ignored)`, 'unknown-member');
+        continue;
+      }
+      for (const m of members) {
+        for (const p of set.params) {
+          m.params = [...m.params.filter((q) => q.key !== p.key), p];
+          m.paramAt.set(p.key, set.at);
+        }
+      }
+    }
+  }
+
+  /** Writes everything collected into the raw object, recording each path's origin. */
+  emit(): ToConfigResult {
+    this.applyMemberSets();
+    const out = new RawBuilder();
+    const derived = this.listen.length === 0 ? this.derivedListen() : [];
+    if (!this.listen.length && !derived.length) {
+      this.diagnostics.push({ severity: 'info', file: this.file, message: 'no Listen directive: stickylb listens on port 8080, its default', code: 'listen-default' });
+    }
+    for (const l of [...this.listen, ...derived]) out.push(['listen'], l.value, l.at);
+    for (const key of ['proxyRequests', 'proxyStatus', 'timeout', 'proxyTimeout', 'keepAliveTimeout']) {
+      const v = this.global.get(key);
+      if (v) out.set([key], v.value, v.at);
+    }
+    for (const b of this.balancers.values()) this.emitBalancer(out, b);
+    this.emitSite(out, this.main);
+    this.vhosts.forEach((site) => {
+      out.set(site.base, {}, site.at!);
+      this.emitSite(out, site);
+    });
+    this.logFormats.forEach((f, nick) => out.set(['logFormats', nick], f.value, f.at));
+    if (this.errorLog.path) out.set(['errorLog', 'path'], this.errorLog.path.value, this.errorLog.path.at);
+    if (this.errorLog.level) out.set(['errorLog', 'level'], this.errorLog.level.value, this.errorLog.level.at);
+    this.healthExpressions.forEach((e, name) => out.set(['healthExpressions', name], e.value, e.at));
+    this.healthTemplates.forEach((t, name) => {
+      out.set(['healthTemplates', name], {}, t.at);
+      for (const p of t.value) out.set(['healthTemplates', name, p.key], p.value, t.at);
+    });
+    const persist = this.global.get('persist');
+    if (persist) out.set(['persist'], persist.value, persist.at);
+    this.checkLogFormats();
+    return { raw: out.raw, sourceMap: out.sourceMap, diagnostics: this.diagnostics };
+  }
+
+  private derivedListen(): Located<string | number>[] {
+    const seen = new Set<string>();
+    const out: Located<string | number>[] = [];
+    for (const site of this.vhosts) {
+      for (const l of site.listen) {
+        const [, host, port] = /^(.*):(\d+)$/.exec(l.value)!;
+        const value: string | number = host === '*' ? Number(port) : l.value;
+        if (seen.has(String(value))) continue;
+        seen.add(String(value));
+        out.push({ value, at: l.at });
+        this.diag(l.at, 'info', `no Listen directive: listening on ${value}, taken from <VirtualHost ${l.value}> (Apache keeps Listen in ports.conf)`, 'listen-derived');
+      }
+    }
+    return out;
+  }
+
+  private emitBalancer(out: RawBuilder, b: BalancerAcc): void {
+    const base = ['balancers', b.name];
+    out.set(base, {}, b.at);
+    for (const [key, v] of b.params) out.set([...base, key], v.value, v.at);
+    if (!b.params.has('growth')) {
+      const g = b.site.growth ?? this.main.growth;
+      if (g) out.set([...base, 'growth'], g.value, g.at);
+    }
+    out.set([...base, 'members'], [], b.at);
+    b.members.forEach((m, i) => {
+      const mp = [...base, 'members', i];
+      out.set(mp, { url: m.url }, m.at);
+      for (const p of m.params) out.set([...mp, ...p.key.split('.')], p.value, m.paramAt.get(p.key) ?? m.at);
+    });
+  }
+
+  private emitSite(out: RawBuilder, site: SiteAcc): void {
+    const b = site.base;
+    for (const l of site.listen) out.push([...b, 'listen'], l.value, l.at);
+    if (site.serverName) out.set([...b, 'serverName'], site.serverName.value, site.serverName.at);
+    for (const a of site.serverAliases) out.push([...b, 'serverAliases'], a.value, a.at);
+    if (site.preserveHost) out.set([...b, 'preserveHost'], site.preserveHost.value, site.preserveHost.at);
+    const rules = [...[...site.locationProxyPass].reverse(), ...site.proxyPass];
+    for (const r of rules) {
+      const i = out.push([...b, 'proxyPass'], { ...r.rule }, r.at);
+      for (const [field, list] of [['params', r.params], ['member', r.member]] as const) {
+        if (!list?.length) continue;
+        for (const p of list) out.set([...b, 'proxyPass', i, field, ...p.key.split('.')], p.value, r.at);
+      }
+    }
+    for (const r of site.proxyPassReverse) out.push([...b, 'proxyPassReverse'], r.value, r.at);
+    for (const c of site.cookiePath) out.push([...b, 'cookiePath'], c.value, c.at);
+    for (const c of site.cookieDomain) out.push([...b, 'cookieDomain'], c.value, c.at);
+    for (const h of site.handlers) {
+      const i = out.push([...b, 'handlers'], { path: h.path }, h.at);
+      const hp = [...b, 'handlers', i];
+      out.set([...hp, 'handler'], h.handler.value, h.handler.at);
+      const a = h.access;
+      if (a.allow) {
+        out.set([...hp, 'allow'], a.allow.map((e) => e.value), a.decidedBy ?? h.at);
+        a.allow.forEach((e, j) => out.note([...hp, 'allow', j], e.at));
+      }
+      if (a.deny?.length) {
+        out.set([...hp, 'deny'], a.deny.map((e) => e.value), a.deny[0].at);
+        a.deny.forEach((e, j) => out.note([...hp, 'deny', j], e.at));
+      }
+      if (a.htpasswd) out.set([...hp, 'htpasswd'], a.htpasswd.value, a.htpasswd.at);
+      if (a.realm) out.set([...hp, 'realm'], a.realm.value, a.realm.at);
+    }
+    if (site.static) out.set([...b, 'static'], { root: site.static.value }, site.static.at);
+    for (const l of site.accessLog) {
+      const v = l.value.format === undefined ? { path: l.value.path } : l.value;
+      out.push([...b, 'accessLog'], v, l.at);
+    }
+  }
+
+  private checkLogFormats(): void {
+    const standard = ['common', 'combined', 'vhost_combined', 'referer', 'agent'];
+    for (const site of [this.main, ...this.vhosts]) {
+      for (const l of site.accessLog) {
+        const f = l.value.format;
+        if (f && !f.includes('%') && !this.logFormats.has(f) && !standard.includes(f)) {
+          this.diag(l.at, 'warning', `CustomLog: no LogFormat is named "${f}" (the text "${f}" would be logged as is; known: ${[...standard, ...this.logFormats.keys()].join(', ')})`, 'unknown-log-format');
+        }
+      }
+    }
+  }
+
+  mainScope(): Scope {
+    return { site: this.main };
+  }
+}
+
+/** Converts parsed directives to the raw config object, its source map and diagnostics. */
+export function toConfig(directives: Directive[], file: string): ToConfigResult {
+  const c = new Converter(file);
+  c.walk(directives, c.mainScope());
+  return c.emit();
+}
