@@ -1,8 +1,9 @@
 // The demo's whole stylesheet, inlined in every page: no external assets to proxy or cache.
 export const STYLESHEET = `
-:root { --accent: hsl(var(--hue) 55% 42%); --accent-soft: hsl(var(--hue) 60% 95%); color-scheme: light; }
+:root { color-scheme: light; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; background: #f6f8fa; }
+/* On body, where the per-route --hue is set, so that var() resolves. */
+body { --accent: hsl(var(--hue, 210) 55% 42%); --accent-soft: hsl(var(--hue, 210) 60% 95%); margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; background: #f6f8fa; }
 header { background: var(--accent); color: #fff; padding: .75rem 1.25rem; display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
 header h1 { font-size: 1.1rem; margin: 0; }
 header nav a { color: #fff; margin-right: .9rem; text-decoration: none; opacity: .9; }
