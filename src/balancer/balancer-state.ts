@@ -28,7 +28,8 @@ export interface MemberChanges {
 export interface BalancerChanges {
   lbmethod?: Lbmethod;
   timeoutMs?: number;
-  maxattempts?: number;
+  /** null: back to the default (members - 1). */
+  maxattempts?: number | null;
   nofailover?: boolean;
   sticky?: StickyNames | undefined;
 }
@@ -169,10 +170,11 @@ export class BalancerState {
       this.timeoutMs = changes.timeoutMs;
       if (by === 'manager') this.changedAtRuntime.add('timeout');
     }
-    if (changes.maxattempts !== undefined && changes.maxattempts !== this.maxattempts) {
-      if (!(Number.isInteger(changes.maxattempts) && changes.maxattempts >= 0 && changes.maxattempts <= 100)) throw new RangeError('maxattempts must be an integer within 0..100');
-      this.emit({ field: 'maxattempts', from: this.maxattempts, to: changes.maxattempts, by });
-      this.maxattempts = changes.maxattempts;
+    if (changes.maxattempts !== undefined && (changes.maxattempts ?? undefined) !== this.maxattempts) {
+      const next = changes.maxattempts ?? undefined;
+      if (next !== undefined && !(Number.isInteger(next) && next >= 0 && next <= 100)) throw new RangeError('maxattempts must be an integer within 0..100');
+      this.emit({ field: 'maxattempts', from: this.maxattempts, to: next, by });
+      this.maxattempts = next;
       if (by === 'manager') this.changedAtRuntime.add('maxattempts');
     }
     if (changes.nofailover !== undefined && changes.nofailover !== this.nofailover) {
