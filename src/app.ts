@@ -5,6 +5,7 @@ import type { ConfigModel, ListenerModel } from './config/model.js';
 import { RuntimeState } from './balancer/runtime.js';
 import { StickyServer } from './proxy/server.js';
 import { createLogger, type Logger } from './log/logger.js';
+import { resolveConfigPath } from './config/base-dir.js';
 
 export interface Plugin {
   readonly name: string;
@@ -27,8 +28,11 @@ export interface AppOptions {
 export async function defaultPlugins(): Promise<Plugin[]> {
   const { healthPlugin } = await import('./health/plugin.js');
   const { launcherPlugin } = await import('./launcher/launcher.js');
+  const { logsPlugin } = await import('./log/plugin.js');
+  const { staticPlugin } = await import('./static/plugin.js');
   // The launcher comes first: members must have live nodes before checks and traffic start.
-  const list: Plugin[] = [launcherPlugin(), healthPlugin()];
+  // Logs come before it, so they close last and keep every line of the shutdown.
+  const list: Plugin[] = [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin()];
   return list;
 }
 
@@ -42,7 +46,8 @@ export class App {
 
   private constructor(config: ConfigModel, opts: AppOptions) {
     this.config = config;
-    this.logger = opts.logger ?? createLogger({ path: config.errorLog.path, level: config.errorLog.level });
+    this.logger =
+      opts.logger ?? createLogger({ path: resolveConfigPath(config, config.errorLog.path), level: config.errorLog.level, format: config.errorLog.format });
     this.runtime = new RuntimeState(config, opts.clock);
     this.server = new StickyServer({ config, runtime: this.runtime, logger: this.logger });
   }

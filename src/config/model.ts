@@ -189,7 +189,7 @@ export interface ConfigModel {
   replayBuffer: number;
   healthExpressions: Record<string, string>;
   logFormats: Record<string, string>;
-  errorLog: { path: string; level: string };
+  errorLog: { path: string; level: string; format?: 'json' | 'text' };
   persist?: { file: string };
   nodes?: NodesModel;
   rolling: RollingModel;

@@ -25,6 +25,7 @@ import {
 } from './model.js';
 import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
 import { checkHealthExpect } from '../health/expr.js';
+import { checkLogFormat } from '../log/access-format.js';
 
 export const DEFAULTS = {
   listen: { port: 8080 } as ListenerModel,
@@ -316,11 +317,12 @@ function resolveSite(
           maxAgeMs: durationMs(site.static.maxAge, 0),
         }
       : undefined,
-    accessLog: (site.accessLog ?? []).map((l) => ({
-      path: l.path,
-      format: raw.logFormats?.[l.format ?? 'combined'] ?? STANDARD_LOG_FORMATS[l.format ?? 'combined'] ?? l.format ?? 'combined',
-      json: l.json ?? false,
-    })),
+    accessLog: (site.accessLog ?? []).map((l, i) => {
+      const format = raw.logFormats?.[l.format ?? 'combined'] ?? STANDARD_LOG_FORMATS[l.format ?? 'combined'] ?? l.format ?? 'combined';
+      const problem = checkLogFormat(format);
+      if (problem) diags.push({ severity: 'error', path: `${index}accessLog[${i}].format`, message: `${index}accessLog[${i}].format: ${problem} in "${format}" (see docs/logging.md for the directives)`, code: 'log-format' });
+      return { path: l.path, format, json: l.json ?? false };
+    }),
   };
 }
 
@@ -434,7 +436,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     replayBuffer: raw.replayBuffer ?? DEFAULTS.replayBuffer,
     healthExpressions: raw.healthExpressions ?? {},
     logFormats: { ...STANDARD_LOG_FORMATS, ...(raw.logFormats ?? {}) },
-    errorLog: { path: raw.errorLog?.path ?? '-', level: raw.errorLog?.level ?? 'warn' },
+    errorLog: { path: raw.errorLog?.path ?? '-', level: raw.errorLog?.level ?? 'warn', format: raw.errorLog?.format ?? 'json' },
     persist,
     nodes,
     rolling: {

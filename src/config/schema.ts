@@ -234,6 +234,8 @@ export const configSchema = z
       .object({
         path: z.string().min(1).optional(),
         level: z.enum(['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug', 'trace']).optional(),
+        /** `json` (one object a line, the default) or `text` (short Apache-style lines). */
+        format: z.enum(['json', 'text']).optional(),
       })
       .strict()
       .optional(),

@@ -25,6 +25,8 @@ export interface RequestInfo {
   outcome?: StickyOutcome;
   status?: number;
   error?: ProxyError;
+  /** The user stickylb authenticated (Basic auth of a handler), for the access log's %u. */
+  user?: string;
   /** Connect failures on the way (member: cause), for the error log. */
   failures: string[];
 }

@@ -204,6 +204,8 @@ export class StickyServer extends EventEmitter {
     res.once('finish', settle);
     res.once('close', settle);
     if (this.closing) res.shouldKeepAlive = false;
+    // Before anything is written, so the access log can count the body bytes.
+    this.emit('request-start', req, res, info);
     try {
       const r = this.dispatch(req, res, sites, info);
       if (r) r.catch((e) => this.internalError(res, info, e));
@@ -255,6 +257,8 @@ export class StickyServer extends EventEmitter {
       ({ path, query } = normaliseTarget(target));
     } catch (e) {
       info.kind = 'error';
+      // Paths that climb above the root are probes for files outside it: worth a warning.
+      this.logger.warn({ client: req.socket.remoteAddress, target }, `refused request path ${JSON.stringify(target)}: ${(e as Error).message}`);
       sendError(res, info, new ProxyError('ERR_BAD_REQUEST', e instanceof BadPathError ? e.message : 'bad path'));
       return;
     }
