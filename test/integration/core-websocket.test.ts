@@ -1,0 +1,189 @@
+// WebSocket through the balancer: the upgrade takes the same sticky pick as ordinary requests,
+// then messages flow both ways on the session's node.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer } from 'ws';
+import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
+import { deadPort } from '../helpers/backends.js';
+import { until } from '../helpers/http.js';
+
+interface WsNode {
+  name: string;
+  url: string;
+  server: http.Server;
+  /** Request headers of each upgrade the node accepted. */
+  upgrades: http.IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+/** A node whose `ws` server echoes every message prefixed with its name. */
+async function wsNode(name: string): Promise<WsNode> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain' });
+    res.end('upgrade required');
+  });
+  const wss = new WebSocketServer({ server });
+  const node: WsNode = { name, url: '', server, upgrades: [], close: async () => {} };
+  wss.on('connection', (ws, req) => {
+    node.upgrades.push(req.headers);
+    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${name}:${data.toString()}`, { binary: isBinary }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  node.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  node.close = async () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return node;
+}
+
+let first: WsNode;
+let second: WsNode;
+let lb: RunningBalancer;
+
+before(async () => {
+  first = await wsNode('first');
+  second = await wsNode('second');
+  lb = await startBalancer({
+    balancers: {
+      c: {
+        stickysession: '_s',
+        nofailover: true,
+        members: [
+          { url: first.url, route: 'first' },
+          { url: second.url, route: 'second' },
+        ],
+      },
+    },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+});
+
+after(async () => {
+  await lb.close();
+  await first.close();
+  await second.close();
+});
+
+function open(url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`unexpected response ${res.statusCode}`)));
+  });
+}
+
+function next(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> {
+  return new Promise((resolve) => ws.once('message', (data, binary) => resolve({ data: data as Buffer, binary })));
+}
+
+test('websocket: the upgrade follows the session cookie and echoes on the sticky node', async () => {
+  for (const route of ['second', 'first', 'second']) {
+    const ws = await open(`ws://127.0.0.1:${lb.port}/live?x=1`, { Cookie: `_s=abc.${route}` });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const reply = next(ws);
+        ws.send(`hello ${i}`);
+        assert.equal((await reply).data.toString(), `${route}:hello ${i}`);
+      }
+      const payload = Buffer.from([0, 1, 2, 255, 254]);
+      const reply = next(ws);
+      ws.send(payload, { binary: true });
+      const got = await reply;
+      assert.equal(got.binary, true);
+      assert.ok(got.data.equals(payload));
+      const big = 'x'.repeat(200_000);
+      const bigReply = next(ws);
+      ws.send(big);
+      assert.equal((await bigReply).data.toString(), `${route}:${big}`);
+    } finally {
+      ws.close();
+    }
+  }
+  const last = second.upgrades[second.upgrades.length - 1];
+  assert.equal(last.cookie, '_s=abc.second');
+  assert.equal(last.upgrade, 'websocket');
+  assert.equal(last['x-forwarded-for'], '127.0.0.1');
+});
+
+test('websocket: the URL session parameter is used too, and busy returns to 0 after close', async () => {
+  const b = lb.app.runtime.balancer('c')!;
+  const m = b.member('first')!;
+  const ws = await open(`ws://127.0.0.1:${lb.port}/live?_s=abc.first`);
+  const reply = next(ws);
+  ws.send('ping');
+  assert.equal((await reply).data.toString(), 'first:ping');
+  assert.equal(m.busy, 1);
+  assert.ok(m.bytesTo > 0 && m.bytesFrom > 0);
+  ws.close();
+  await until(() => m.busy === 0, 'busy back to 0 after the socket closed');
+});
+
+test('websocket: a known but unusable sticky node → 503 with nofailover', async () => {
+  const b = lb.app.runtime.balancer('c')!;
+  const m = b.member('first')!;
+  b.setFlag(m, 'D', true, 'test');
+  try {
+    await assert.rejects(open(`ws://127.0.0.1:${lb.port}/live`, { Cookie: '_s=abc.first' }), /unexpected response 503/);
+    const ws = await open(`ws://127.0.0.1:${lb.port}/live`, { Cookie: '_s=abc.second' });
+    ws.close();
+  } finally {
+    b.setFlag(m, 'D', false, 'test');
+  }
+});
+
+test('websocket: a refused upgrade passes the member\'s answer on', async () => {
+  // A member without WebSocket support answers the handshake as an ordinary request.
+  const plain = http.createServer((_req, res) => {
+    res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+    res.end('upgrade required');
+  });
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+  const lb2 = await startBalancer({
+    balancers: { c: { members: [{ url: `http://127.0.0.1:${(plain.address() as AddressInfo).port}`, route: 'plain' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  try {
+    await assert.rejects(open(`ws://127.0.0.1:${lb2.port}/live`), /unexpected response 426/);
+    const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get(`${lb2.url}/plain`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+    });
+    assert.equal(r.status, 426);
+    assert.equal(r.body, 'upgrade required');
+    await until(() => lb2.app.runtime.balancer('c')!.members[0].busy === 0, 'busy back to 0');
+  } finally {
+    await lb2.close();
+    plain.closeAllConnections();
+    await new Promise<void>((r) => plain.close(() => r()));
+  }
+});
+
+test('websocket: a dead member fails over when nofailover is Off', async () => {
+  const dead = `http://127.0.0.1:${await deadPort()}`;
+  const lb2 = await startBalancer({
+    balancers: { c: { members: [{ url: dead, route: 'dead' }, { url: second.url, route: 'second' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  try {
+    const ws = await open(`ws://127.0.0.1:${lb2.port}/live`);
+    const reply = next(ws);
+    ws.send('x');
+    assert.equal((await reply).data.toString(), 'second:x');
+    ws.close();
+    assert.equal(lb2.app.runtime.balancer('c')!.member('dead')!.flags.E, true);
+  } finally {
+    await lb2.close();
+  }
+});
