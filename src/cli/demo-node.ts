@@ -11,7 +11,7 @@ stickysession=_s|_s sends every request of a session back to this node.
   --port, -p PORT    port to listen on (default: $PORT, else 8081; 0 picks a free port)
   --route, -r ROUTE  this node's route (default: $STICKYLB_ROUTE); [A-Za-z0-9_-], must
                      match route= of its balancer member
-  --host HOST        address to listen on (default 127.0.0.1)
+  --host HOST        address to listen on (default: $HOST, else 127.0.0.1)
 
 Live sessions: GET /.well-known/stickylb/sessions -> {"route":"first","sessions":N}`;
 
@@ -51,7 +51,7 @@ export const demoNodeCommand: Command = {
     const { startDemoNode } = await import('../demo/index.js');
     let node: Awaited<ReturnType<typeof startDemoNode>>;
     try {
-      node = await startDemoNode({ port, route: values.route, host: values.host ?? '127.0.0.1' });
+      node = await startDemoNode({ port, route: values.route, host: values.host ?? (process.env.HOST || '127.0.0.1') });
     } catch (e) {
       const err = e as Error & { code?: string };
       console.error(`stickylb demo-node: ${err.message}`);

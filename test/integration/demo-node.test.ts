@@ -213,7 +213,7 @@ describe('demo node start and stop', () => {
   });
 
   test('--port and --route override PORT and STICKYLB_ROUTE', async () => {
-    const proc = startCli(['demo-node', '--route', 'flagged', '--port', '0'], { PORT: '1', STICKYLB_ROUTE: 'env' });
+    const proc = startCli(['demo-node', '--route', 'flagged', '--port', '0'], { PORT: '1', STICKYLB_ROUTE: 'env', HOST: '127.0.0.1' });
     const m = await proc.waitFor(LINE);
     assert.equal(m[1], 'flagged');
     const b = new MiniBrowser(m[2], { cookies: false });
