@@ -190,7 +190,7 @@ test('a request on a dead pooled keep-alive connection is sent once more on a fr
     for (const size of [0, 8, 4096, 60_000]) {
       const body = randomBytes(size);
       const got = flaky.got.length;
-      const conns = flaky.connections;
+      const conns: number = flaky.connections;
       const r = await post(`${lb.url}/again`, body);
       assert.equal(r.status, 200, `size ${size}`);
       assert.ok(r.body.equals(body), `size ${size}`);
@@ -219,7 +219,7 @@ test('the replay is bounded: once on a fresh connection, then 502; bodies over r
   try {
     assert.equal((await post(`${lb.url}/warm`, Buffer.from('warm'))).status, 200);
     flaky.mode = 'all';
-    const conns = flaky.connections;
+    const conns: number = flaky.connections;
     const r = await post(`${lb.url}/x`, randomBytes(100));
     assert.equal(r.status, 502);
     assert.equal(flaky.connections, conns + 1, 'one fresh connection, no more');
@@ -227,7 +227,7 @@ test('the replay is bounded: once on a fresh connection, then 502; bodies over r
     flaky.mode = 'none';
     assert.equal((await post(`${lb.url}/warm`, Buffer.from('warm'))).status, 200);
     flaky.mode = 'reused-after-body';
-    const conns2 = flaky.connections;
+    const conns2: number = flaky.connections;
     // 4 kB were read from the client and sent: more than replayBuffer keeps, so no replay.
     const r2 = await post(`${lb.url}/big`, randomBytes(4096));
     assert.equal(r2.status, 502);
