@@ -1,0 +1,116 @@
+// Protection of the built-in handlers (manager, server-status, metrics), installed as the server's
+// accessCheck so every handler gets it: the address rules first, then basic auth when the handler
+// names an htpasswd file. Safe by default: without rules, only loopback clients get in.
+import { promises as dns } from 'node:dns';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { App, Plugin } from '../app.js';
+import type { HandlerModel } from '../config/model.js';
+import { decideAccess, parseRule, type AccessRule, type ReverseLookup } from './access-rules.js';
+import { HtpasswdFile } from './htpasswd.js';
+import { sendText } from './respond.js';
+
+interface Compiled {
+  allow: AccessRule[];
+  deny: AccessRule[];
+}
+
+const DNS_TTL_MS = 60_000;
+const DNS_TIMEOUT_MS = 2_000;
+
+/** Double-reverse lookup with a small cache: names of the address that resolve back to it. */
+export function cachedReverseLookup(): ReverseLookup {
+  const cache = new Map<string, { at: number; names: Promise<string[]> }>();
+  return (addr) => {
+    const now = Date.now();
+    const hit = cache.get(addr);
+    if (hit && now - hit.at < DNS_TTL_MS) return hit.names;
+    const names = withTimeout(
+      (async () => {
+        const candidates = await dns.reverse(addr);
+        const verified: string[] = [];
+        for (const name of candidates) {
+          const back = await dns.lookup(name, { all: true }).catch(() => []);
+          if (back.some((a) => a.address === addr)) verified.push(name);
+        }
+        return verified;
+      })(),
+      DNS_TIMEOUT_MS,
+    ).catch(() => [] as string[]);
+    if (cache.size > 1000) cache.clear();
+    cache.set(addr, { at: now, names });
+    return names;
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    t.unref?.();
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+export interface AccessPluginOptions {
+  /** Replaces DNS for `host` rules (tests). */
+  reverseLookup?: ReverseLookup;
+}
+
+export function accessPlugin(opts: AccessPluginOptions = {}): Plugin {
+  return {
+    name: 'access',
+    setup(app: App) {
+      const compiled = new WeakMap<HandlerModel, Compiled>();
+      const files = new Map<string, HtpasswdFile>();
+      const reverse = opts.reverseLookup ?? cachedReverseLookup();
+      const log = app.logger;
+
+      const rulesOf = (h: HandlerModel): Compiled => {
+        let c = compiled.get(h);
+        if (!c) {
+          c = { allow: h.allow.map(parseRule), deny: h.deny.map(parseRule) };
+          for (const r of [...c.allow, ...c.deny]) {
+            if (r.kind === 'invalid') log.error({ handler: h.handler, path: h.path, rule: r.text }, `${h.path}: access rule "${r.text}" is invalid: ${r.reason}`);
+          }
+          compiled.set(h, c);
+        }
+        return c;
+      };
+
+      app.server.accessCheck = async (req: IncomingMessage, res: ServerResponse, h: HandlerModel) => {
+        const { allow, deny } = rulesOf(h);
+        const remote = req.socket.remoteAddress ?? '';
+        const decision = await decideAccess(allow, deny, { remote, local: req.socket.localAddress }, reverse);
+        if (!decision.allowed) {
+          log.warn({ handler: h.handler, path: h.path, client: remote }, `${h.path}: access refused: ${decision.reason}`);
+          sendText(res, 403, `Forbidden: ${remote} may not use ${h.path}.`);
+          return false;
+        }
+        if (!h.htpasswd) return true;
+        let file = files.get(h.htpasswd);
+        if (!file) {
+          file = new HtpasswdFile(h.htpasswd, { warn: (m) => log.error({ handler: h.handler, htpasswd: h.htpasswd }, m) });
+          files.set(h.htpasswd, file);
+        }
+        const auth = await file.check(req.headers.authorization);
+        if (!auth.ok) {
+          if (req.headers.authorization) log.warn({ handler: h.handler, path: h.path, client: remote }, `${h.path}: authentication refused: ${auth.reason}`);
+          const realm = h.realm.replace(/["\\]/g, '');
+          sendText(res, 401, req.headers.authorization ? 'Unauthorized: wrong user name or password.' : 'Unauthorized: log in to use this page.', {
+            'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"`,
+          });
+          return false;
+        }
+        return true;
+      };
+    },
+  };
+}

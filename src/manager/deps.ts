@@ -1,0 +1,49 @@
+// What the manager's request handlers need from the running app, in one place.
+import type { IncomingMessage } from 'node:http';
+import type { RuntimeState } from '../balancer/runtime.js';
+import type { ConfigModel } from '../config/model.js';
+import type { Logger } from '../log/logger.js';
+import type { Applied } from './changes.js';
+import type { Nonces } from './nonce.js';
+import { parseBasicAuth } from './htpasswd.js';
+import { managerView, type ManagerView } from './view.js';
+import { version } from './version.js';
+import { hostname } from 'node:os';
+
+export interface ManagerDeps {
+  runtime: RuntimeState;
+  config(): ConfigModel;
+  nonces: Nonces;
+  logger: Logger;
+  clock(): number;
+}
+
+/** The server's name as the client addressed it (Apache's ap_get_server_name). */
+export function serverNameOf(req: IncomingMessage, config: ConfigModel): string {
+  const host = req.headers.host?.replace(/:\d+$/, '');
+  return host || config.sites[0]?.serverName || hostname();
+}
+
+export function viewOf(deps: ManagerDeps, req: IncomingMessage): ManagerView {
+  const config = deps.config();
+  return managerView({
+    runtime: deps.runtime,
+    config,
+    nonceOf: (b) => deps.nonces.of(b),
+    serverName: serverNameOf(req, config),
+    version: version(),
+    now: deps.clock(),
+  });
+}
+
+/** Who made a change, for the log: the basic-auth user (already checked) and the address. */
+export function whoOf(req: IncomingMessage): string {
+  const user = parseBasicAuth(req.headers.authorization)?.user;
+  const addr = req.socket.remoteAddress ?? '?';
+  return user ? `${user}@${addr}` : addr;
+}
+
+export function logApplied(deps: ManagerDeps, req: IncomingMessage, balancer: string, applied: Applied): void {
+  const who = whoOf(req);
+  for (const line of applied.summary) deps.logger.warn({ balancer, by: 'manager', client: who }, `manager (${who}): ${line}`);
+}

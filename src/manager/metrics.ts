@@ -1,0 +1,185 @@
+// Prometheus metrics (prom-client), one registry per App so several apps can run in one process.
+// Requests are counted as they finish; member and server figures are read from the runtime state
+// and the listener when scraped, so they never drift from what the manager shows.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RuntimeState } from '../balancer/runtime.js';
+import type { MemberState } from '../balancer/member-state.js';
+import { STATUS_LETTERS, STATUS_WORDS } from '../config/model.js';
+import type { StickyServer } from '../proxy/server.js';
+import type { RequestInfo } from '../proxy/request-info.js';
+
+export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+const MEMBER_LABELS = ['balancer', 'member', 'route'] as const;
+
+export function statusClass(status: number | undefined): string {
+  return status && status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<string>;
+  private readonly balancerRequests: Counter<string>;
+  private readonly latency: Histogram<string>;
+  private server?: StickyServer;
+
+  constructor(
+    private readonly runtime: () => RuntimeState,
+    version: string,
+  ) {
+    const registers = [this.registry];
+    const eachMember = (fn: (labels: Record<string, string>, m: MemberState) => void) => {
+      for (const b of this.runtime().named()) for (const m of b.members) fn({ balancer: b.name, member: m.url, route: m.route }, m);
+    };
+
+    this.requests = new Counter({
+      name: 'stickylb_http_requests_total',
+      help: 'Requests answered, by kind (proxy, handler, static, error, websocket) and status class.',
+      labelNames: ['kind', 'status_class'],
+      registers,
+    });
+    this.balancerRequests = new Counter({
+      name: 'stickylb_balancer_requests_total',
+      help: 'Proxied requests by balancer, member, status class and sticky outcome (sticky, new, route-changed, refused-nofailover, no-member).',
+      labelNames: ['balancer', 'member', 'route', 'status_class', 'outcome'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'stickylb_balancer_request_duration_seconds',
+      help: 'Time from a proxied request arriving to its answer being sent, by balancer and member.',
+      labelNames: ['balancer', 'member'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+
+    const memberCounter = (name: string, help: string, value: (m: MemberState) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [...MEMBER_LABELS],
+        registers,
+        collect() {
+          this.reset();
+          eachMember((l, m) => this.inc(l, value(m)));
+        },
+      });
+    const memberGauge = (name: string, help: string, value: (m: MemberState) => number | undefined, extra: string[] = []) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [...MEMBER_LABELS, ...extra],
+        registers,
+        collect() {
+          this.reset();
+          eachMember((l, m) => {
+            const v = value(m);
+            if (v !== undefined) this.set(l, v);
+          });
+        },
+      });
+
+    memberCounter('stickylb_member_sent_bytes_total', 'Bytes sent to the member (request bodies; Apache: To).', (m) => m.bytesTo);
+    memberCounter('stickylb_member_received_bytes_total', 'Bytes read from the member (response bodies; Apache: From).', (m) => m.bytesFrom);
+    memberCounter('stickylb_member_elected_total', 'Times the member was chosen (Apache: Elected).', (m) => m.elected);
+    memberCounter('stickylb_member_errors_total', 'Failures that counted against the member (connect errors, failonstatus, failontimeout).', (m) => m.errors);
+    memberCounter('stickylb_member_health_checks_total', 'Active health checks run against the member.', (m) => m.health.checks);
+    memberGauge('stickylb_member_busy', 'Requests in flight to the member (Apache: Busy).', (m) => m.busy);
+    memberGauge('stickylb_member_lbstatus', "The byrequests/bybusyness accumulator (Apache's lbstatus, shown as Load).", (m) => m.lbstatus);
+    memberGauge('stickylb_member_lbfactor', 'Load factor now (Apache: Factor).', (m) => m.lbfactor);
+    memberGauge('stickylb_member_lbset', 'Load balancer set.', (m) => m.lbset);
+    memberGauge('stickylb_member_usable', '1 when the member takes requests (none of Disabled, Stopped, Error, Health check failed).', (m) => (m.isUsable() ? 1 : 0));
+    new Gauge({
+      name: 'stickylb_member_status',
+      help: `1 when the member's status flag is set: ${STATUS_LETTERS.map((l) => `${l} ${STATUS_WORDS[l]}`).join(', ')}.`,
+      labelNames: [...MEMBER_LABELS, 'flag', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        eachMember((l, m) => {
+          for (const f of STATUS_LETTERS) this.set({ ...l, flag: f, state: STATUS_WORDS[f] }, m.flags[f] ? 1 : 0);
+        });
+      },
+    });
+    memberGauge('stickylb_member_health_check_up', 'Result of the last active health check: 1 passed, 0 failed (absent before the first check).', (m) =>
+      m.health.last === undefined ? undefined : m.health.last === 'pass' ? 1 : 0,
+    );
+    memberGauge('stickylb_member_health_check_duration_seconds', 'How long the last active health check took.', (m) =>
+      m.health.lastDurationMs === undefined ? undefined : m.health.lastDurationMs / 1000,
+    );
+    memberGauge('stickylb_member_health_check_consecutive_failures', 'Failed health checks in a row.', (m) => (m.model.health ? m.health.consecutiveFails : undefined));
+    memberGauge('stickylb_member_health_check_last_timestamp_seconds', 'When the last active health check ran.', (m) =>
+      m.health.lastCheckAt === undefined ? undefined : m.health.lastCheckAt / 1000,
+    );
+
+    const runtimeFn = this.runtime;
+    new Counter({
+      name: 'stickylb_balancer_refused_total',
+      help: 'Requests a balancer refused (no usable member, or the session member unusable with nofailover).',
+      labelNames: ['balancer'],
+      registers,
+      collect() {
+        this.reset();
+        for (const b of runtimeFn().named()) this.inc({ balancer: b.name }, b.refused);
+      },
+    });
+
+    const server = () => this.server;
+    const serverGauge = (name: string, help: string, value: (s: ReturnType<StickyServer['stats']>) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = server();
+          if (s) this.set(value(s.stats()));
+        },
+      });
+    const serverCounter = (name: string, help: string, value: (s: ReturnType<StickyServer['stats']>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          const s = server();
+          if (s) this.inc(value(s.stats()));
+        },
+      });
+    serverGauge('stickylb_connections_open', 'Client connections open now.', (s) => s.connections);
+    serverGauge('stickylb_requests_in_flight', 'Requests being answered now.', (s) => s.inFlight);
+    serverGauge('stickylb_start_time_seconds', 'When the listener started (Unix time).', (s) => s.startedAt / 1000);
+    serverCounter('stickylb_received_bytes_total', 'Bytes read from clients.', (s) => s.bytesIn);
+    serverCounter('stickylb_sent_bytes_total', 'Bytes sent to clients.', (s) => s.bytesOut);
+    new Gauge({ name: 'stickylb_info', help: 'The running version.', labelNames: ['version'], registers }).set({ version }, 1);
+  }
+
+  private readonly onDone = (_req: IncomingMessage, _res: ServerResponse, info: RequestInfo) => this.record(info);
+  private readonly onUpgradeDone = (_req: IncomingMessage, info: RequestInfo) => this.record(info);
+
+  /** Counts one finished request. */
+  record(info: RequestInfo): void {
+    const sc = statusClass(info.status ?? info.error?.status);
+    this.requests.inc({ kind: info.kind, status_class: sc });
+    if ((info.kind === 'proxy' || info.kind === 'websocket') && info.balancer) {
+      const b = this.runtime().balancers.get(info.balancer);
+      if (b?.model.implicit) return;
+      const member = info.member?.url ?? '';
+      this.balancerRequests.inc({ balancer: info.balancer, member, route: info.member?.route ?? '', status_class: sc, outcome: info.outcome ?? 'no-member' });
+      if (info.kind === 'proxy') this.latency.observe({ balancer: info.balancer, member }, Number(process.hrtime.bigint() - info.start) / 1e9);
+    }
+  }
+
+  attach(server: StickyServer): void {
+    this.server = server;
+    server.on('request-done', this.onDone);
+    server.on('upgrade-done', this.onUpgradeDone);
+  }
+
+  detach(): void {
+    this.server?.off('request-done', this.onDone);
+    this.server?.off('upgrade-done', this.onUpgradeDone);
+    this.server = undefined;
+    this.registry.clear();
+  }
+}

@@ -1,0 +1,83 @@
+// The manager page's only script: polls the JSON API and refreshes the figures in place (no full
+// reload, so a half-filled form survives). Values are written with textContent only. Its hash goes
+// into the Content-Security-Policy, so no other script can run on the page.
+export const PAGE_SCRIPT = `
+(function () {
+  'use strict';
+  var api = document.body.getAttribute('data-api');
+  var stamp = document.getElementById('refreshed');
+  if (!api || !window.fetch) return;
+  var CLASSES = { 'Ok': 'ok', 'Drain': 'drain', 'Standby': 'standby', 'Spare': 'spare', 'Disabled': 'disabled',
+    'Stopped': 'stopped', 'Error': 'error', 'Health check failed': 'hc', 'Ignore errors': 'ignore' };
+  function bytes(n) {
+    if (n < 1024) return String(n);
+    var u = ['K', 'M', 'G', 'T', 'P'], v = n / 1024, i = 0;
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return (v < 10 ? v.toFixed(1) : String(Math.round(v))) + u[i];
+  }
+  function ms(n) {
+    if (n < 1000) return Math.round(n) + 'ms';
+    if (n < 60000) { var s = n / 1000; return (s % 1 === 0 ? String(s) : s.toFixed(1)) + 's'; }
+    if (n < 3600000) { var m = Math.floor(n / 60000), r = Math.round((n % 60000) / 1000); return r ? m + 'm ' + r + 's' : m + 'm'; }
+    var h = Math.floor(n / 3600000), q = Math.round((n % 3600000) / 60000);
+    return q ? h + 'h ' + q + 'm' : h + 'h';
+  }
+  function put(row, field, text) {
+    var el = row.querySelector('[data-f="' + field + '"]');
+    if (el && el.textContent !== text) el.textContent = text;
+    return el;
+  }
+  function badges(el, words) {
+    if (!el || el.getAttribute('data-words') === words.join('|')) return;
+    while (el.firstChild) el.removeChild(el.firstChild);
+    words.forEach(function (w) {
+      var s = document.createElement('span');
+      s.className = 'st st-' + (CLASSES[w] || 'ignore');
+      s.textContent = w;
+      el.appendChild(s);
+    });
+    el.setAttribute('data-words', words.join('|'));
+  }
+  function update(view) {
+    var changed = false;
+    view.balancers.forEach(function (b) {
+      var section = null;
+      document.querySelectorAll('section[data-b]').forEach(function (s) { if (s.getAttribute('data-b') === b.name) section = s; });
+      if (!section) { changed = true; return; }
+      put(section, 'refused', String(b.refused));
+      var rows = section.querySelectorAll('tr[data-m]');
+      if (rows.length !== b.members.length) changed = true;
+      b.members.forEach(function (m) {
+        var row = null;
+        rows.forEach(function (r) { if (r.getAttribute('data-m') === m.id) row = r; });
+        if (!row) { changed = true; return; }
+        put(row, 'route', m.route);
+        put(row, 'redirect', m.redirect);
+        put(row, 'lbfactor', m.lbfactor.toFixed(2));
+        put(row, 'lbset', String(m.lbset));
+        put(row, 'elected', String(m.elected));
+        put(row, 'busy', String(m.busy));
+        put(row, 'lbstatus', String(Math.round(m.lbstatus)));
+        put(row, 'bytesTo', bytes(m.bytesTo));
+        put(row, 'bytesFrom', bytes(m.bytesFrom));
+        put(row, 'errors', String(m.errors));
+        badges(row.querySelector('[data-f="status"]'), m.status);
+        if (m.health && m.health.last) {
+          var last = put(row, 'hclast', m.health.last + (m.health.lastDetail ? ' (' + m.health.lastDetail + ')' : ''));
+          if (last) last.className = m.health.last;
+          put(row, 'hcago', m.health.lastCheckAt ? ms(Math.max(0, view.now - m.health.lastCheckAt)) + ' ago' : '');
+        }
+      });
+    });
+    if (stamp) stamp.textContent = changed ? 'Members changed: reload the page to see them.' : 'Figures refreshed ' + new Date(view.now).toLocaleTimeString() + '.';
+  }
+  function tick() {
+    if (document.hidden) return;
+    fetch(api, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+      .then(update)
+      .catch(function (e) { if (stamp) stamp.textContent = 'Refresh failed: ' + e.message; });
+  }
+  setInterval(tick, 2000);
+})();
+`;

@@ -1,0 +1,69 @@
+// The manager's App plugins: access control for the built-in handlers, persistence of manager
+// changes, and the balancer-manager, server-status and metrics handlers.
+import type { App, Plugin } from '../app.js';
+import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
+import type { ManagerDeps } from './deps.js';
+import { managerHandler } from './manager-handler.js';
+import { Metrics } from './metrics.js';
+import { metricsHandler } from './metrics-handler.js';
+import { Nonces } from './nonce.js';
+import { persistPlugin } from './persist-plugin.js';
+import { statusHandler } from './status-handler.js';
+import { version } from './version.js';
+
+function depsOf(app: App, nonces: Nonces): ManagerDeps {
+  return { runtime: app.runtime, config: () => app.config, nonces, logger: app.logger, clock: () => app.runtime.clock() };
+}
+
+export interface ManagerPlugin extends Plugin {
+  readonly nonces: Nonces;
+}
+
+export function managerPlugin(): ManagerPlugin {
+  const nonces = new Nonces();
+  return {
+    name: 'balancer-manager',
+    nonces,
+    setup(app: App) {
+      app.server.handlers.set('balancer-manager', managerHandler(depsOf(app, nonces)));
+    },
+  };
+}
+
+export function statusPlugin(): Plugin {
+  return {
+    name: 'server-status',
+    setup(app: App) {
+      app.server.handlers.set('server-status', statusHandler(depsOf(app, new Nonces())));
+    },
+  };
+}
+
+export interface MetricsPlugin extends Plugin {
+  metrics?: Metrics;
+}
+
+export function metricsPlugin(): MetricsPlugin {
+  const plugin: MetricsPlugin = {
+    name: 'metrics',
+    setup(app: App) {
+      const metrics = new Metrics(() => app.runtime, version());
+      metrics.attach(app.server);
+      plugin.metrics = metrics;
+      app.server.handlers.set('metrics', metricsHandler(metrics));
+    },
+    close() {
+      plugin.metrics?.detach();
+    },
+  };
+  return plugin;
+}
+
+export interface ManagerPluginsOptions {
+  access?: AccessPluginOptions;
+}
+
+/** Everything this folder adds to an App, in setup order. */
+export function managerPlugins(opts: ManagerPluginsOptions = {}): Plugin[] {
+  return [accessPlugin(opts.access), persistPlugin(), managerPlugin(), statusPlugin(), metricsPlugin()];
+}

@@ -1,0 +1,56 @@
+// server-status `?auto`: mod_status's plain `Key: value` lines, then mod_proxy's
+// `ProxyBalancer[i]…` lines (httpd 2.4's proxy_status_hook). Keys Apache has keep their names and
+// formats; keys only stickylb has are added after them. Pure.
+import { formatUptime, statusDate } from './format.js';
+import type { StatusView } from './status-view.js';
+
+/** mod_status prints rates with up to 6 significant digits and no trailing zeros. */
+function rate(n: number): string {
+  if (!Number.isFinite(n) || n === 0) return '0';
+  return String(Number(n.toPrecision(6)));
+}
+
+export function renderAuto(v: StatusView): string {
+  const lines: string[] = [
+    v.serverName,
+    `ServerVersion: stickylb/${v.version}`,
+    'ServerMPM: node',
+    `CurrentTime: ${statusDate(v.now)}`,
+    `RestartTime: ${statusDate(v.startedAt)}`,
+    `ServerUptimeSeconds: ${v.uptimeSeconds}`,
+    `ServerUptime: ${formatUptime(v.uptimeSeconds)}`,
+    `Total Accesses: ${v.requests}`,
+    `Total kBytes: ${Math.floor(v.bytesOut / 1024)}`,
+    `Uptime: ${v.uptimeSeconds}`,
+    `ReqPerSec: ${rate(v.requestsPerSec)}`,
+    `BytesPerSec: ${rate(v.bytesOutPerSec)}`,
+    `BytesPerReq: ${rate(v.bytesPerReq)}`,
+    `BusyWorkers: ${v.inFlight}`,
+    `ConnsTotal: ${v.connections}`,
+    `Total kBytesIn: ${Math.floor(v.bytesIn / 1024)}`,
+    `BytesInPerSec: ${rate(v.bytesInPerSec)}`,
+    `RequestsInFlight: ${v.inFlight}`,
+  ];
+  (v.balancers ?? []).forEach((b, i) => {
+    const p = `ProxyBalancer[${i}]`;
+    lines.push(`${p}Name: balancer://${b.name}`);
+    b.members.forEach((m, n) => {
+      const w = `${p}Worker[${n}]`;
+      lines.push(
+        `${w}Name: ${m.url}`,
+        `${w}Status: ${m.statusText}`,
+        `${w}Elected: ${m.elected}`,
+        `${w}Busy: ${m.busy}`,
+        `${w}Sent: ${Math.floor(m.bytesTo / 1024)}K`,
+        `${w}Rcvd: ${Math.floor(m.bytesFrom / 1024)}K`,
+        `${w}Route: ${m.route}`,
+        `${w}Factor: ${m.lbfactor}`,
+        `${w}Set: ${m.lbset}`,
+        `${w}Errors: ${m.errors}`,
+      );
+      if (m.health?.last) lines.push(`${w}HealthCheck: ${m.health.last}`);
+    });
+  });
+  // Values are one line each: a route or URL can never break the format.
+  return `${lines.map((l) => l.replace(/[\r\n]+/g, ' ')).join('\n')}\n`;
+}

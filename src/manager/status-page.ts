@@ -1,0 +1,63 @@
+// server-status as HTML: the listener's figures, then (with proxyStatus on) a table per balancer,
+// the columns of Apache's "Proxy LoadBalancer Status" with status in words. No script. Pure.
+import { formatBytes, formatFactor, formatUptime, statusDate } from './format.js';
+import { html, raw } from './html.js';
+import { statusBadges } from './page.js';
+import { PAGE_STYLE } from './page-style.js';
+import type { StatusView } from './status-view.js';
+import { stickyText } from './view.js';
+import { createHash } from 'node:crypto';
+
+export const STATUS_CSP = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(PAGE_STYLE).digest('base64')}'`,
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+function fixed(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+export function renderStatusPage(v: StatusView, opts: { managerPath?: string } = {}): string {
+  const fig = (label: string, value: string) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
+  const balancers = v.balancers
+    ? v.balancers.map(
+        (b) => html`<section class="card" data-b="${b.name}">
+<h2>balancer://${b.name}</h2>
+<dl class="facts">${fig('Sticky session', stickyText(b.sticky) || '(none)')}${fig('Timeout', `${b.timeout}s`)}${fig('Method', b.lbmethod)}${fig('Disable failover', b.nofailover ? 'On' : 'Off')}${fig('Refused', String(b.refused))}</dl>
+<div class="scroll"><table>
+<thead><tr><th>Sch</th><th>Host</th><th>Status</th><th>Route</th><th>Redir</th><th class="num">Factor</th><th class="num">Set</th><th class="num">Elected</th><th class="num">Busy</th><th class="num">Wr</th><th class="num">Rd</th><th class="num">Errors</th><th>Health check</th></tr></thead>
+<tbody>${b.members.map(
+          (m) => html`<tr data-m="${m.id}"><td>${m.scheme}</td><td>${m.hostname}:${m.port}</td><td>${statusBadges(m.status)}</td><td>${m.route}</td><td>${m.redirect}</td><td class="num">${formatFactor(m.lbfactor)}</td><td class="num">${m.lbset}</td><td class="num">${m.elected}</td><td class="num">${m.busy}</td><td class="num">${formatBytes(m.bytesTo)}</td><td class="num">${formatBytes(m.bytesFrom)}</td><td class="num">${m.errors}</td><td>${m.health ? (m.health.last ?? 'not checked yet') : 'none'}</td></tr>`,
+        )}</tbody>
+</table></div>
+</section>`,
+      )
+    : html`<p class="meta">Per-balancer status is off (set <code>proxyStatus: true</code>, Apache's <code>ProxyStatus On</code>).</p>`;
+  return html`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Server status · ${v.serverName}</title>
+<style>${raw(PAGE_STYLE)}</style>
+</head>
+<body>
+<header><h1>Server status</h1><span class="meta">${v.serverName} · stickylb ${v.version}</span><nav>${opts.managerPath ? html`<a href="${opts.managerPath}">Balancer manager</a>` : ''}<a href="?auto">?auto</a></nav></header>
+<main>
+<section class="card">
+<dl class="facts">
+${fig('Current time', statusDate(v.now))}
+${fig('Restart time', statusDate(v.startedAt))}
+${fig('Uptime', formatUptime(v.uptimeSeconds))}
+${fig('Requests', `${v.requests} (${fixed(v.requestsPerSec)}/s)`)}
+${fig('Bytes in', `${formatBytes(v.bytesIn)} (${formatBytes(Math.round(v.bytesInPerSec))}/s)`)}
+${fig('Bytes out', `${formatBytes(v.bytesOut)} (${formatBytes(Math.round(v.bytesOutPerSec))}/s)`)}
+${fig('Connections open', String(v.connections))}
+${fig('Requests in flight', String(v.inFlight))}
+</dl>
+</section>
+${balancers}
+</main>
+</body></html>
+`.value;
+}
