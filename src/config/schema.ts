@@ -216,6 +216,8 @@ export const rollingSchema = z
 
 export const configSchema = z
   .object({
+    /** Where editors find the JSON Schema of this format (ignored by stickylb). */
+    $schema: z.string().optional(),
     listen: z.array(listenSchema).optional(),
     balancers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'balancer names use letters, digits, _ . -'), balancerSchema).optional(),
     ...siteFields,

@@ -656,7 +656,7 @@ class Converter {
         if (seen.has(String(value))) continue;
         seen.add(String(value));
         out.push({ value, at: l.at });
-        this.diag(l.at, 'info', `no Listen directive: listening on ${value}, taken from <VirtualHost ${l.value}> (Apache keeps Listen in ports.conf)`, 'listen-derived');
+        this.diag(l.at, 'info', `no Listen directive: listening on ${typeof value === 'number' ? `port ${value}` : value}, taken from <VirtualHost ${l.value}> (Apache keeps Listen in ports.conf)`, 'listen-derived');
       }
     }
     return out;

@@ -1,0 +1,209 @@
+// The JSON Schema of the YAML/JSON config format, generated from the one zod schema, with short
+// descriptions (defaults and units) that editors show on hover. Pure.
+import { z } from 'zod';
+import {
+  accessLogSchema,
+  balancerSchema,
+  configSchema,
+  healthSchema,
+  memberSchema,
+  nodesSchema,
+  proxyPassReverseSchema,
+  proxyPassSchema,
+  rollingSchema,
+  staticSchema,
+  virtualHostSchema,
+} from './schema.js';
+
+const DURATION = 'seconds, or a string with a unit: "500ms", "30s", "5m", "1h"';
+
+const site: Record<string, string> = {
+  serverName: 'Host name this site answers for (Apache ServerName); without one the site takes every host.',
+  serverAliases: 'More host names for the site (Apache ServerAlias).',
+  preserveHost: "Pass the client's Host header to members (Apache ProxyPreserveHost). Default false: members see their own host:port.",
+  proxyPass: 'Routing rules, tried in order; the first match wins (Apache ProxyPass / ProxyPassMatch). Put exclusions ("!") before the rules that would take them.',
+  proxyPassReverse: 'Rewrite Location, Content-Location, URI and Destination headers of member responses back to this site (Apache ProxyPassReverse).',
+  cookiePath: 'Rewrite path= of Set-Cookie from `from` to `to` (Apache ProxyPassReverseCookiePath).',
+  cookieDomain: 'Rewrite domain= of Set-Cookie from `from` to `to` (Apache ProxyPassReverseCookieDomain).',
+  handlers: 'Built-in pages: balancer-manager, server-status, metrics (Apache <Location> with SetHandler).',
+  static: 'Serve files for paths no rule proxies (Apache DocumentRoot).',
+  accessLog: 'Access logs (Apache CustomLog).',
+};
+
+const descriptions = new Map<z.ZodType, Record<string, string>>([
+  [
+    configSchema,
+    {
+      $schema: 'Where editors find this schema; ignored by stickylb.',
+      listen: 'Ports to listen on: 8080, "127.0.0.1:8080", "[::1]:8080" or {host, port} (Apache Listen). Default [8080].',
+      balancers: 'Balancers by name (Apache <Proxy balancer://NAME>). Rules reach them as balancer://NAME/.',
+      ...site,
+      virtualHosts: 'Name-based virtual hosts (Apache <VirtualHost>); each inherits the top-level site settings. The first host of a listener is its default.',
+      proxyRequests: 'Apache ProxyRequests: stickylb is never a forward proxy; kept for converted configs. Default false.',
+      proxyStatus: 'Show balancers and members on server-status (Apache ProxyStatus). Default false.',
+      timeout: `How long to wait for a member's answer when neither member nor balancer says (Apache Timeout): ${DURATION}. Default 60.`,
+      proxyTimeout: `Like timeout, for proxied requests only (Apache ProxyTimeout): ${DURATION}.`,
+      keepAliveTimeout: `How long an idle client connection stays open (Apache KeepAliveTimeout): ${DURATION}. Default 5.`,
+      maxHeaderSize: 'Largest request header block in bytes. Default 16384.',
+      replayBuffer: 'Request body bytes kept to send the request again to another member after a connection failure. Default 65536.',
+      healthExpressions: 'Named health check expressions (Apache ProxyHCExpr), used by health.expect. See docs/health-checks.md.',
+      healthTemplates: 'Named health check settings (Apache ProxyHCTemplate), used by health.template.',
+      logFormats: 'Access log formats by nickname (Apache LogFormat); common, combined, vhost_combined, referer and agent are built in.',
+      errorLog: 'Error log file ("-": standard error, the default) and level (Apache ErrorLog, LogLevel; default warn).',
+      persist: 'Keep manager changes across restarts (Apache BalancerPersist): true (next to the config file) or {file}. Config edits win over saved state.',
+      nodes: 'Identical app nodes stickylb starts and supervises; each becomes a member with its own route.',
+      rolling: 'Settings of `stickylb restart --rolling`.',
+      admin: 'Path of the admin API.',
+      manager: 'Shorthand for a balancer-manager handler of the default site (path default /balancer-manager).',
+      serverStatus: 'Shorthand for a server-status handler of the default site (path default /server-status).',
+      metrics: 'Shorthand for a Prometheus metrics handler of the default site (path default /metrics).',
+    },
+  ],
+  [virtualHostSchema, { listen: 'Listeners this host answers on ("*:80", "127.0.0.1:8080"); every listener when absent.', ...site }],
+  [
+    balancerSchema,
+    {
+      lbmethod: 'Scheduler for requests without a usable route: byrequests (weighted round robin), bytraffic, bybusyness, heartbeat. Default byrequests.',
+      stickysession: 'Session id name: "_s" (cookie and URL parameter), "JSESSIONID|jsessionid" (cookie|URL parameter) or {cookie, url}. Not sticky when absent.',
+      stickysessionsep: 'Separator before the route in a session id: one character, or "Off" (the whole value is the route). Default ".".',
+      scolonpathdelim: 'Also end a URL session value at ";" (for ;jsessionid= path parameters). Default false.',
+      nofailover: "Answer 503 instead of moving a session to another member when its member is down. Default false.",
+      maxattempts: 'Extra attempts on other members after a failed connection. Default: members - 1.',
+      timeout: `How long to wait for a usable member before answering 503: ${DURATION}. Default 0 (do not wait).`,
+      failonstatus: 'Response statuses that put the member in error (the response is still passed on), e.g. [500, 503].',
+      failontimeout: 'A member that does not answer in time is put in error. Default false.',
+      forcerecovery: 'When every member is in error, try them all again at once. Default true.',
+      growth: 'Free slots for members added at run time through the manager. Default 0.',
+      routecookie: 'Set this cookie to ".<route>" when the route changed (the classic ROUTEID recipe).',
+      balancerheaders: 'Pass the balancing outcome to the app as X-Stickylb-* request headers. Default false.',
+      slowstart: `A member coming back gets its full share of new sessions over this time: ${DURATION}. Default 0.`,
+      retrybackoff: 'Cap of the growing retry interval of a member that keeps failing; false or 0: no back-off. Default 5 x retry, at most 10m.',
+      health: 'Health check defaults for every member.',
+      members: 'The members (Apache BalancerMember), in order.',
+    },
+  ],
+  [
+    memberSchema,
+    {
+      url: 'The member: http://host:port with an optional base path.',
+      route: 'The id the application appends to its session ids (Seaside makeAllClusteredWith:, Tomcat jvmRoute). Unique in the balancer.',
+      loadfactor: 'Share of new sessions, 1..100 (decimals allowed). Default 1.',
+      lbset: 'Members of the lowest set are used first; higher sets only when none is usable. 0..99, default 0.',
+      redirect: 'When this member is unusable, send its sessions to the member with this route.',
+      retry: `How long a member in error waits before it is tried again: ${DURATION}. Default 60; 0: at once.`,
+      timeout: `How long to wait for this member's answer: ${DURATION}. Default: the balancer's, then proxyTimeout, then timeout.`,
+      connectiontimeout: `How long to wait for a connection: ${DURATION}. Default 5.`,
+      ping: `Apache ping: ${DURATION}.`,
+      max: 'Most connections to the member. Default 256.',
+      smax: 'Apache smax (soft maximum of pooled connections).',
+      ttl: `How long an idle pooled connection is kept: ${DURATION}.`,
+      keepalive: 'Reuse connections to the member. Default true.',
+      disablereuse: 'Open a new connection for every request. Default false.',
+      status: 'Initial status flags: "+H" hot standby, "+R" hot spare, "+D" disabled, "+S" stopped, "+N" drain, "+I" ignore errors.',
+      slowstart: `Slow start for this member: ${DURATION}.`,
+      health: 'Active health check of this member (wins over the balancer health).',
+    },
+  ],
+  [
+    healthSchema,
+    {
+      method: 'TCP (connect only), OPTIONS, HEAD or GET. No checks when absent.',
+      uri: 'Path appended to the member URL. Default /.',
+      interval: `Time between checks: ${DURATION}; at least 100ms. Default 30.`,
+      timeout: `A check that takes longer fails: ${DURATION}. Default: the interval, at most 10s.`,
+      passes: 'Passed checks in a row that bring the member back. Default 1.',
+      fails: 'Failed checks in a row that take the member out. Default 1.',
+      expect: 'What passes: an expression (status 200-399, body contains "ok") or a healthExpressions name. Default status 200-399.',
+      template: 'Take the settings of this healthTemplates entry.',
+    },
+  ],
+  [
+    proxyPassSchema,
+    {
+      path: 'Path prefix, matched on segment boundaries (/app takes /app and /app/x, not /application).',
+      match: 'Regular expression instead of a path (Apache ProxyPassMatch); $1 … in `to` refer to its groups.',
+      to: 'balancer://NAME/path, a single http://host:port/path, or "!" to leave the path unproxied.',
+      params: 'Balancer parameters for this rule (as on an Apache ProxyPass line), e.g. {stickysession: "_s", nofailover: true}.',
+      member: 'Member parameters for a single-URL rule, e.g. {retry: 5, connectiontimeout: "500ms"}.',
+    },
+  ],
+  [
+    proxyPassReverseSchema,
+    {
+      path: 'The local path redirects are rewritten to.',
+      to: 'balancer://NAME/path (covers every member) or a member URL http://host:port/path.',
+    },
+  ],
+  [
+    staticSchema,
+    {
+      root: 'Directory the files are served from.',
+      index: 'Files tried for a directory. Default ["index.html"].',
+      dotfiles: 'Names starting with a dot: ignore (404, the default), allow, or deny (403).',
+      precompressed: 'Serve file.br / file.gz siblings when the client accepts them. Default false.',
+      maxAge: `Cache-Control max-age: ${DURATION}. Default 0.`,
+    },
+  ],
+  [
+    accessLogSchema,
+    {
+      path: 'File, or "-" for standard output.',
+      format: 'A logFormats nickname (default combined) or an Apache LogFormat string.',
+      json: 'Write JSON lines instead. Default false.',
+    },
+  ],
+  [
+    nodesSchema,
+    {
+      command: 'The command that starts one node; it gets PORT and STICKYLB_ROUTE in its environment.',
+      count: 'How many nodes. Default 2.',
+      basePort: 'Port of the first node; the others follow. Default 8081.',
+      routePrefix: 'Routes are this prefix + 1, 2, …. Default "node".',
+      list: 'Explicit {route, port} of each node instead of count/basePort/routePrefix.',
+      env: 'More environment variables for every node.',
+      cwd: 'Working directory of the nodes.',
+      balancer: 'Balancer the nodes become members of. Default: the only balancer, or "cluster".',
+      host: 'Address the nodes listen on. Default 127.0.0.1.',
+      stopTimeout: `How long a node may take to stop before it is killed: ${DURATION}. Default 10.`,
+      health: 'Health check of the nodes.',
+    },
+  ],
+  [
+    rollingSchema,
+    {
+      maxDraining: 'Nodes drained at the same time. Default 1.',
+      idle: `A drained node is idle after no session request for this long: ${DURATION}. Default 10.`,
+      maxWait: `Restart a drained node after this long even if not idle: ${DURATION}. Default 300.`,
+      hook: 'Command run to restart a member stickylb did not start.',
+      sessionsPath: 'Path on each node that reports its live sessions (see the cluster library).',
+    },
+  ],
+]);
+
+/** The JSON Schema (draft 2020-12) of the config format. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override(ctx) {
+      const texts = descriptions.get(ctx.zodSchema as unknown as z.ZodType);
+      const props = (ctx.jsonSchema as { properties?: Record<string, Record<string, unknown>> }).properties;
+      if (texts && props) {
+        for (const [key, text] of Object.entries(texts)) if (props[key] && !props[key].description) props[key].description = text;
+      }
+      // zod names startsWith checks with a format of its own; the pattern says the same.
+      if ((ctx.jsonSchema as { format?: string }).format === 'starts_with') delete (ctx.jsonSchema as { format?: string }).format;
+    },
+  }) as Record<string, unknown>;
+  return {
+    $schema: schema.$schema,
+    title: 'stickylb configuration',
+    description: 'The YAML/JSON config of stickylb, a sticky-session load balancer with Apache mod_proxy_balancer semantics. See docs/configuration.md.',
+    ...schema,
+  };
+}
+
+/** The schema as the text of schema/stickylb.schema.json. */
+export function configJsonSchemaText(): string {
+  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+}
