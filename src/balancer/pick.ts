@@ -17,6 +17,11 @@ export interface PickRequest {
   /** Request target as received (path and query). */
   target: string;
   cookie?: string;
+  /**
+   * The caller will wait and ask again when no member is usable (the balancer timeout), so an
+   * empty pick is no refusal yet: only the request's last pick counts in `refused`.
+   */
+  waiting?: boolean;
 }
 
 /** Apache's find_route_worker: non-standby members first, then standbys; redirect when unusable. */
@@ -114,7 +119,7 @@ export function pickMember(state: BalancerState, req: PickRequest, now = state.c
   }
   const m = bestMember(state, state.scheduler, now, exclude);
   if (!m) {
-    state.refused++;
+    if (!req.waiting) state.refused++;
     return { kind: 'none', sticky };
   }
   m.elected++;

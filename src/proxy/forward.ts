@@ -48,10 +48,11 @@ export async function forward(ctx: ForwardContext): Promise<void> {
 
   for (;;) {
     if (res.destroyed) return;
-    const out = pickMember(balancer, { target: ctx.req.url ?? '/', cookie: req.headers.cookie });
+    const canWait = deadline > 0 && Date.now() < deadline;
+    const out = pickMember(balancer, { target: ctx.req.url ?? '/', cookie: req.headers.cookie, waiting: canWait });
     recordOutcome(info, out);
     if (out.kind !== 'member') {
-      if (out.kind === 'none' && deadline && Date.now() < deadline) {
+      if (out.kind === 'none' && canWait) {
         // Apache's balancer timeout: wait for a member to become usable.
         await new Promise((r) => setTimeout(r, Math.min(100, deadline - Date.now())));
         continue;
