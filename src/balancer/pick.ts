@@ -123,5 +123,8 @@ export function pickMember(state: BalancerState, req: PickRequest, now = state.c
     return { kind: 'none', sticky };
   }
   m.elected++;
-  return { kind: 'member', member: m, sticky, stickyHit: false, routeChanged: !!m.route && m.route !== sticky.route };
+  // As Apache's BALANCER_ROUTE_CHANGED: only a balancer with a stickysession has routes to change;
+  // without one, a route cookie or Route-Changed header would go out with every answer.
+  const routeChanged = !!state.sticky && !!m.route && m.route !== sticky.route;
+  return { kind: 'member', member: m, sticky, stickyHit: false, routeChanged };
 }

@@ -143,6 +143,8 @@ test('reference: the route is used only when stickysession is set', () => {
   const out = b.pick('/?_s=abc.second', '_s=abc.second');
   assert.equal(out.kind === 'member' && out.stickyHit, false);
   assert.deepEqual(out.sticky, {});
+  // Without stickysession there is no route to change (Apache sets no BALANCER_ROUTE_CHANGED).
+  assert.equal(out.kind === 'member' && out.routeChanged, false);
 });
 
 test('reference: a usable route member is used, elected goes up, the route is unchanged', () => {
