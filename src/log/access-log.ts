@@ -96,8 +96,8 @@ export class AccessLogs {
     return [...this.writers.values()];
   }
 
-  reopen(): void {
-    for (const w of this.writers.values()) w.reopen();
+  reopen(): Promise<void> {
+    return Promise.all([...this.writers.values()].map((w) => w.reopen())).then(() => undefined);
   }
 
   flush(): Promise<void> {

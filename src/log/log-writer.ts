@@ -1,9 +1,17 @@
 // A log destination: a file or stdout, written asynchronously through pino's SonicBoom (lines are
 // buffered while a write is in flight, so a slow disk never holds up a request), reopened on
 // demand for log rotation, flushed on close.
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import pino from 'pino';
 
 type SonicBoom = ReturnType<typeof pino.destination>;
+
+/** SonicBoom state that its typings leave out. */
+interface SonicBoomState {
+  fd: number;
+  destroyed: boolean;
+}
 
 export interface LogWriterOptions {
   /** Called on a write or open error (after the first, at most once a minute). */
@@ -18,9 +26,11 @@ const MAX_BUFFER = 64 * 1024 * 1024;
 export class LogWriter {
   /** `-` for stdout, else an absolute file name. */
   readonly path: string;
-  /** Lines dropped because the backlog was full. */
+  /** Lines dropped because the backlog was full or the file could not be opened. */
   dropped = 0;
-  private readonly boom: SonicBoom;
+  private readonly boom?: SonicBoom;
+  private readonly opened: Promise<void>;
+  private failed = false;
   private closed?: Promise<void>;
   /** Bytes handed to SonicBoom, and bytes it reported written or dropped: their difference is pending. */
   private queued = 0;
@@ -32,20 +42,47 @@ export class LogWriter {
     this.path = path;
     this.onError = opts.onError;
     const common = { sync: false, minLength: 0, maxLength: opts.maxBuffer ?? MAX_BUFFER };
-    this.boom = path === '-' ? pino.destination({ ...common, dest: 1 }) : pino.destination({ ...common, dest: path, mkdir: true, append: true });
-    this.boom.on('error', (err: NodeJS.ErrnoException) => this.reportError(err));
-    this.boom.on('write', (n: number) => {
+    let boom: SonicBoom;
+    try {
+      if (path !== '-') {
+        // Opened once here, at start or reload (never on the request path), so a bad path fails
+        // clearly and SonicBoom is only given files it can open.
+        mkdirSync(dirname(path), { recursive: true });
+        closeSync(openSync(path, 'a'));
+      }
+      boom = path === '-' ? pino.destination({ ...common, dest: 1 }) : pino.destination({ ...common, dest: path, mkdir: true, append: true });
+    } catch (e) {
+      this.failed = true;
+      this.opened = Promise.reject(e);
+      this.opened.catch(() => undefined);
+      return;
+    }
+    this.boom = boom;
+    this.opened = new Promise<void>((resolveOpen, reject) => {
+      if (this.state.fd >= 0) return resolveOpen();
+      boom.once('ready', () => resolveOpen());
+      boom.once('error', (err: Error) => {
+        if (this.state.fd >= 0) return;
+        // Never opened (the file went away since the check): give up on it. pino flushes its
+        // destinations synchronously at exit, which throws for one that never opened.
+        this.failed = true;
+        (boom as unknown as SonicBoomState).destroyed = true;
+        reject(err);
+      });
+    });
+    this.opened.catch(() => undefined);
+    boom.on('error', (err: NodeJS.ErrnoException) => this.reportError(err));
+    boom.on('write', (n: number) => {
       this.settled += n;
     });
-    this.boom.on('drop', (data: string) => {
+    boom.on('drop', (data: string) => {
       this.dropped++;
       this.settled += Buffer.byteLength(data);
     });
   }
 
-  /** The underlying stream (pino writes to it directly). */
-  get stream(): SonicBoom {
-    return this.boom;
+  private get state(): SonicBoomState {
+    return this.boom as unknown as SonicBoomState;
   }
 
   get isStdout(): boolean {
@@ -54,39 +91,43 @@ export class LogWriter {
 
   /** Resolves once the file is open; rejects with the open error (for a clear failure at start). */
   ready(): Promise<void> {
-    if (this.isStdout || (this.boom as unknown as { fd: number }).fd >= 0) return Promise.resolve();
-    return new Promise<void>((resolveReady, reject) => {
-      const onReady = () => {
-        this.boom.off('error', onErr);
-        resolveReady();
-      };
-      const onErr = (err: Error) => {
-        this.boom.off('ready', onReady);
-        reject(err);
-      };
-      this.boom.once('ready', onReady);
-      this.boom.once('error', onErr);
-    });
+    return this.opened;
   }
 
   /** Queues whole lines (the caller adds the newline); never blocks, never throws. */
   write(text: string): void {
     if (this.closed) return;
+    if (this.failed || !this.boom) {
+      this.dropped++;
+      return;
+    }
     this.queued += Buffer.byteLength(text);
     this.boom.write(text);
   }
 
   /**
-   * Opens the file again by name (after logrotate renamed it). Lines already queued go to
-   * whichever file is open when they are written; a line is never split between the two.
+   * Opens the file again by name (after logrotate renamed it); resolves once the new file is
+   * open. Lines already queued go to whichever file is open when they are written; a line is
+   * never split between the two. If the file cannot be opened, writing goes on to the old one.
    */
-  reopen(): void {
-    if (this.isStdout || this.closed) return;
-    try {
-      this.boom.reopen();
-    } catch (e) {
-      this.reportError(e as NodeJS.ErrnoException);
-    }
+  reopen(): Promise<void> {
+    const boom = this.boom;
+    if (this.isStdout || this.closed || this.failed || !boom) return Promise.resolve();
+    return new Promise<void>((resolveReopen) => {
+      const done = () => {
+        boom.off('ready', done);
+        boom.off('error', done);
+        resolveReopen();
+      };
+      boom.once('ready', done);
+      boom.once('error', done);
+      try {
+        boom.reopen();
+      } catch (e) {
+        this.reportError(e as NodeJS.ErrnoException);
+        done();
+      }
+    });
   }
 
   /** Bytes queued and not yet written. */
@@ -96,35 +137,36 @@ export class LogWriter {
 
   /** Resolves once everything queued so far is written (the writer stays open). */
   flush(): Promise<void> {
+    const boom = this.boom;
     const target = this.queued;
-    if (this.settled >= target || (this.boom as unknown as { destroyed: boolean }).destroyed) return Promise.resolve();
+    if (!boom || this.settled >= target || this.state.destroyed) return Promise.resolve();
     return new Promise<void>((resolveFlush) => {
       const check = () => {
         if (this.settled >= target) finish();
       };
       const finish = () => {
-        this.boom.off('write', check);
-        this.boom.off('drop', check);
-        this.boom.off('close', finish);
-        this.boom.off('error', finish);
+        boom.off('write', check);
+        boom.off('drop', check);
+        boom.off('close', finish);
+        boom.off('error', finish);
         resolveFlush();
       };
-      // Listeners added after the counting ones, so the count is current when they run.
-      this.boom.on('write', check);
-      this.boom.on('drop', check);
-      this.boom.once('close', finish);
-      this.boom.once('error', finish);
+      // Added after the counting listeners, so the count is current when these run.
+      boom.on('write', check);
+      boom.on('drop', check);
+      boom.once('close', finish);
+      boom.once('error', finish);
     });
   }
 
   /** Writes everything queued, then closes the file (stdout stays open). Idempotent. */
   close(): Promise<void> {
+    const boom = this.boom;
     this.closed ??= new Promise<void>((resolveClose) => {
-      const b = this.boom as unknown as { destroyed: boolean };
-      if (b.destroyed) return resolveClose();
-      this.boom.once('close', () => resolveClose());
-      this.boom.once('error', () => resolveClose());
-      this.boom.end();
+      if (!boom || this.state.destroyed) return resolveClose();
+      boom.once('close', () => resolveClose());
+      boom.once('error', () => resolveClose());
+      boom.end();
     });
     return this.closed;
   }

@@ -59,10 +59,9 @@ export class LogsPlugin implements Plugin {
   }
 
   /** Reopens every log file by name (after logrotate moved them). Safe to call at any time. */
-  reopen(): void {
-    this.access.reopen();
+  async reopen(): Promise<void> {
     const stream = this.app && errorLogStream(this.app.logger);
-    stream?.writer.reopen();
+    await Promise.all([this.access.reopen(), stream?.writer.reopen()]);
     this.app?.logger.info('log files reopened');
   }
 
@@ -72,7 +71,7 @@ export class LogsPlugin implements Plugin {
    */
   installSignalHandler(): void {
     if (this.signalHandler) return;
-    this.signalHandler = () => this.reopen();
+    this.signalHandler = () => void this.reopen();
     process.on('SIGUSR1', this.signalHandler);
   }
 
