@@ -200,6 +200,15 @@ export class BalancerState {
     return m;
   }
 
+  /**
+   * Starts weighted round robin afresh (lbstatus 0 for every member). Used after a member comes
+   * back from a long drain, whose sticky traffic skewed the accumulators.
+   */
+  resetLoad(by: string): void {
+    for (const m of this.members) m.lbstatus = 0;
+    this.emit({ field: 'lbstatus', from: undefined, to: 0, by });
+  }
+
   // ---- Changes made by the data path ----
 
   /** The longest retry interval back-off may reach for this member (its own retry when off). */

@@ -56,6 +56,8 @@ export class MemberState {
   consecutiveFailures = 0;
   /** Start of a slow-start ramp (ms since epoch), or 0 when at full weight. */
   rampStart = 0;
+  /** When a request last came for one of the member's sessions (ms since epoch; 0: never). */
+  lastStickyAt = 0;
   health: HealthStatus = { consecutivePasses: 0, consecutiveFails: 0, checks: 0 };
   /** Fields whose value was set at run time (manager) rather than by the config. */
   readonly changedAtRuntime = new Set<string>();

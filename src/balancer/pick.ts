@@ -109,6 +109,7 @@ export function pickMember(state: BalancerState, req: PickRequest, now = state.c
     const m = findRouteMember(state, sticky.route, now);
     if (m && !exclude?.has(m)) {
       stickyAccounting(state, m, now);
+      m.lastStickyAt = now;
       m.elected++;
       return { kind: 'member', member: m, sticky, stickyHit: true, routeChanged: !!m.route && m.route !== sticky.route };
     }

@@ -72,6 +72,7 @@ function carryOver(prev: BalancerState, next: BalancerState): void {
     m.lbstatus = old.lbstatus;
     m.health = old.health;
     m.rampStart = old.rampStart;
+    m.lastStickyAt = old.lastStickyAt;
     m.errorTime = old.errorTime;
     m.errorCause = old.errorCause;
     m.retries = old.retries;

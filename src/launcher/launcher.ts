@@ -74,7 +74,7 @@ export class Launcher {
         const m = this.member(n);
         if (!b || !m) return;
         if (m.flags.E) b.setFlag(m, 'E', false, 'launcher', 'node process is running again');
-        if (n.restarts > 0 || n.startedAt > app.runtime.startedAt) b.startRamp(m, 'launcher', 'node restarted');
+        if (n.restarts > 0) b.startRamp(m, 'launcher', 'node restarted');
       });
       n.on('restart-failed', (e: Error) => app.logger.error(e.message));
     }
