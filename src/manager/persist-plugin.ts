@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { App, Plugin } from '../app.js';
 import type { StateChange } from '../balancer/balancer-state.js';
 import type { ConfigModel } from '../config/model.js';
-import { parseState, reconcileReload, restore, snapshot } from './persist.js';
+import { parseState, reconcileReload, restore, snapshot, type SavedState } from './persist.js';
 
 /** Writes a file so readers see the old or the new content, never a part. */
 export async function writeAtomic(file: string, text: string): Promise<void> {
@@ -40,6 +40,8 @@ export function persistPlugin(): PersistPlugin {
   let config: ConfigModel | undefined;
   let dirty = false;
   let saving: Promise<void> | undefined;
+  /** The manager's changes as of the last change, to bring added members back after a reload. */
+  let latest: SavedState | undefined;
 
   const save = async (): Promise<void> => {
     const a = app!;
@@ -69,7 +71,9 @@ export function persistPlugin(): PersistPlugin {
   };
 
   const onChange = (c: StateChange) => {
-    if (c.by === 'manager' || c.by === 'config') schedule();
+    if (c.by !== 'manager' && c.by !== 'config') return;
+    latest = snapshot(app!.runtime, app!.runtime.clock());
+    schedule();
   };
 
   return {
@@ -98,12 +102,19 @@ export function persistPlugin(): PersistPlugin {
           }
         }
       }
+      latest = snapshot(a.runtime, a.runtime.clock());
       a.runtime.events.on('change', onChange);
     },
     reload(a: App, next: ConfigModel) {
       const previous = config ?? a.config;
       config = next;
       for (const line of reconcileReload(a.runtime, previous)) a.logger.warn(`reload: ${line}`);
+      // A reload rebuilds balancers from the config: members added in the manager come back here.
+      const added: SavedState = { version: latest?.version ?? 1, savedAt: '', balancers: {} };
+      for (const [name, sb] of Object.entries(latest?.balancers ?? {})) if (sb.added.length) added.balancers[name] = { settings: {}, members: {}, added: sb.added };
+      const report = restore(a.runtime, added, next);
+      for (const line of [...report.conflicts, ...report.dropped]) a.logger.warn(`reload: ${line}`);
+      latest = snapshot(a.runtime, a.runtime.clock());
       if (next.persist) schedule();
     },
     async close(a: App) {
