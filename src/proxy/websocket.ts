@@ -93,7 +93,7 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
       setHost: false,
     });
     let connected = false;
-    const timer = setTimeout(() => {
+    let timer = setTimeout(() => {
       if (!connected) {
         const e = new Error('connect timeout') as NodeJS.ErrnoException;
         e.code = 'ERR_CONNECT_TIMEOUT';
@@ -108,7 +108,19 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
         member.busy--;
       }
     };
-    preq.on('socket', (s) => s.once('connect', () => (connected = true)));
+    preq.on('socket', (s) =>
+      s.once('connect', () => {
+        connected = true;
+        // The handshake answer gets the member's response timeout, as an ordinary request does;
+        // without it a member that accepts and never answers would hold the client forever.
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const e = new Error('response timeout') as NodeJS.ErrnoException;
+          e.code = 'ERR_UPSTREAM_TIMEOUT';
+          preq.destroy(e);
+        }, member.model.timeoutMs);
+      }),
+    );
     preq.on('error', (err: NodeJS.ErrnoException) => {
       release();
       if (!connected && isConnectError(err.code)) {
@@ -116,8 +128,14 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
         return;
       }
       if (!settled) {
-        info.status = 502;
-        socket.end(rawErrorResponse(502, 'The server closed the connection without a complete answer.'));
+        if (err.code === 'ERR_UPSTREAM_TIMEOUT') {
+          info.status = 504;
+          socket.end(rawErrorResponse(504, 'The server did not answer in time.'));
+          if (ctx.balancer.model.failontimeout) ctx.balancer.markFailure(member, 'timeout');
+        } else {
+          info.status = 502;
+          socket.end(rawErrorResponse(502, 'The server closed the connection without a complete answer.'));
+        }
       }
       settle('done');
     });

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
@@ -183,6 +184,49 @@ test('websocket: a dead member fails over when nofailover is Off', async () => {
     assert.equal((await reply).data.toString(), 'second:x');
     ws.close();
     assert.equal(lb2.app.runtime.balancer('c')!.member('dead')!.flags.E, true);
+  } finally {
+    await lb2.close();
+  }
+});
+
+test('websocket: a member that never answers the handshake → 504 after the member timeout', async () => {
+  // Accepts the connection, reads the handshake, says nothing.
+  const silent = net.createServer((s) => {
+    s.on('error', () => {});
+    s.resume();
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const lb2 = await startBalancer({
+    balancers: { c: { members: [{ url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, route: 'silent', timeout: '200ms' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  try {
+    const t0 = Date.now();
+    await assert.rejects(open(`ws://127.0.0.1:${lb2.port}/live`), /unexpected response 504/);
+    assert.ok(Date.now() - t0 >= 190, `answered after ${Date.now() - t0} ms`);
+    const m = lb2.app.runtime.balancer('c')!.members[0];
+    await until(() => m.busy === 0, 'busy back to 0');
+    assert.equal(m.flags.E, false);
+  } finally {
+    await lb2.close();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
+
+test('websocket: the member response timeout covers the handshake only, not an idle tunnel', async () => {
+  const lb2 = await startBalancer({
+    balancers: { c: { members: [{ url: second.url, route: 'second', timeout: '100ms' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  try {
+    const ws = await open(`ws://127.0.0.1:${lb2.port}/live`);
+    // Idle for three times the member timeout: the tunnel must stay up.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    const reply = next(ws);
+    ws.send('still here');
+    assert.equal((await reply).data.toString(), 'second:still here');
+    ws.close();
   } finally {
     await lb2.close();
   }
