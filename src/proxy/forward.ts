@@ -9,7 +9,7 @@ import type { MemberState } from '../balancer/member-state.js';
 import { pickMember, type PickOutcome } from '../balancer/pick.js';
 import type { SiteModel } from '../config/model.js';
 import { ProxyError, errorPage, isConnectError, reason } from './errors.js';
-import { upstreamRequestHeaders, downstreamResponseHeaders } from './headers.js';
+import { upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
 import type { Pools } from './pools.js';
@@ -149,7 +149,7 @@ function attempt(
     const headers = upstreamRequestHeaders(raw, {
       clientIp: req.socket.remoteAddress ?? '',
       host: req.headers.host,
-      upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : hostHeader(member),
+      upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
       proto: 'http',
       extra: balancerHeaders(ctx, out),
@@ -298,10 +298,4 @@ function attempt(
     // The client's body broke off (bad chunk, reset): never let a partial request through.
     req.once('error', () => preq.destroy());
   });
-}
-
-function hostHeader(m: MemberState): string {
-  const host = m.hostname.includes(':') ? `[${m.hostname}]` : m.hostname;
-  const def = m.protocol === 'https:' ? 443 : 80;
-  return m.port === def ? host : `${host}:${m.port}`;
 }

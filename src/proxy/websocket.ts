@@ -9,7 +9,7 @@ import type { MemberState } from '../balancer/member-state.js';
 import { pickMember } from '../balancer/pick.js';
 import type { SiteModel } from '../config/model.js';
 import { isConnectError, rawErrorResponse } from './errors.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { downstreamResponseHeaders, memberHostHeader, upstreamRequestHeaders } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import type { RequestInfo } from './request-info.js';
 import type { Pools } from './pools.js';
@@ -77,7 +77,7 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: req.socket.remoteAddress ?? '',
       host: req.headers.host,
-      upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : `${member.hostname}:${member.port}`,
+      upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
       proto: 'http',
       upgrade: true,

@@ -231,3 +231,48 @@ test('websocket: the member response timeout covers the handshake only, not an i
     await lb2.close();
   }
 });
+
+test('websocket: the Host sent to an IPv6 member is bracketed, as for ordinary requests', async (t) => {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(req.headers.host);
+  });
+  const wss = new WebSocketServer({ server });
+  const hosts: string[] = [];
+  wss.on('connection', (ws, req) => {
+    hosts.push(req.headers.host ?? '');
+    ws.close();
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '::1', () => resolve());
+    });
+  } catch {
+    t.skip('no IPv6 loopback on this machine');
+    return;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const lb2 = await startBalancer({
+    balancers: { c: { members: [{ url: `http://[::1]:${port}`, route: 'v6' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  try {
+    const ws = await open(`ws://127.0.0.1:${lb2.port}/live`);
+    await new Promise((r) => ws.once('close', r));
+    assert.deepEqual(hosts, [`[::1]:${port}`]);
+    const plain = await new Promise<string>((resolve, reject) => {
+      http.get(`${lb2.url}/`, (res) => {
+        let s = '';
+        res.on('data', (d) => (s += d));
+        res.on('end', () => resolve(s));
+      }).on('error', reject);
+    });
+    assert.equal(plain, `[::1]:${port}`);
+  } finally {
+    await lb2.close();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});

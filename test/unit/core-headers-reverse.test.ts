@@ -2,7 +2,7 @@
 // ProxyPassReverse / ProxyPassReverseCookiePath / CookieDomain.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { downstreamResponseHeaders, upstreamRequestHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.js';
+import { downstreamResponseHeaders, memberHostHeader, upstreamRequestHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.js';
 import { reverseCookie, reverseUrl, rewriteResponseHeaders } from '../../src/proxy/reverse-rewrite.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { RawConfig } from '../../src/config/schema.js';
@@ -74,6 +74,14 @@ test('headers: ProxyPreserveHost sends the client Host; clients cannot forge X-S
   );
   assert.ok(out.includes('Host: www.example.org'));
   assert.deepEqual(out.filter((l) => /^x-stickylb/i.test(l)), ['X-Stickylb-Route: first']);
+});
+
+test('headers: the Host for a member brackets IPv6 addresses and leaves out the default port', () => {
+  assert.equal(memberHostHeader({ hostname: '10.0.0.1', port: 8080, protocol: 'http:' }), '10.0.0.1:8080');
+  assert.equal(memberHostHeader({ hostname: 'app.internal', port: 80, protocol: 'http:' }), 'app.internal');
+  assert.equal(memberHostHeader({ hostname: 'app.internal', port: 443, protocol: 'https:' }), 'app.internal');
+  assert.equal(memberHostHeader({ hostname: 'app.internal', port: 80, protocol: 'https:' }), 'app.internal:80');
+  assert.equal(memberHostHeader({ hostname: '::1', port: 8080, protocol: 'http:' }), '[::1]:8080');
 });
 
 test('headers: a WebSocket handshake keeps Upgrade and Connection', () => {
