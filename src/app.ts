@@ -31,11 +31,14 @@ export async function defaultPlugins(): Promise<Plugin[]> {
   const { logsPlugin } = await import('./log/plugin.js');
   const { staticPlugin } = await import('./static/plugin.js');
   const { managerPlugins } = await import('./manager/plugins.js');
+  const { rollingPlugin } = await import('./rolling/plugin.js');
   // The launcher comes first: members must have live nodes before checks and traffic start.
   // Logs come before it, so they close last and keep every line of the shutdown.
   const list: Plugin[] = [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin()];
   // Access control, persistence, balancer-manager, server-status and metrics.
   list.push(...managerPlugins());
+  // Rolling restarts extend the manager's API, so they come after it.
+  list.push(rollingPlugin());
   return list;
 }
 

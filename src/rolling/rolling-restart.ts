@@ -133,6 +133,11 @@ export class RollingRestart extends EventEmitter {
     this.b = b;
   }
 
+  /** Name of the balancer whose members are restarted. */
+  get balancer(): string {
+    return this.b.name;
+  }
+
   get running(): boolean {
     return !this.summary;
   }

@@ -1,0 +1,174 @@
+// Rolling restarts through the manager's JSON API (`<manager path>/api/rolling`), so the CLI,
+// the manager page and scripts all start, follow and abort the same rollout:
+//   GET  /api/rolling             state: running or not, the current step, recent events, summary
+//   GET  /api/rolling?follow=1    the events as JSON lines until the rollout ends (then the summary)
+//   POST /api/rolling             {nonce, balancer?, force?, routes?, idle?, maxWait?, hook?}: start
+//   POST /api/rolling/abort       {nonce}: stop after the current step
+//   POST /api/rolling/continue    {nonce}: the operator restarted the member by hand
+// The manager's access rules apply (the server checks them before any handler runs); changes need
+// the balancer's nonce and a same-origin Origin, as every manager change does.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { App, Plugin } from '../app.js';
+import type { HandlerContext, HandlerFn } from '../proxy/server.js';
+import type { ManagerPlugin } from '../manager/plugins.js';
+import { BodyError, readBody } from '../manager/body.js';
+import { checkSameOrigin } from '../manager/origin.js';
+import { sendJson } from '../manager/respond.js';
+import { durationMs } from '../config/diagnostics.js';
+import type { Launcher } from '../launcher/launcher.js';
+import { RollingRestart, RollingError, type RollingEvent, type RollingSummary } from './rolling-restart.js';
+
+const startSchema = z
+  .object({
+    nonce: z.string().optional(),
+    balancer: z.string().optional(),
+    force: z.boolean().optional(),
+    routes: z.array(z.string()).optional(),
+    idle: z.union([z.number().nonnegative(), z.string()]).optional(),
+    maxWait: z.union([z.number().nonnegative(), z.string()]).optional(),
+    hook: z.string().optional(),
+  })
+  .strict();
+
+export interface RollingPlugin extends Plugin {
+  current?: RollingRestart;
+}
+
+function stateOf(app: App, r: RollingRestart | undefined) {
+  const launcher = app.plugin<Plugin & { launcher?: Launcher }>('launcher')?.launcher;
+  return {
+    /** The balancer of the current rollout, or the one a new rollout restarts by default. */
+    balancer: r?.balancer ?? defaultBalancer(app),
+    running: !!r && r.running,
+    waitingForOperator: r?.waitingForOperator ?? false,
+    current: r?.current,
+    events: r?.events.slice(-50) ?? [],
+    summary: r?.summary,
+    nodes: launcher?.nodes.map((n) => ({ route: n.spec.route, port: n.spec.port, phase: n.phase, pid: n.pid, restarts: n.restarts })) ?? [],
+  };
+}
+
+export function rollingPlugin(): RollingPlugin {
+  const plugin: RollingPlugin = {
+    name: 'rolling',
+    setup(app) {
+      const inner = app.server.handlers.get('balancer-manager');
+      if (!inner) return;
+      const manager = app.plugin<ManagerPlugin>('balancer-manager');
+      const wrapped: HandlerFn = (req, res, ctx) => {
+        const base = ctx.handler.path.replace(/\/+$/, '');
+        const rest = ctx.path.slice(base.length);
+        if (rest === '/api/rolling' || rest.startsWith('/api/rolling/')) return handle(app, plugin, manager, req, res, ctx, rest.slice('/api/rolling'.length));
+        return inner(req, res, ctx);
+      };
+      app.server.handlers.set('balancer-manager', wrapped);
+    },
+    close() {
+      plugin.current?.abort();
+    },
+  };
+  return plugin;
+}
+
+async function handle(
+  app: App,
+  plugin: RollingPlugin,
+  manager: ManagerPlugin | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: HandlerContext,
+  sub: string,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  const query = new URLSearchParams(ctx.query ?? '');
+  if (method === 'GET' || method === 'HEAD') {
+    if (sub !== '' && sub !== '/') return sendJson(res, 404, { error: `not found: ${ctx.path}` });
+    if (query.get('follow') === '1') return follow(plugin.current, res);
+    return sendJson(res, 200, stateOf(app, plugin.current));
+  }
+  if (method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' }, { Allow: 'GET, HEAD, POST' });
+
+  let body: z.infer<typeof startSchema>;
+  try {
+    const text = await readBody(req);
+    const parsed = startSchema.safeParse(text ? JSON.parse(text) : {});
+    if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+    body = parsed.data;
+  } catch (e) {
+    return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
+  }
+  const origin = checkSameOrigin(req.headers);
+  if (!origin.ok) return sendJson(res, 403, { error: origin.reason });
+  const current = plugin.current;
+  const balancer = body.balancer ?? defaultBalancer(app);
+  if (!balancer || !app.runtime.balancer(balancer)) return sendJson(res, 404, { error: `no balancer named ${balancer ?? '(none)'}` });
+  if (!manager || !manager.nonces.matches(balancer, body.nonce)) {
+    return sendJson(res, 403, { error: `refused: missing or wrong nonce for balancer ${balancer} (read it from GET ${ctx.handler.path.replace(/\/+$/, '')}/api)` });
+  }
+
+  if (sub === '/abort') {
+    if (!current?.running) return sendJson(res, 409, { error: 'no rolling restart is running' });
+    current.abort();
+    app.logger.warn({ client: req.socket.remoteAddress }, 'rolling restart: abort requested');
+    return sendJson(res, 202, { aborting: true });
+  }
+  if (sub === '/continue') {
+    if (!current?.continue()) return sendJson(res, 409, { error: 'the rolling restart is not waiting for the operator' });
+    return sendJson(res, 202, { continued: true });
+  }
+  if (sub !== '' && sub !== '/') return sendJson(res, 404, { error: `not found: ${ctx.path}` });
+  if (current?.running) return sendJson(res, 409, { error: 'a rolling restart is already running', state: stateOf(app, current) });
+
+  const r = app.config.rolling;
+  let rolling: RollingRestart;
+  try {
+    rolling = new RollingRestart(app, {
+      balancer,
+      force: body.force,
+      routes: body.routes,
+      idleMs: durationMs(body.idle, r.idleMs),
+      maxWaitMs: durationMs(body.maxWait, r.maxWaitMs),
+      hook: body.hook ?? r.hook,
+      sessionsPath: r.sessionsPath,
+    });
+  } catch (e) {
+    return sendJson(res, e instanceof RollingError ? 409 : 500, { error: (e as Error).message });
+  }
+  plugin.current = rolling;
+  app.logger.warn({ client: req.socket.remoteAddress, balancer }, `rolling restart of balancer ${balancer} started`);
+  rolling.on('progress', (e: RollingEvent) => app.logger.info({ rolling: e.step, route: e.route }, `rolling restart: ${e.message}`));
+  void rolling.run();
+  return sendJson(res, 202, stateOf(app, rolling));
+}
+
+function defaultBalancer(app: App): string | undefined {
+  const launcher = app.plugin<Plugin & { launcher?: Launcher }>('launcher')?.launcher;
+  return launcher?.model.balancer ?? app.runtime.named()[0]?.name;
+}
+
+/** Streams events as JSON lines until the rollout ends; the last line holds the summary. */
+function follow(r: RollingRestart | undefined, res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
+  if (!r) {
+    res.end(`${JSON.stringify({ summary: null, message: 'no rolling restart has run' })}\n`);
+    return;
+  }
+  for (const e of r.events) res.write(`${JSON.stringify({ event: e })}\n`);
+  if (r.summary) {
+    res.end(`${JSON.stringify({ summary: r.summary })}\n`);
+    return;
+  }
+  const onProgress = (e: RollingEvent) => res.write(`${JSON.stringify({ event: e, waitingForOperator: r.waitingForOperator })}\n`);
+  const onDone = (s: RollingSummary) => {
+    cleanup();
+    res.end(`${JSON.stringify({ summary: s })}\n`);
+  };
+  const cleanup = () => {
+    r.off('progress', onProgress);
+    r.off('done', onDone);
+  };
+  r.on('progress', onProgress);
+  r.on('done', onDone);
+  res.on('close', cleanup);
+}
