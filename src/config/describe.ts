@@ -126,14 +126,13 @@ function describeBalancer(model: ConfigModel, b: BalancerModel): BalancerSetup {
   let sticky: string;
   if (!b.sticky) sticky = `not sticky: every request is placed by ${b.lbmethod}`;
   else {
-    const where = [
-      b.sticky.cookie ? `cookie "${b.sticky.cookie}"` : undefined,
+    const parts = [
       b.sticky.url ? `URL parameter "${b.sticky.url}"${b.scolonpathdelim ? ' (";" also ends it)' : ''}` : undefined,
-    ]
-      .filter(Boolean)
-      .join(' or ');
+      b.sticky.cookie ? `cookie "${b.sticky.cookie}"` : undefined,
+    ].filter(Boolean);
+    const where = parts.length === 2 ? `${parts[0]}, else in ${parts[1]}` : parts[0];
     const route = b.separator === null ? 'the whole value is the route' : `the route is what follows the first "${b.separator}"`;
-    sticky = `session id in ${where} (the URL wins); ${route}`;
+    sticky = `session id in ${where}; ${route}`;
   }
   const failover = b.nofailover
     ? 'off (nofailover On): requests of a session whose member is down get 503'
@@ -169,7 +168,10 @@ export function describeConfig(model: ConfigModel): Setup {
   return {
     listeners: model.listeners.map(listener),
     sites: model.sites.map((s, i) => describeSite(model, s, i)),
-    balancers: Object.values(model.balancers).map((b) => describeBalancer(model, b)),
+    // One-member balancers of `ProxyPass /x http://host/` rules show as plain targets instead.
+    balancers: Object.values(model.balancers)
+      .filter((b) => !b.implicit)
+      .map((b) => describeBalancer(model, b)),
     serverStatus: model.proxyStatus ? 'server-status shows the balancers (ProxyStatus On)' : 'server-status does not show the balancers (ProxyStatus Off)',
     errorLog: `${model.errorLog.path === '-' ? 'standard error' : model.errorLog.path}, level ${model.errorLog.level}`,
     persist: model.persist ? `manager changes are kept in ${model.persist.file} (BalancerPersist On)` : 'manager changes last until restart',

@@ -149,7 +149,7 @@ class FileParser {
     const spec: SectionSpec = known ?? { name: written, opens: 'transparent', contexts: [], closable: false, usage: `<${written} …> … </${written}>` };
     const words = splitWords(rest);
     const node: Directive = { name: spec.name, args: words.words, rest, file: this.file, line, children: [] };
-    if (!complete) this.error(line, `<${spec.name}>`, `<${spec.name}${rest ? ` ${rest}` : ''}: missing ">" at the end of the line (expected ${spec.usage})`, 'syntax');
+    if (!complete) this.error(line, spec.name, `<${spec.name}${rest ? ` ${rest}` : ''}: missing ">" at the end of the line (expected ${spec.usage})`, 'syntax');
     if (known) {
       const fits = this.makeRoom(spec.contexts, { line, what: `<${spec.name}> cannot be used inside <${this.stack[this.stack.length - 1]?.node.name}>` }, spec.opens === 'vhost');
       if (!fits) this.contextError(line, `<${spec.name}>`, spec.contexts);

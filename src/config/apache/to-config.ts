@@ -438,7 +438,8 @@ class Converter {
       if (!this.wantArgs(d, 1, 1)) return;
       const v = d.args[0].toLowerCase();
       if (!s.location) {
-        this.diag(d, 'warning', `SetHandler ${d.args[0]}: handlers are supported inside <Location /path> only (ignored)`, 'unsupported-value');
+        // Outside any section the parser has already said where SetHandler belongs.
+        if (s.proxy) this.diag(d, 'warning', `SetHandler ${d.args[0]}: handlers are supported inside <Location /path> only (ignored)`, 'unsupported-value');
       } else if (v === 'balancer-manager' || v === 'server-status' || v === 'metrics') {
         s.location.handler = { value: v, at: locOf(d) };
       } else if (v !== 'none') {
