@@ -21,7 +21,7 @@ import { balancerName } from './apache-params.js';
 
 const statusSchema = z.union([
   z.string().regex(/^([+-]?[INDHRSCinhdrsc])+$/, 'status flags such as "+D", "-N", "+N-D"'),
-  z.record(z.enum(STATUS_LETTERS), z.boolean()),
+  z.partialRecord(z.enum(STATUS_LETTERS), z.boolean()),
 ]);
 
 const memberFields = {
