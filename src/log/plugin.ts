@@ -25,6 +25,14 @@ export class LogsPlugin implements Plugin {
 
   async setup(app: App): Promise<void> {
     this.app = app;
+    const errorLog = errorLogStream(app.logger);
+    if (errorLog) {
+      try {
+        await errorLog.writer.ready();
+      } catch (e) {
+        throw new Error(`error log ${errorLog.writer.path} cannot be opened: ${(e as Error).message}`);
+      }
+    }
     const { warnings } = await this.access.configure(app.config);
     for (const w of warnings) app.logger.warn(w);
     const server = app.server;
@@ -146,11 +154,12 @@ export class LogsPlugin implements Plugin {
   /** Error log lines for a request that failed on the way to a member, as Apache's proxy logs them. */
   private logFailure(req: IncomingMessage, info: RequestInfo): void {
     const client = plainAddress(req.socket?.remoteAddress);
+    const members = info.balancer === undefined ? [] : (this.app!.runtime.balancers.get(info.balancer)?.members ?? []);
     for (const f of info.failures) {
-      // Entries read `<member url>: <cause>`.
-      const cut = f.indexOf(': ', f.indexOf('://') + 3);
-      const url = cut > 0 ? f.slice(0, cut) : undefined;
-      const cause = cut > 0 ? f.slice(cut + 2) : f;
+      // Entries read `<member url>: <cause>` (the cause may repeat the URL).
+      const url = members.find((m) => f.startsWith(`${m.url}: `))?.url;
+      let cause = f;
+      while (url && cause.startsWith(`${url}: `)) cause = cause.slice(url.length + 2);
       this.memberLogger(info.balancer, url).error({ client, cause }, `could not connect to member ${url ?? '?'}: ${cause}`);
     }
     const err = info.error;
