@@ -23,55 +23,13 @@ export interface LogWriterOptions {
 /** Default backlog cap: 64 MiB of lines waiting for a stalled disk. */
 const MAX_BUFFER = 64 * 1024 * 1024;
 
-export class LogWriter {
-  /** `-` for stdout, else an absolute file name. */
-  readonly path: string;
-  /** Lines dropped because the backlog was full or the file could not be opened. */
+/** One SonicBoom and its byte accounting: queued minus settled is what is still pending. */
+class Sink {
+  queued = 0;
+  settled = 0;
   dropped = 0;
-  private readonly boom?: SonicBoom;
-  private readonly opened: Promise<void>;
-  private failed = false;
-  private closed?: Promise<void>;
-  /** Bytes handed to SonicBoom, and bytes it reported written or dropped: their difference is pending. */
-  private queued = 0;
-  private settled = 0;
-  private lastErrorAt = 0;
-  private readonly onError?: LogWriterOptions['onError'];
 
-  constructor(path: string, opts: LogWriterOptions = {}) {
-    this.path = path;
-    this.onError = opts.onError;
-    const common = { sync: false, minLength: 0, maxLength: opts.maxBuffer ?? MAX_BUFFER };
-    let boom: SonicBoom;
-    try {
-      if (path !== '-') {
-        // Opened once here, at start or reload (never on the request path), so a bad path fails
-        // clearly and SonicBoom is only given files it can open.
-        mkdirSync(dirname(path), { recursive: true });
-        closeSync(openSync(path, 'a'));
-      }
-      boom = path === '-' ? pino.destination({ ...common, dest: 1 }) : pino.destination({ ...common, dest: path, mkdir: true, append: true });
-    } catch (e) {
-      this.failed = true;
-      this.opened = Promise.reject(e);
-      this.opened.catch(() => undefined);
-      return;
-    }
-    this.boom = boom;
-    this.opened = new Promise<void>((resolveOpen, reject) => {
-      if (this.state.fd >= 0) return resolveOpen();
-      boom.once('ready', () => resolveOpen());
-      boom.once('error', (err: Error) => {
-        if (this.state.fd >= 0) return;
-        // Never opened (the file went away since the check): give up on it. pino flushes its
-        // destinations synchronously at exit, which throws for one that never opened.
-        this.failed = true;
-        (boom as unknown as SonicBoomState).destroyed = true;
-        reject(err);
-      });
-    });
-    this.opened.catch(() => undefined);
-    boom.on('error', (err: NodeJS.ErrnoException) => this.reportError(err));
+  constructor(readonly boom: SonicBoom) {
     boom.on('write', (n: number) => {
       this.settled += n;
     });
@@ -81,12 +39,84 @@ export class LogWriter {
     });
   }
 
-  private get state(): SonicBoomState {
+  get state(): SonicBoomState {
     return this.boom as unknown as SonicBoomState;
+  }
+
+  write(text: string): void {
+    this.queued += Buffer.byteLength(text);
+    this.boom.write(text);
+  }
+}
+
+/**
+ * Every log on stdout shares one sink: two streams writing to one pipe from the thread pool could
+ * interleave the halves of a long write.
+ */
+let stdoutSink: Sink | undefined;
+
+function stdout(maxLength: number): Sink {
+  stdoutSink ??= new Sink(pino.destination({ sync: false, minLength: 0, maxLength, dest: 1 }));
+  return stdoutSink;
+}
+
+export class LogWriter {
+  /** `-` for stdout, else an absolute file name. */
+  readonly path: string;
+  private readonly sink?: Sink;
+  private readonly opened: Promise<void>;
+  private failed = false;
+  private droppedHere = 0;
+  private closed?: Promise<void>;
+  private lastErrorAt = 0;
+  private readonly onError?: LogWriterOptions['onError'];
+  private readonly errorListener = (err: NodeJS.ErrnoException) => this.reportError(err);
+
+  constructor(path: string, opts: LogWriterOptions = {}) {
+    this.path = path;
+    this.onError = opts.onError;
+    const maxLength = opts.maxBuffer ?? MAX_BUFFER;
+    let sink: Sink;
+    try {
+      if (path === '-') sink = stdout(maxLength);
+      else {
+        // Opened once here, at start or reload (never on the request path), so a bad path fails
+        // clearly and SonicBoom is only given files it can open.
+        mkdirSync(dirname(path), { recursive: true });
+        closeSync(openSync(path, 'a'));
+        sink = new Sink(pino.destination({ sync: false, minLength: 0, maxLength, dest: path, mkdir: true, append: true }));
+      }
+    } catch (e) {
+      this.failed = true;
+      this.opened = Promise.reject(e);
+      this.opened.catch(() => undefined);
+      return;
+    }
+    this.sink = sink;
+    const boom = sink.boom;
+    this.opened = new Promise<void>((resolveOpen, reject) => {
+      if (sink.state.fd >= 0) return resolveOpen();
+      boom.once('ready', () => resolveOpen());
+      boom.once('error', (err: Error) => {
+        if (sink.state.fd >= 0) return;
+        // Never opened (the file went away since the check): give up on it. pino flushes its
+        // destinations synchronously at exit, which throws for one that never opened.
+        this.failed = true;
+        sink.state.destroyed = true;
+        reject(err);
+      });
+    });
+    this.opened.catch(() => undefined);
+    boom.on('error', this.errorListener);
   }
 
   get isStdout(): boolean {
     return this.path === '-';
+  }
+
+  /** Lines dropped: the backlog was full, or the file could not be opened. */
+  get dropped(): number {
+    return this.droppedHere + (this.sink?.dropped ?? 0);
   }
 
   /** Resolves once the file is open; rejects with the open error (for a clear failure at start). */
@@ -97,12 +127,11 @@ export class LogWriter {
   /** Queues whole lines (the caller adds the newline); never blocks, never throws. */
   write(text: string): void {
     if (this.closed) return;
-    if (this.failed || !this.boom) {
-      this.dropped++;
+    if (this.failed || !this.sink) {
+      this.droppedHere++;
       return;
     }
-    this.queued += Buffer.byteLength(text);
-    this.boom.write(text);
+    this.sink.write(text);
   }
 
   /**
@@ -111,7 +140,7 @@ export class LogWriter {
    * never split between the two. If the file cannot be opened, writing goes on to the old one.
    */
   reopen(): Promise<void> {
-    const boom = this.boom;
+    const boom = this.sink?.boom;
     if (this.isStdout || this.closed || this.failed || !boom) return Promise.resolve();
     return new Promise<void>((resolveReopen) => {
       const done = () => {
@@ -130,19 +159,21 @@ export class LogWriter {
     });
   }
 
-  /** Bytes queued and not yet written. */
+  /** Bytes queued and not yet written (for stdout: by any log). */
   get pending(): number {
-    return this.queued - this.settled;
+    return this.sink ? this.sink.queued - this.sink.settled : 0;
   }
 
   /** Resolves once everything queued so far is written (the writer stays open). */
   flush(): Promise<void> {
-    const boom = this.boom;
-    const target = this.queued;
-    if (!boom || this.settled >= target || this.state.destroyed) return Promise.resolve();
+    const sink = this.sink;
+    if (!sink) return Promise.resolve();
+    const boom = sink.boom;
+    const target = sink.queued;
+    if (sink.settled >= target || sink.state.destroyed) return Promise.resolve();
     return new Promise<void>((resolveFlush) => {
       const check = () => {
-        if (this.settled >= target) finish();
+        if (sink.settled >= target) finish();
       };
       const finish = () => {
         boom.off('write', check);
@@ -151,7 +182,7 @@ export class LogWriter {
         boom.off('error', finish);
         resolveFlush();
       };
-      // Added after the counting listeners, so the count is current when these run.
+      // Added after the sink's counting listeners, so the count is current when these run.
       boom.on('write', check);
       boom.on('drop', check);
       boom.once('close', finish);
@@ -159,13 +190,22 @@ export class LogWriter {
     });
   }
 
-  /** Writes everything queued, then closes the file (stdout stays open). Idempotent. */
+  /** Writes everything queued, then closes the file (stdout is only flushed). Idempotent. */
   close(): Promise<void> {
-    const boom = this.boom;
+    const sink = this.sink;
     this.closed ??= new Promise<void>((resolveClose) => {
-      if (!boom || this.state.destroyed) return resolveClose();
-      boom.once('close', () => resolveClose());
-      boom.once('error', () => resolveClose());
+      if (!sink || sink.state.destroyed) return resolveClose();
+      const boom = sink.boom;
+      const finish = () => {
+        boom.off('error', this.errorListener);
+        resolveClose();
+      };
+      if (this.isStdout) {
+        void this.flush().then(finish);
+        return;
+      }
+      boom.once('close', finish);
+      boom.once('error', finish);
       boom.end();
     });
     return this.closed;
