@@ -3,6 +3,8 @@
 // does not keep.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestInfo } from '../proxy/request-info.js';
+import { normaliseTarget } from '../proxy/path.js';
+import { matchRoute } from '../proxy/routes.js';
 import type { AccessRecord } from './access-format.js';
 
 const BODY_BYTES = Symbol('stickylb.bodyBytes');
@@ -68,6 +70,28 @@ export function balancerEnv(info: RequestInfo, implicit: boolean): Record<string
   return env;
 }
 
+/**
+ * The user of %u: the one stickylb authenticated. A Basic auth name counts only for a handler that
+ * checks passwords (htpasswd) and let the request through; anything else is a claim, not a user.
+ */
+export function authenticatedUser(req: IncomingMessage, info: RequestInfo, status: number | undefined): string | undefined {
+  if (info.user !== undefined) return info.user;
+  if (info.kind !== 'handler' || !info.site || status === 401 || status === 403) return undefined;
+  const auth = req.headers.authorization;
+  if (!auth || !/^basic\s/i.test(auth)) return undefined;
+  let path: string;
+  try {
+    path = normaliseTarget(req.url ?? '/').path;
+  } catch {
+    return undefined;
+  }
+  const m = matchRoute(info.site, path);
+  if (m.kind !== 'handler' || !m.handler.htpasswd) return undefined;
+  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(0, colon) : undefined;
+}
+
 export interface RecordContext {
   /** ServerName of the site, or of the server when the site has none. */
   serverName?: string;
@@ -87,7 +111,7 @@ export function accessRecord(req: IncomingMessage, res: ServerResponse, info: Re
   const bytes = bodyBytes(req, res);
   const head = (res as unknown as { _header?: string | null })._header;
   const contentLength = Number(req.headers['content-length']);
-  const user = (info as RequestInfo & { user?: string }).user;
+  const status = info.status ?? res.statusCode;
   return {
     startMs: info.startMs,
     durationUs: durationUs(info, ctx.now ?? process.hrtime.bigint()),
@@ -98,14 +122,14 @@ export function accessRecord(req: IncomingMessage, res: ServerResponse, info: Re
     method: req.method ?? '-',
     target: req.url ?? '-',
     protocol: `HTTP/${req.httpVersion}`,
-    status: info.status ?? res.statusCode,
+    status,
     bytes,
     bytesOut: bytes + (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0),
     bytesIn: requestHeadBytes(req) + (Number.isFinite(contentLength) && contentLength > 0 ? contentLength : 0),
     requestHeaders: req.headers,
     responseHeaders: res.getHeaders(),
     serverName: ctx.serverName,
-    user,
+    user: authenticatedUser(req, info, status),
     env: balancerEnv(info, ctx.implicitBalancer ?? false),
     connection: !res.writableFinished ? 'X' : res.shouldKeepAlive && !sock?.destroyed ? '+' : '-',
     pid: process.pid,
