@@ -258,6 +258,12 @@ function attempt(
         }
         res.end();
         member.bytesTo += body.bytes;
+        if (!body.complete) {
+          // The member answered before taking the whole body: stop sending it, drop the rest, and
+          // close the member connection, which still expects the unfinished request body.
+          body.discard();
+          preq.destroy();
+        }
         finish({ kind: 'done' });
       });
       pres.on('error', () => {

@@ -40,10 +40,27 @@ export class RequestBody {
     this.req.resume();
   }
 
+  /** True once the client's whole body has been read. */
+  get complete(): boolean {
+    return this.ended;
+  }
+
   /** Stops feeding the current target (it failed); the body stays where it is. */
   detach(): void {
     this.target = undefined;
     if (!this.ended) this.req.pause();
+  }
+
+  /**
+   * The member answered without reading the whole body: reads the rest from the client and drops
+   * it, as Node's server does for bodies nobody reads, so the client connection can carry its
+   * next request instead of hanging paused.
+   */
+  discard(): void {
+    this.target = undefined;
+    this.overflow = true;
+    this.chunks = [];
+    if (!this.ended) this.req.resume();
   }
 
   private onData = (chunk: Buffer) => {

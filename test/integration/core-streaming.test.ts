@@ -34,6 +34,12 @@ before(async () => {
   });
   backend.on('request', (req, res) => {
     const url = req.url ?? '/';
+    if (url === '/early') {
+      // Answers at once without reading the body, as a member refusing an upload does.
+      res.writeHead(413, { 'Content-Type': 'text/plain' });
+      res.end('too large');
+      return;
+    }
     if (url === '/head') {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '1234' });
       res.end(req.method === 'HEAD' ? undefined : 'x'.repeat(1234));
@@ -248,4 +254,25 @@ test('a large download is streamed: the client reads it while the member is stil
   assert.equal(r.sha, sha(Buffer.alloc(4 * 1024 * 1024, 0x61)));
   const m = lb.app.runtime.balancer('c')!.members[0];
   await until(() => m.busy === 0, 'busy back to 0');
+});
+
+test('a member that answers before reading the whole body: the client gets the answer and its connection stays usable', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const within = <T>(p: Promise<T>, what: string) =>
+    Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer in 3 s: ${what}`)), 3000))]);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const early = await within(request(`${lb.url}/early`, { method: 'POST', body: Buffer.alloc(5_000_000), agent }), 'early');
+      assert.equal(early.status, 413);
+      assert.equal(early.body, 'too large');
+      // The next request on the same client connection is answered at once.
+      const next = await within(request(`${lb.url}/head`, { agent }), 'next request');
+      assert.equal(next.status, 200);
+    }
+  } finally {
+    agent.destroy();
+  }
+  const m = lb.app.runtime.balancer('c')!.members[0];
+  await until(() => m.busy === 0, 'busy back to 0');
+  assert.equal(m.flags.E, false);
 });
