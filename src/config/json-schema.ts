@@ -46,6 +46,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       keepAliveTimeout: `How long an idle client connection stays open (Apache KeepAliveTimeout): ${DURATION}. Default 5.`,
       maxHeaderSize: 'Largest request header block in bytes. Default 16384.',
       replayBuffer: 'Request body bytes kept to send the request again to another member after a connection failure. Default 65536.',
+      engine: 'HTTP/1.1 engine: "node" (node:http) or "lean" (stickylb\'s own strict parser and member connection pools, less CPU per request). Default "node".',
       healthExpressions: 'Named health check expressions (Apache ProxyHCExpr), used by health.expect. See docs/health-checks.md.',
       healthTemplates: 'Named health check settings (Apache ProxyHCTemplate), used by health.template.',
       logFormats: 'Access log formats by nickname (Apache LogFormat); common, combined, vhost_combined, referer and agent are built in.',

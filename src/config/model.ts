@@ -187,6 +187,8 @@ export interface ConfigModel {
   keepAliveTimeoutMs: number;
   maxHeaderSize: number;
   replayBuffer: number;
+  /** HTTP/1.1 engine of the listeners: node:http, or stickylb's own lean one (src/proxy/h1). */
+  engine: 'node' | 'lean';
   healthExpressions: Record<string, string>;
   logFormats: Record<string, string>;
   errorLog: { path: string; level: string; format?: 'json' | 'text' };

@@ -229,6 +229,8 @@ export const configSchema = z
     keepAliveTimeout: durationSchema.optional(),
     maxHeaderSize: z.number().int().min(1024).max(1048576).optional(),
     replayBuffer: z.number().int().min(0).optional(),
+    /** HTTP/1.1 engine of the listeners: node:http, or stickylb's own (src/proxy/h1). */
+    engine: z.enum(['node', 'lean']).optional(),
     healthExpressions: z.record(z.string(), z.string()).optional(),
     healthTemplates: z.record(z.string(), healthSchema).optional(),
     logFormats: z.record(z.string(), z.string()).optional(),

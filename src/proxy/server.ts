@@ -14,6 +14,7 @@ import { ProxyError, rawErrorResponse } from './errors.js';
 import { Pools } from './pools.js';
 import { newRequestInfo, type RequestInfo } from './request-info.js';
 import { proxyUpgrade } from './websocket.js';
+import { attachLeanEngine } from './h1/engine.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 
@@ -89,6 +90,8 @@ export class StickyServer extends EventEmitter {
         requireHostHeader: true,
       });
       const entry = { server, listener: l, sites: sitesFor(this.config.sites, l) };
+      // The lean engine takes the connections first and hands what it does not forward to node:http.
+      if (this.config.engine === 'lean') attachLeanEngine(this, entry);
       server.on('request', (req, res) => this.onRequest(req, res, entry.sites));
       server.on('checkContinue', (req, res) => this.onRequest(req, res, entry.sites));
       server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head, entry.sites));
@@ -117,6 +120,21 @@ export class StickyServer extends EventEmitter {
       this.servers.push(entry);
     }
     return bound;
+  }
+
+  /** Counts a request the lean engine (src/proxy/h1) forwards, as onRequest counts its own. */
+  requestStarted(): void {
+    this.requests++;
+    this.inFlight++;
+  }
+
+  requestFinished(): void {
+    this.inFlight--;
+  }
+
+  /** True once close() began: answers then close their connections. */
+  get isClosing(): boolean {
+    return this.closing;
   }
 
   /** Addresses bound, in listener order. */

@@ -11,9 +11,12 @@ export interface RunningBalancer {
   close(): Promise<void>;
 }
 
+/** Engine under test: STICKYLB_ENGINE=lean (or node) runs every balancer of a test on it. */
+const ENGINE = process.env.STICKYLB_ENGINE === 'lean' || process.env.STICKYLB_ENGINE === 'node' ? process.env.STICKYLB_ENGINE : undefined;
+
 /** `raw` is the YAML/JSON config shape; `listen` defaults to 127.0.0.1:0. */
 export async function startBalancer(raw: RawConfig, opts: AppOptions = {}): Promise<RunningBalancer> {
-  const model = validateConfig({ listen: ['127.0.0.1:0'], ...raw });
+  const model = validateConfig({ listen: ['127.0.0.1:0'], ...(ENGINE && raw.engine === undefined ? { engine: ENGINE } : {}), ...raw });
   const app = await App.start(model, { logger: silentLogger(), ...opts });
   const port = app.addresses[0].port;
   return { app, port, url: `http://127.0.0.1:${port}`, close: () => app.close(1000) };

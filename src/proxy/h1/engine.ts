@@ -1,0 +1,86 @@
+// The lean HTTP/1.1 engine (`engine: lean`): it takes over the connections of a listener's
+// node:http server before node:http parses anything, forwards proxied requests itself over
+// pooled `net` connections, and hands every other connection to node:http with the bytes it
+// already read. The server object, its sockets, stats and events stay those of StickyServer.
+import os from 'node:os';
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { ListenerModel, SiteModel } from '../../config/model.js';
+import type { StickyServer } from '../server.js';
+import { LeanPools } from './pool.js';
+import { ServerConn } from './server-conn.js';
+
+/** A listener as StickyServer keeps it: the sites are replaced on reload. */
+export interface ListenerEntry {
+  server: http.Server;
+  listener: ListenerModel;
+  sites: SiteModel[];
+}
+
+export class LeanEngine {
+  readonly pools = new LeanPools();
+  /** ServerName of requests whose site has none (as the node engine: from the first config). */
+  readonly serverName: string;
+  private dateText = '';
+  private dateUntil = 0;
+  private keepAliveText = '';
+  private keepAliveMs = -1;
+
+  constructor(readonly server: StickyServer) {
+    this.serverName = server.config.sites[0]?.serverName ?? os.hostname();
+    server.on('reload', () => {
+      const ids = new Set<string>();
+      for (const b of server.runtime.balancers.values()) for (const m of b.members) ids.add(m.id);
+      this.pools.retain(ids);
+    });
+    server.on('closed', () => this.pools.destroy());
+  }
+
+  /** Takes over the connections of one listener's node:http server. */
+  attach(entry: ListenerEntry): boolean {
+    const server = entry.server;
+    const nodeListener = server.listeners('connection').find((f) => f.name === 'connectionListener') as ((socket: Socket) => void) | undefined;
+    if (!nodeListener) return false;
+    server.removeListener('connection', nodeListener);
+    server.prependListener('connection', (socket: Socket) => {
+      new ServerConn(this, entry, socket, nodeListener);
+    });
+    return true;
+  }
+
+  /** The Date line, computed at most once a second. */
+  dateLine(): string {
+    const now = Date.now();
+    if (now >= this.dateUntil) {
+      this.dateText = `Date: ${new Date(now).toUTCString()}\r\n`;
+      this.dateUntil = now - (now % 1000) + 1000;
+    }
+    return this.dateText;
+  }
+
+  /** Connection and Keep-Alive lines, as node:http writes them for keep-alive answers. */
+  keepAliveLines(): string {
+    const ms = this.server.config.keepAliveTimeoutMs;
+    if (ms !== this.keepAliveMs) {
+      this.keepAliveMs = ms;
+      this.keepAliveText = ms > 0 ? `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(ms / 1000)}\r\n` : 'Connection: keep-alive\r\n';
+    }
+    return this.keepAliveText;
+  }
+}
+
+const engines = new WeakMap<StickyServer, LeanEngine>();
+
+/**
+ * Puts the lean engine in front of a listener's node:http server (server.ts calls this when the
+ * config says `engine: lean`). Returns false when node:http's connection handler cannot be found,
+ * in which case node:http keeps serving the listener.
+ */
+export function attachLeanEngine(server: StickyServer, entry: ListenerEntry): boolean {
+  let e = engines.get(server);
+  if (!e) {
+    e = new LeanEngine(server);
+    engines.set(server, e);
+  }
+  return e.attach(entry);
+}

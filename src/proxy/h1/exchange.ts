@@ -1,0 +1,713 @@
+// One proxied request on the lean engine: pick (sticky first), get a member connection, write
+// the head and stream the body, parse the answer and stream it back, with the failover rules of
+// forward.ts: a member that cannot be connected to is put in error and the pick runs again while
+// attempts remain; a pooled connection found dead before any answer is retried once on a fresh
+// one when the body sent so far fits the replay buffer. The client body is not read further
+// until a member connection is ready, so a connect failure fails over with the body intact.
+import { STATUS_CODES } from 'node:http';
+import type { BalancerState } from '../../balancer/balancer-state.js';
+import type { MemberState } from '../../balancer/member-state.js';
+import { pickMember, type PickOutcome } from '../../balancer/pick.js';
+import type { SiteModel } from '../../config/model.js';
+import { ProxyError, errorPage, isConnectError, reason } from '../errors.js';
+import { downstreamResponseHeaders, isHopByHop } from '../headers.js';
+import { newRequestInfo, type RequestInfo } from '../request-info.js';
+import { rewriteResponseHeaders } from '../reverse-rewrite.js';
+import { ChunkedDecoder } from './chunked.js';
+import { BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH, BODY_NONE, answerBody, clientFraming, requestBody } from './framing.js';
+import { ParseError } from './parse-error.js';
+import type { ConnOwner, MemberPool, UpstreamConn } from './pool.js';
+import type { RequestHead } from './request-head.js';
+import { parseResponseHead, type ResponseHead } from './response-head.js';
+import { recordOutcome, upstreamHead } from './upstream-head.js';
+import { LeanRequest, LeanResponse } from './views.js';
+import type { ClientSide } from './client-side.js';
+
+const CRLF = '\r\n';
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+const LAST_CHUNK = '0\r\n\r\n';
+
+const RESP_HEAD = 0;
+const RESP_BODY = 1;
+const RESP_DONE = 2;
+
+/** Trailer fields never passed on: they would change framing or routing. */
+function forbiddenTrailer(name: string): boolean {
+  const l = name.toLowerCase();
+  return l === 'content-length' || l === 'host' || isHopByHop(l);
+}
+
+function trailerBlock(pairs: string[]): string {
+  let s = '';
+  for (let i = 0; i < pairs.length; i += 2) if (!forbiddenTrailer(pairs[i])) s += `${pairs[i]}: ${pairs[i + 1]}\r\n`;
+  return s;
+}
+
+function retryPick(ex: Exchange): void {
+  ex.pick();
+}
+
+export class Exchange implements ConnOwner {
+  readonly info: RequestInfo = newRequestInfo();
+  readonly req: LeanRequest;
+  readonly res = new LeanResponse();
+  /** The whole request body was received (or there is none). */
+  bodyDone: boolean;
+  /** The answer (or an error page) was sent completely, or the exchange was abandoned. */
+  finished = false;
+  /** The connection may carry another request after this one. */
+  keepAlive: boolean;
+  /** 'request-done' was emitted. */
+  reported = false;
+
+  private member: MemberState | undefined;
+  private outcome: (PickOutcome & { kind: 'member' }) | undefined;
+  private pool: MemberPool | undefined;
+  private up: UpstreamConn | undefined;
+  private attempts = 0;
+  private readonly maxAttempts: number;
+  private readonly deadline: number;
+  private fresh = false;
+  /** The connection in use was taken from the idle list (it may have died while idle). */
+  private usedReused = false;
+  private busy = false;
+  private headText = '';
+  private headFor: MemberState | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  // Request body.
+  private readonly reqMode: number;
+  private reqRemaining: number;
+  private decoder: ChunkedDecoder | undefined;
+  /** Payload received but not yet written to the current member connection. */
+  private pending: Buffer[] = [];
+  /** Payload written to the current member connection, kept for one replay. */
+  private sent: Buffer[] = [];
+  private sentBytes = 0;
+  private sentOverflow = false;
+  /** Payload bytes received from the client. */
+  private bodyBytes = 0;
+  /** The answer is done; the rest of the body is read and dropped to keep the connection in step. */
+  private discard = false;
+  /** The whole body (and its end) went to the current member connection. */
+  private bodyWritten = false;
+  private waitUpDrain = false;
+  private readonly scratch: Buffer[] = [];
+
+  // Answer.
+  private respState = RESP_HEAD;
+  private respBuf: Buffer | undefined;
+  private respHead: ResponseHead | undefined;
+  private respMode = BODY_NONE;
+  private clientMode = BODY_NONE;
+  private respRemaining = 0;
+  private respDecoder: ChunkedDecoder | undefined;
+  /** The member may be asked again on this connection once the answer is read. */
+  private upReusable = false;
+  private waitClientDrain = false;
+
+  constructor(
+    private readonly client: ClientSide,
+    readonly head: RequestHead,
+    private readonly site: SiteModel,
+    private readonly balancer: BalancerState,
+    private readonly upstreamTarget: string,
+  ) {
+    this.req = new LeanRequest(head, client.socket);
+    this.info.site = site;
+    this.info.balancer = balancer.name;
+    this.maxAttempts = balancer.maxAttempts();
+    this.deadline = balancer.timeoutMs > 0 ? Date.now() + balancer.timeoutMs : 0;
+    this.keepAlive = head.keepAlive;
+    this.reqMode = requestBody(head);
+    this.reqRemaining = head.contentLength > 0 ? head.contentLength : 0;
+    this.bodyDone = this.reqMode === BODY_NONE;
+    if (this.reqMode === BODY_CHUNKED) this.decoder = new ChunkedDecoder(4096, client.maxHeaderSize());
+    if (this.bodyDone) this.req.complete = true;
+  }
+
+  // ---- Request body from the client ----
+
+  /**
+   * Takes body bytes from `buf[start..]`. Returns the index just past the body (the rest is
+   * the next request), `buf.length` when more body is to come, or -1 when the body was
+   * malformed (the client has been answered and the connection is closing).
+   */
+  feedBody(buf: Buffer, start: number): number {
+    if (this.reqMode === BODY_LENGTH) {
+      const n = Math.min(this.reqRemaining, buf.length - start);
+      if (n > 0) this.payload(start === 0 && n === buf.length ? buf : buf.subarray(start, start + n));
+      this.reqRemaining -= n;
+      if (this.reqRemaining === 0) this.bodyEnd();
+      return start + n;
+    }
+    const out = this.scratch;
+    const end = this.decoder!.decode(buf, start, out);
+    if (end < 0) {
+      out.length = 0;
+      this.bodyError(this.decoder!.error!);
+      return -1;
+    }
+    for (let i = 0; i < out.length; i++) this.bodyBytes += out[i].length;
+    if (out.length && !this.discard) {
+      if (this.up && this.pending.length === 0) this.writeChunk(out);
+      else for (let i = 0; i < out.length; i++) this.pending.push(out[i]);
+    }
+    out.length = 0;
+    if (this.decoder!.done) this.bodyEnd();
+    return end;
+  }
+
+  private payload(b: Buffer): void {
+    this.bodyBytes += b.length;
+    if (this.discard) return;
+    if (this.up && this.pending.length === 0) {
+      const s = this.up.socket;
+      s.write(b);
+      this.keep(b);
+      if (s.writableNeedDrain) this.upBackpressure();
+    } else {
+      this.pending.push(b);
+    }
+  }
+
+  /** Writes payload slices as one chunk. */
+  private writeChunk(slices: Buffer[]): void {
+    const s = this.up!.socket;
+    let n = 0;
+    for (let i = 0; i < slices.length; i++) n += slices[i].length;
+    if (n === 0) return;
+    s.cork();
+    s.write(`${n.toString(16)}\r\n`, 'latin1');
+    for (let i = 0; i < slices.length; i++) {
+      s.write(slices[i]);
+      this.keep(slices[i]);
+    }
+    s.write(CRLF, 'latin1');
+    s.uncork();
+    if (s.writableNeedDrain) this.upBackpressure();
+  }
+
+  /** Keeps a slice sent to the member for one replay, within the replay buffer. */
+  private keep(b: Buffer): void {
+    if (this.sentOverflow) return;
+    this.sentBytes += b.length;
+    if (this.sentBytes > this.client.replayBuffer()) {
+      this.sentOverflow = true;
+      this.sent = [];
+    } else {
+      this.sent.push(b);
+    }
+  }
+
+  private upBackpressure(): void {
+    this.waitUpDrain = true;
+    this.client.pauseReading();
+  }
+
+  private bodyEnd(): void {
+    this.bodyDone = true;
+    this.req.complete = true;
+    if (this.discard) {
+      if (this.finished) this.client.bodyFinished(this);
+      return;
+    }
+    if (this.up && this.pending.length === 0 && !this.waitUpDrain) this.writeBodyEnd();
+  }
+
+  private writeBodyEnd(): void {
+    if (this.bodyWritten) return;
+    if (this.reqMode === BODY_CHUNKED) {
+      const t = this.decoder!.trailers;
+      this.up!.socket.write(t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK, 'latin1');
+    }
+    this.bodyWritten = true;
+  }
+
+  /** Writes what was held back while the member connection was not ready or not draining. */
+  private flushPending(): void {
+    const s = this.up!.socket;
+    const p = this.pending;
+    this.pending = [];
+    if (p.length) {
+      if (this.reqMode === BODY_CHUNKED) this.writeChunk(p);
+      else {
+        s.cork();
+        for (let i = 0; i < p.length; i++) {
+          s.write(p[i]);
+          this.keep(p[i]);
+        }
+        s.uncork();
+      }
+    }
+    if (s.writableNeedDrain) {
+      this.upBackpressure();
+      return;
+    }
+    if (this.bodyDone) this.writeBodyEnd();
+  }
+
+  /** A malformed body: the member must never see a complete request. */
+  private bodyError(err: ParseError): void {
+    this.info.error = new ProxyError('ERR_BAD_REQUEST', err.text);
+    this.info.status = err.status;
+    if (this.up) {
+      this.up.destroy();
+      this.up = undefined;
+    }
+    this.cancelWait();
+    this.endAttempt();
+    this.keepAlive = false;
+    const answered = this.res.headersSent;
+    this.finished = true;
+    this.respState = RESP_DONE;
+    this.client.refuseBody(this, err, answered);
+  }
+
+  // ---- Choosing a member and connecting ----
+
+  pick(): void {
+    this.timer = undefined;
+    if (this.finished) return;
+    const canWait = this.deadline > 0 && Date.now() < this.deadline;
+    const out = pickMember(this.balancer, { target: this.head.target, cookie: this.head.cookie, waiting: canWait });
+    recordOutcome(this.info, out);
+    if (out.kind !== 'member') {
+      if (out.kind === 'none' && canWait) {
+        // Apache's balancer timeout: wait for a member to become usable.
+        this.timer = setTimeout(retryPick, Math.min(100, this.deadline - Date.now()), this);
+        return;
+      }
+      this.fail(new ProxyError(out.kind === 'none' ? 'ERR_NO_MEMBER' : 'ERR_NOFAILOVER', out.sticky.route ? `route ${out.sticky.route}` : undefined));
+      return;
+    }
+    this.outcome = out;
+    this.member = out.member;
+    this.attempt(false);
+  }
+
+  private attempt(fresh: boolean): void {
+    const m = this.member!;
+    // What went to a connection that failed goes again, first.
+    if (this.sent.length) {
+      this.pending = this.sent.concat(this.pending);
+      this.sent = [];
+    }
+    this.sentBytes = 0;
+    this.fresh = fresh;
+    this.bodyWritten = false;
+    this.respState = RESP_HEAD;
+    this.respBuf = undefined;
+    m.busy++;
+    this.busy = true;
+    this.pool = this.client.pools.get(m);
+    const c = this.pool.acquire(this, m, fresh);
+    if (c) this.onUpstreamReady(c);
+    else if (!this.bodyDone) this.client.pauseReading();
+  }
+
+  private endAttempt(): void {
+    if (this.busy) {
+      this.busy = false;
+      this.member!.busy--;
+    }
+  }
+
+  private cancelWait(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (!this.up && this.busy) this.pool?.cancel(this);
+  }
+
+  onUpstreamReady(c: UpstreamConn): void {
+    if (this.finished) {
+      // The client went away while we connected: keep the connection for someone else.
+      c.pool.release(c, true);
+      return;
+    }
+    this.up = c;
+    this.usedReused = c.reused;
+    const m = this.member!;
+    if (this.headFor !== m) {
+      this.headText = upstreamHead({
+        head: this.head,
+        balancer: this.balancer,
+        out: this.outcome!,
+        upstreamTarget: this.upstreamTarget,
+        clientIp: this.client.socket.remoteAddress ?? '',
+        serverName: this.client.serverName(this.site),
+        preserveHost: this.site.preserveHost,
+        keepAlive: c.pool.reuse,
+      });
+      this.headFor = m;
+    }
+    const s = c.socket;
+    if (this.pending.length === 0) {
+      s.write(this.headText, 'latin1');
+      if (this.bodyDone) this.writeBodyEnd();
+    } else {
+      s.cork();
+      s.write(this.headText, 'latin1');
+      this.flushPending();
+      s.uncork();
+    }
+    if (!this.bodyDone && !this.waitUpDrain) this.client.resumeReading();
+  }
+
+  onUpstreamConnectFailed(_c: UpstreamConn, code: string): void {
+    if (this.finished) return;
+    this.endAttempt();
+    this.up = undefined;
+    const m = this.member!;
+    let error: ProxyError;
+    if (code === 'ERR_CONNECT_TIMEOUT') error = new ProxyError('ERR_CONNECT_TIMEOUT', `${m.url}: connect timeout`);
+    else if (isConnectError(code)) error = new ProxyError('ERR_CONNECT', `${m.url}: ${code}`);
+    else {
+      this.fail(new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', `${m.url}: ${code}`));
+      return;
+    }
+    this.balancer.markFailure(m, error.detail ?? error.code);
+    this.info.failures.push(`${m.url}: ${error.detail ?? error.code}`);
+    // Apache: try again while the member is now unusable and attempts remain.
+    if (!m.isUsable() && this.attempts++ < this.maxAttempts && !this.sentOverflow) {
+      this.pick();
+      return;
+    }
+    this.fail(error);
+  }
+
+  onUpstreamDrain(): void {
+    if (!this.waitUpDrain) return;
+    this.waitUpDrain = false;
+    if (this.pending.length || (this.bodyDone && !this.bodyWritten)) this.flushPending();
+    if (!this.waitUpDrain && !this.bodyDone) this.client.resumeReading();
+  }
+
+  onUpstreamTimeout(): void {
+    if (this.finished) return;
+    const m = this.member!;
+    if (this.respState === RESP_HEAD) {
+      if (this.balancer.model.failontimeout) this.balancer.markFailure(m, 'timeout');
+      this.dropUpstream();
+      this.fail(new ProxyError('ERR_UPSTREAM_TIMEOUT', `${m.url}: no answer in ${m.model.timeoutMs} ms`));
+      return;
+    }
+    this.brokenAnswer('no traffic within the member timeout');
+  }
+
+  onUpstreamLost(code: string): void {
+    if (this.finished) return;
+    this.up = undefined;
+    const m = this.member!;
+    if (this.respState === RESP_HEAD) {
+      const c = this.pool;
+      const stale = !this.fresh && this.usedReused && this.respBuf === undefined && (code === 'end' || code === 'close' || code === 'ECONNRESET' || code === 'EPIPE');
+      if (stale) {
+        if (!this.sentOverflow && c) {
+          this.endAttempt();
+          this.attempt(true);
+          return;
+        }
+        this.fail(new ProxyError('ERR_UPSTREAM_RESET', `${m.url}: pooled connection closed`));
+        return;
+      }
+      this.fail(new ProxyError('ERR_UPSTREAM_RESET', `${m.url}: ${code === 'end' || code === 'close' ? 'socket hang up' : code}`));
+      return;
+    }
+    if (this.respMode === BODY_CLOSE && code === 'end') {
+      this.answerEnd();
+      return;
+    }
+    this.brokenAnswer('connection lost while streaming the answer');
+  }
+
+  // ---- The answer ----
+
+  onUpstreamData(buf: Buffer): void {
+    if (this.respState === RESP_BODY) {
+      this.answerBody(buf, 0);
+      return;
+    }
+    if (this.respState !== RESP_HEAD) {
+      // Bytes after a complete answer: the member is out of step.
+      this.upReusable = false;
+      return;
+    }
+    let b = buf;
+    let from = 0;
+    if (this.respBuf) {
+      from = Math.max(0, this.respBuf.length - 3);
+      b = Buffer.concat([this.respBuf, buf]);
+      this.respBuf = undefined;
+    }
+    let offset = 0;
+    for (;;) {
+      const end = b.indexOf(HEAD_END, Math.max(offset, from));
+      if (end < 0) {
+        if (b.length - offset > this.client.maxAnswerHead()) {
+          this.badAnswer('the answer head is too large');
+          return;
+        }
+        this.respBuf = offset === 0 ? b : b.subarray(offset);
+        return;
+      }
+      const r = parseResponseHead(b.toString('latin1', offset, end + 4));
+      if (r instanceof ParseError) {
+        this.badAnswer(r.reason);
+        return;
+      }
+      offset = end + 4;
+      if (r.status >= 200) {
+        this.answerHead(r, b, offset);
+        return;
+      }
+      if (r.status === 101) {
+        this.badAnswer('101 Switching Protocols to a request that asked for no upgrade');
+        return;
+      }
+      this.interim(r);
+      if (offset === b.length) return;
+    }
+  }
+
+  /** 102 and 103 go to HTTP/1.1 clients (103 with its Link headers only); other 1xx are dropped. */
+  private interim(r: ResponseHead): void {
+    if (this.head.minor !== 1 || this.res.headersSent) return;
+    if (r.status === 102) this.client.socket.write('HTTP/1.1 102 Processing\r\n\r\n', 'latin1');
+    else if (r.status === 103) {
+      let s = '';
+      for (let i = 0; i < r.raw.length; i += 2) if (r.raw[i].toLowerCase() === 'link') s += `Link: ${r.raw[i + 1]}\r\n`;
+      if (s) this.client.socket.write(`HTTP/1.1 103 Early Hints\r\n${s}\r\n`, 'latin1');
+    }
+  }
+
+  private answerHead(r: ResponseHead, buf: Buffer, offset: number): void {
+    const b = this.balancer;
+    const m = this.member!;
+    const status = r.status;
+    this.respHead = r;
+    this.respState = RESP_BODY;
+    // Nothing will be replayed once the member answered.
+    this.sent = [];
+    this.sentOverflow = true;
+    b.markSuccess(m);
+    if (b.model.failonstatus.length && b.model.failonstatus.includes(status)) b.markFailure(m, `status ${status}`);
+    const cls = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
+    m.responses[cls] = (m.responses[cls] ?? 0) + 1;
+    const h = downstreamResponseHeaders(r.raw);
+    rewriteResponseHeaders(this.site, h, this.head.host);
+    const rc = b.model.routeCookie;
+    if (rc && this.outcome!.routeChanged && m.route) h.push('Set-Cookie', `${rc}=.${m.route}; Path=/; HttpOnly`);
+    this.info.status = status;
+
+    this.respMode = answerBody(this.head.method === 'HEAD', status, r);
+    this.upReusable = r.keepAlive && this.respMode !== BODY_CLOSE;
+    this.respRemaining = r.contentLength;
+    if (this.respMode === BODY_CHUNKED) this.respDecoder = new ChunkedDecoder(4096, this.client.maxAnswerHead());
+    const cf = clientFraming(this.respMode, r.contentLength, this.head.minor, this.keepAlive && this.client.mayKeepAlive(), this.client.keepAliveLines());
+    this.clientMode = cf.mode;
+    this.keepAlive = cf.keepAlive;
+
+    let s = `HTTP/1.1 ${status} ${r.reason || STATUS_CODES[status] || ''}\r\n`;
+    for (let i = 0; i < h.length; i += 2) s += `${h[i]}: ${h[i + 1]}\r\n`;
+    if (!r.hasDate) s += this.client.dateLine();
+    s += cf.lines;
+    s += CRLF;
+    const res = this.res;
+    res.statusCode = status;
+    res.statusMessage = r.reason;
+    res.headerPairs = h;
+    res._header = s;
+    res.headersSent = true;
+    res.shouldKeepAlive = cf.keepAlive;
+
+    const sock = this.client.socket;
+    if (offset < buf.length || this.respMode === BODY_NONE) {
+      sock.cork();
+      sock.write(s, 'latin1');
+      if (this.respMode === BODY_NONE) {
+        if (offset < buf.length) this.upReusable = false;
+        this.answerEnd();
+      } else this.answerBody(buf, offset);
+      sock.uncork();
+    } else {
+      sock.write(s, 'latin1');
+    }
+  }
+
+  private answerBody(buf: Buffer, start: number): void {
+    const mode = this.respMode;
+    const m = this.member!;
+    const sock = this.client.socket;
+    if (mode === BODY_LENGTH) {
+      const n = Math.min(this.respRemaining, buf.length - start);
+      const piece = start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
+      this.respRemaining -= n;
+      m.bytesFrom += n;
+      sock.write(piece);
+      this.res.write(piece);
+      if (this.respRemaining === 0) {
+        if (start + n < buf.length) this.upReusable = false;
+        this.answerEnd();
+        return;
+      }
+    } else if (mode === BODY_CHUNKED) {
+      const out = this.scratch;
+      const end = this.respDecoder!.decode(buf, start, out);
+      if (end < 0) {
+        out.length = 0;
+        this.brokenAnswer(`invalid chunked body: ${this.respDecoder!.error!.reason}`);
+        return;
+      }
+      let n = 0;
+      for (let i = 0; i < out.length; i++) n += out[i].length;
+      if (n > 0) {
+        m.bytesFrom += n;
+        if (this.clientMode === BODY_CHUNKED) {
+          sock.cork();
+          sock.write(`${n.toString(16)}\r\n`, 'latin1');
+          for (let i = 0; i < out.length; i++) {
+            sock.write(out[i]);
+            this.res.write(out[i]);
+          }
+          sock.write(CRLF, 'latin1');
+          sock.uncork();
+        } else {
+          for (let i = 0; i < out.length; i++) {
+            sock.write(out[i]);
+            this.res.write(out[i]);
+          }
+        }
+      }
+      out.length = 0;
+      if (this.respDecoder!.done) {
+        if (end < buf.length) this.upReusable = false;
+        this.answerEnd();
+        return;
+      }
+    } else if (mode === BODY_CLOSE) {
+      const piece = start === 0 ? buf : buf.subarray(start);
+      m.bytesFrom += piece.length;
+      if (this.clientMode === BODY_CHUNKED) {
+        sock.cork();
+        sock.write(`${piece.length.toString(16)}\r\n`, 'latin1');
+        sock.write(piece);
+        sock.write(CRLF, 'latin1');
+        sock.uncork();
+      } else sock.write(piece);
+      this.res.write(piece);
+    }
+    if (sock.writableNeedDrain && this.up) {
+      this.waitClientDrain = true;
+      this.up.socket.pause();
+    }
+  }
+
+  /** The client's socket drained: read from the member again. */
+  onClientDrain(): void {
+    if (!this.waitClientDrain) return;
+    this.waitClientDrain = false;
+    this.up?.socket.resume();
+  }
+
+  private answerEnd(): void {
+    const sock = this.client.socket;
+    if (this.clientMode === BODY_CHUNKED) {
+      const t = this.respDecoder?.trailers;
+      sock.write(t && t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK, 'latin1');
+    }
+    this.respState = RESP_DONE;
+    this.member!.bytesTo += this.bodyBytes;
+    const up = this.up;
+    this.up = undefined;
+    if (up) {
+      if (this.waitClientDrain) {
+        this.waitClientDrain = false;
+        up.socket.resume();
+      }
+      up.pool.release(up, this.upReusable && this.bodyWritten);
+    }
+    this.endAttempt();
+    this.complete();
+  }
+
+  /** The member's answer cannot be used: 502 before the head went out, a cut connection after. */
+  private badAnswer(why: string): void {
+    this.dropUpstream();
+    this.fail(new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', `${this.member!.url}: ${why}`));
+  }
+
+  /** The answer broke off after its head was sent: the client cannot get a whole response. */
+  private brokenAnswer(why: string): void {
+    this.info.error = new ProxyError('ERR_UPSTREAM_RESET', why);
+    this.dropUpstream();
+    this.endAttempt();
+    this.keepAlive = false;
+    this.finished = true;
+    this.respState = RESP_DONE;
+    this.res.destroyed = true;
+    this.client.abandon(this);
+  }
+
+  private dropUpstream(): void {
+    const up = this.up;
+    this.up = undefined;
+    if (up) up.pool.release(up, false);
+  }
+
+  /** Answers with an error page (or cuts the connection when the answer already began). */
+  fail(err: ProxyError): void {
+    this.info.error = err;
+    this.dropUpstream();
+    this.cancelWait();
+    this.endAttempt();
+    if (this.res.headersSent) {
+      this.brokenAnswer(err.message);
+      return;
+    }
+    const body = errorPage(err.status, err.message.split(' (')[0]);
+    this.keepAlive = this.keepAlive && this.client.mayKeepAlive();
+    const h = `HTTP/1.1 ${err.status} ${reason(err.status)}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${this.client.dateLine()}${this.keepAlive ? this.client.keepAliveLines() : 'Connection: close\r\n'}\r\n`;
+    const res = this.res;
+    res.statusCode = err.status;
+    res.statusMessage = reason(err.status);
+    res.headerPairs = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store'];
+    res._header = h;
+    res.headersSent = true;
+    res.shouldKeepAlive = this.keepAlive;
+    this.info.status = err.status;
+    const sock = this.client.socket;
+    sock.cork();
+    sock.write(h, 'latin1');
+    sock.write(body);
+    sock.uncork();
+    this.res.write(Buffer.from(body));
+    this.respState = RESP_DONE;
+    this.complete();
+  }
+
+  private complete(): void {
+    this.finished = true;
+    this.res.end();
+    this.res.writableFinished = true;
+    if (!this.bodyDone) {
+      this.discard = true;
+      this.pending = [];
+      this.sent = [];
+    }
+    this.client.exchangeFinished(this);
+  }
+
+  /** The client went away: stop talking to the member. */
+  abort(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.respState = RESP_DONE;
+    this.res.destroyed = true;
+    this.cancelWait();
+    this.dropUpstream();
+    this.endAttempt();
+  }
+}

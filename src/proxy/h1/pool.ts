@@ -1,0 +1,300 @@
+// Keep-alive connections to members over plain `net` sockets, one pool per member (keyed by
+// member id, so pools survive a reload). A connection has one owner at a time, the exchange
+// using it; its socket listeners are bound once, when it is created, and pass events on to
+// whoever owns it now, so a request adds no listeners and no closures.
+import net from 'node:net';
+import type { MemberState } from '../../balancer/member-state.js';
+
+/** What a connection reports to the exchange that owns it. */
+export interface ConnOwner {
+  /** Connected (or handed over from the idle list): the request may be written. */
+  onUpstreamReady(conn: UpstreamConn): void;
+  /** Never connected: `code` is the error code (ERR_CONNECT_TIMEOUT for the connect timeout). */
+  onUpstreamConnectFailed(conn: UpstreamConn, code: string): void;
+  onUpstreamData(buf: Buffer): void;
+  /** The connection ended or broke after connecting; `code` is 'end', 'close' or an error code. */
+  onUpstreamLost(code: string): void;
+  onUpstreamDrain(): void;
+  /** No traffic for the member's response timeout. */
+  onUpstreamTimeout(): void;
+}
+
+/** Idle pooled connections are closed before a typical backend's keep-alive timeout (5 s). */
+export const IDLE_MS = 4_000;
+
+export class UpstreamConn {
+  readonly socket: net.Socket;
+  owner: ConnOwner | undefined;
+  /** Answered at least one request before the current one. */
+  reused = false;
+  connected = false;
+  /** Closed, broken or being closed: never handed out again. */
+  dead = false;
+  idleSince = 0;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private timeoutMs: number;
+
+  constructor(
+    readonly pool: MemberPool,
+    owner: ConnOwner,
+    connectTimeoutMs: number,
+    timeoutMs: number,
+  ) {
+    this.owner = owner;
+    this.timeoutMs = timeoutMs;
+    this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+    this.socket.on('connect', this.onConnect);
+    this.socket.on('data', this.onData);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('error', this.onError);
+    this.socket.on('close', this.onClose);
+    this.socket.on('drain', this.onDrain);
+    this.socket.on('timeout', this.onTimeout);
+    this.connectTimer = setTimeout(this.onConnectTimeout, connectTimeoutMs);
+  }
+
+  /** Sets the response timeout (socket inactivity) when a new owner wants another value. */
+  useTimeout(ms: number): void {
+    if (ms !== this.timeoutMs) {
+      this.timeoutMs = ms;
+      this.socket.setTimeout(ms);
+    }
+  }
+
+  destroy(): void {
+    this.dead = true;
+    this.owner = undefined;
+    this.socket.destroy();
+  }
+
+  private onConnect = (): void => {
+    this.connected = true;
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    this.socket.setTimeout(this.timeoutMs);
+    const o = this.owner;
+    if (o) o.onUpstreamReady(this);
+    else this.pool.release(this, true);
+  };
+
+  private onConnectTimeout = (): void => {
+    this.connectTimer = undefined;
+    if (this.connected) return;
+    const o = this.owner;
+    this.destroy();
+    o?.onUpstreamConnectFailed(this, 'ERR_CONNECT_TIMEOUT');
+  };
+
+  private onData = (buf: Buffer): void => {
+    const o = this.owner;
+    if (o) o.onUpstreamData(buf);
+    // Bytes on an idle connection answer nothing we asked: the connection is out of step.
+    else this.destroy();
+  };
+
+  private onEnd = (): void => {
+    this.lost('end');
+  };
+
+  private onError = (err: NodeJS.ErrnoException): void => {
+    const code = err.code ?? 'ERR_SOCKET';
+    if (!this.connected) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+      const o = this.owner;
+      this.destroy();
+      o?.onUpstreamConnectFailed(this, code);
+      return;
+    }
+    this.lost(code);
+  };
+
+  private onClose = (): void => {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    if (!this.connected && this.owner) {
+      const o = this.owner;
+      this.destroy();
+      this.pool.removed(this);
+      o.onUpstreamConnectFailed(this, 'ECONNRESET');
+      return;
+    }
+    this.lost('close');
+    this.pool.removed(this);
+  };
+
+  private onDrain = (): void => {
+    this.owner?.onUpstreamDrain();
+  };
+
+  private onTimeout = (): void => {
+    const o = this.owner;
+    if (o) o.onUpstreamTimeout();
+    else this.destroy();
+  };
+
+  private lost(code: string): void {
+    const o = this.owner;
+    this.dead = true;
+    this.owner = undefined;
+    if (!this.socket.destroyed) this.socket.destroy();
+    o?.onUpstreamLost(code);
+  }
+}
+
+/** The connections of one member. */
+export class MemberPool {
+  readonly host: string;
+  readonly port: number;
+  /** Connections may be kept for another request (keepalive on, disablereuse off). */
+  reuse: boolean;
+  max: number;
+  private readonly idle: UpstreamConn[] = [];
+  /** Connections alive: connecting, in use or idle (fresh replay connections not counted). */
+  private total = 0;
+  private readonly counted = new WeakSet<UpstreamConn>();
+  private readonly waiting: { owner: ConnOwner; connectTimeoutMs: number; timeoutMs: number }[] = [];
+
+  constructor(m: MemberState) {
+    this.host = m.hostname;
+    this.port = m.port;
+    this.reuse = m.model.keepalive && !m.model.disablereuse;
+    this.max = m.model.max;
+  }
+
+  /**
+   * A connection for `owner`: an idle one is returned at once (the caller goes on with it);
+   * otherwise undefined, and `owner` hears onUpstreamReady or onUpstreamConnectFailed later.
+   * `fresh` skips the idle list and the connection limit (the one retry after a dead pooled
+   * connection).
+   */
+  acquire(owner: ConnOwner, m: MemberState, fresh: boolean): UpstreamConn | undefined {
+    const timeoutMs = m.model.timeoutMs;
+    if (!fresh) {
+      const now = Date.now();
+      for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+        if (c.dead || c.socket.destroyed || now - c.idleSince > IDLE_MS) {
+          c.destroy();
+          continue;
+        }
+        c.owner = owner;
+        c.useTimeout(timeoutMs);
+        c.socket.ref();
+        return c;
+      }
+      if (this.total >= this.max) {
+        this.waiting.push({ owner, connectTimeoutMs: m.model.connectTimeoutMs, timeoutMs });
+        return undefined;
+      }
+      this.total++;
+      const c = new UpstreamConn(this, owner, m.model.connectTimeoutMs, timeoutMs);
+      this.counted.add(c);
+      return undefined;
+    }
+    new UpstreamConn(this, owner, m.model.connectTimeoutMs, timeoutMs);
+    return undefined;
+  }
+
+  /** Stops waiting for a connection (the client went away). */
+  cancel(owner: ConnOwner): void {
+    const i = this.waiting.findIndex((w) => w.owner === owner);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /**
+   * The owner is done with `c`. `reusable` says the exchange left it in a clean state (whole
+   * request written, whole answer read, member keeps it open).
+   */
+  release(c: UpstreamConn, reusable: boolean): void {
+    c.owner = undefined;
+    if (!reusable || !this.reuse || c.dead || c.socket.destroyed || !this.counted.has(c)) {
+      c.destroy();
+      return;
+    }
+    c.reused = true;
+    const w = this.waiting.shift();
+    if (w) {
+      c.owner = w.owner;
+      c.useTimeout(w.timeoutMs);
+      w.owner.onUpstreamReady(c);
+      return;
+    }
+    c.idleSince = Date.now();
+    // An idle connection must not keep the process alive.
+    c.socket.unref();
+    this.idle.push(c);
+  }
+
+  /** A connection closed: forget it, and start one for a waiting request if there is room. */
+  removed(c: UpstreamConn): void {
+    const i = this.idle.indexOf(c);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (!this.counted.has(c)) return;
+    this.counted.delete(c);
+    this.total--;
+    const w = this.total < this.max ? this.waiting.shift() : undefined;
+    if (w) {
+      this.total++;
+      this.counted.add(new UpstreamConn(this, w.owner, w.connectTimeoutMs, w.timeoutMs));
+    }
+  }
+
+  /** Closes idle connections older than IDLE_MS. */
+  sweep(now: number): void {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const c = this.idle[i];
+      if (now - c.idleSince > IDLE_MS) {
+        this.idle.splice(i, 1);
+        c.destroy();
+      }
+    }
+  }
+
+  destroy(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+    this.waiting.length = 0;
+  }
+}
+
+/** Every member's pool, and the timer that closes idle connections. */
+export class LeanPools {
+  private readonly pools = new Map<string, MemberPool>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor() {
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const p of this.pools.values()) p.sweep(now);
+    }, 1_000);
+    this.timer.unref();
+  }
+
+  get(m: MemberState): MemberPool {
+    let p = this.pools.get(m.id);
+    if (!p) {
+      p = new MemberPool(m);
+      this.pools.set(m.id, p);
+    } else {
+      // Settings a reload may have changed.
+      p.reuse = m.model.keepalive && !m.model.disablereuse;
+      p.max = m.model.max;
+    }
+    return p;
+  }
+
+  /** Closes the pools of members that no longer exist. */
+  retain(ids: Set<string>): void {
+    for (const [id, p] of this.pools) {
+      if (!ids.has(id)) {
+        p.destroy();
+        this.pools.delete(id);
+      }
+    }
+  }
+
+  destroy(): void {
+    clearInterval(this.timer);
+    for (const p of this.pools.values()) p.destroy();
+    this.pools.clear();
+  }
+}

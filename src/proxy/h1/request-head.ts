@@ -1,0 +1,193 @@
+// The request head parser: request line and header fields of one HTTP/1.x request, checked
+// strictly because every leniency is a way to make us and a member disagree on where a request
+// ends. Pure: a string in (the head as latin1, through its blank line), a result out.
+import { TARGET_CHAR, TCHAR, eqLower } from './chars.js';
+import { hasToken, lineEnd, listElements, parseFieldLine, type FieldBounds } from './fields.js';
+import { ParseError } from './parse-error.js';
+
+export interface RequestHead {
+  method: string;
+  /** The request target as received. */
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  /**
+   * Header name/value pairs as received (flat), without Content-Length and Transfer-Encoding:
+   * the framing travels in `contentLength` / `chunked` and is written anew when forwarded.
+   */
+  raw: string[];
+  host: string | undefined;
+  /** Cookie headers joined with '; ', as Node joins them. */
+  cookie: string | undefined;
+  /** Body length, or -1 when the request has no Content-Length. */
+  contentLength: number;
+  chunked: boolean;
+  /** The client lets the connection stay open after the answer. */
+  keepAlive: boolean;
+  /** An Upgrade header is present (WebSocket and the like). */
+  upgrade: boolean;
+  /** An Expect header is present. */
+  expect: boolean;
+  /** Length of the head in bytes, blank line included. */
+  length: number;
+}
+
+const HOST_RE = /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]*$/;
+const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
+
+/** Digits only, at most 15 of them (no sign, no spaces, no list): the value, or -1. */
+export function parseContentLength(v: string): number {
+  if (v.length === 0 || v.length > 15) return -1;
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i) - 0x30;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** True when the Transfer-Encoding values given add up to exactly `chunked`. */
+export function isOnlyChunked(values: string[]): boolean {
+  let seen = 0;
+  for (const v of values) {
+    for (const el of listElements(v)) {
+      if (el.length !== 7 || el.toLowerCase() !== 'chunked') return false;
+      seen++;
+    }
+  }
+  return seen === 1;
+}
+
+/**
+ * Parses a request head. `s` holds the head from the request line through the blank line
+ * (leading empty lines already skipped).
+ */
+export function parseRequestHead(s: string): RequestHead | ParseError {
+  // Request line: method SP target SP version.
+  const lineEndAt = lineEnd(s, 0);
+  if (lineEndAt === -2) return new ParseError('bare-lf');
+  if (lineEndAt < 0) return new ParseError('bad-request-line');
+  let i = 0;
+  while (i < lineEndAt && TCHAR[s.charCodeAt(i)] === 1) i++;
+  if (i === 0 || i === lineEndAt) return new ParseError(i === 0 ? 'bad-method' : 'bad-request-line');
+  if (s.charCodeAt(i) !== 0x20) return new ParseError(s.charCodeAt(i) === 0x0d ? 'bare-cr' : 'bad-method');
+  const method = s.slice(0, i);
+  const targetStart = ++i;
+  while (i < lineEndAt && TARGET_CHAR[s.charCodeAt(i)] === 1) i++;
+  if (i === targetStart) return new ParseError('bad-target');
+  if (i === lineEndAt) return new ParseError('bad-request-line');
+  if (s.charCodeAt(i) !== 0x20) return new ParseError(s.charCodeAt(i) === 0x0d ? 'bare-cr' : 'bad-target');
+  const target = s.slice(targetStart, i);
+  i++;
+  if (lineEndAt - i !== 8 || !s.startsWith('HTTP/1.', i)) {
+    for (let j = i; j < lineEndAt; j++) if (s.charCodeAt(j) === 0x0d) return new ParseError('bare-cr');
+    return new ParseError('bad-version');
+  }
+  const minorChar = s.charCodeAt(i + 7);
+  if (minorChar !== 0x30 && minorChar !== 0x31) return new ParseError('bad-version');
+  const minor = minorChar - 0x30;
+  if (method === 'CONNECT') {
+    // Answered 405 by the caller whatever the target looks like.
+  } else if (target.charCodeAt(0) === 0x2f) {
+    // origin-form.
+  } else if (target === '*') {
+    if (method !== 'OPTIONS') return new ParseError('bad-target');
+  } else if (!SCHEME_RE.test(target)) {
+    return new ParseError('bad-target');
+  }
+
+  // Header fields.
+  const raw: string[] = [];
+  let host: string | undefined;
+  let hosts = 0;
+  let cookie: string | undefined;
+  let contentLength = -1;
+  let clText: string | undefined;
+  let te: string[] | undefined;
+  let close = false;
+  let keepAliveToken = false;
+  let upgrade = false;
+  let expect = false;
+  i = lineEndAt + 2;
+  for (;;) {
+    const e = lineEnd(s, i);
+    if (e === -2) return new ParseError('bare-lf');
+    if (e === -1) return new ParseError('bad-request-line');
+    if (e === i) {
+      i += 2;
+      break;
+    }
+    const err = parseFieldLine(s, i, e, bounds);
+    if (err) return new ParseError(err);
+    const nameEnd = bounds.nameEnd;
+    const value = s.slice(bounds.valueStart, bounds.valueEnd);
+    switch (nameEnd - i) {
+      case 4:
+        if (eqLower(s, i, nameEnd, 'host')) {
+          hosts++;
+          host = value;
+        }
+        break;
+      case 6:
+        if (eqLower(s, i, nameEnd, 'cookie')) cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+        else if (eqLower(s, i, nameEnd, 'expect')) expect = true;
+        break;
+      case 7:
+        if (eqLower(s, i, nameEnd, 'upgrade')) upgrade = true;
+        break;
+      case 10:
+        if (eqLower(s, i, nameEnd, 'connection')) {
+          if (hasToken(value, 'close')) close = true;
+          if (hasToken(value, 'keep-alive')) keepAliveToken = true;
+        }
+        break;
+      case 14:
+        if (eqLower(s, i, nameEnd, 'content-length')) {
+          const n = parseContentLength(value);
+          if (n < 0) return new ParseError('bad-content-length');
+          if (clText !== undefined && clText !== value) return new ParseError('duplicate-content-length');
+          clText = value;
+          contentLength = n;
+          i = e + 2;
+          continue;
+        }
+        break;
+      case 17:
+        if (eqLower(s, i, nameEnd, 'transfer-encoding')) {
+          (te ??= []).push(value);
+          i = e + 2;
+          continue;
+        }
+        break;
+    }
+    raw.push(s.slice(i, nameEnd), value);
+    i = e + 2;
+  }
+  if (i !== s.length) return new ParseError('bad-request-line');
+  let chunked = false;
+  if (te !== undefined) {
+    if (clText !== undefined) return new ParseError('content-length-with-transfer-encoding');
+    if (minor === 0) return new ParseError('transfer-encoding-in-http-1.0');
+    if (!isOnlyChunked(te)) return new ParseError('bad-transfer-encoding');
+    chunked = true;
+  }
+  if (hosts > 1) return new ParseError('duplicate-host');
+  if (hosts === 0 && minor === 1) return new ParseError('missing-host');
+  if (host !== undefined && !HOST_RE.test(host)) return new ParseError('bad-host');
+  return {
+    method,
+    target,
+    minor,
+    raw,
+    host,
+    cookie,
+    contentLength,
+    chunked,
+    keepAlive: minor === 1 ? !close : keepAliveToken && !close,
+    upgrade,
+    expect,
+    length: s.length,
+  };
+}

@@ -1,0 +1,347 @@
+// The per-connection loop of the lean engine: read request heads, route each request on its own
+// (also on a reused keep-alive connection), forward proxied ones through an Exchange and answer
+// pipelined requests one after the other, in order. Anything else (handlers, static files,
+// WebSocket upgrades, Expect, absolute-form targets, error pages of the router) is handed to the
+// node:http server of the listener together with the bytes already read, for the rest of the
+// connection's life.
+import type { Socket } from 'node:net';
+import type { SiteModel } from '../../config/model.js';
+import { rawErrorResponse } from '../errors.js';
+import { normaliseTarget } from '../path.js';
+import { matchRoute } from '../routes.js';
+import { selectSite } from '../site.js';
+import type { ClientSide } from './client-side.js';
+import type { LeanEngine, ListenerEntry } from './engine.js';
+import { Exchange } from './exchange.js';
+import { ParseError } from './parse-error.js';
+import type { LeanPools } from './pool.js';
+import { parseRequestHead } from './request-head.js';
+
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/** Index of the first LF not preceded by CR in `b[from..]`, or -1. */
+function bareLf(b: Buffer, from: number): number {
+  for (let i = b.indexOf(0x0a, from); i >= 0; i = b.indexOf(0x0a, i + 1)) {
+    if (i === from || b[i - 1] !== 0x0d) return i;
+  }
+  return -1;
+}
+
+export class ServerConn implements ClientSide {
+  readonly pools: LeanPools;
+  /** Bytes read and not yet used: a head in the making, or pipelined requests. */
+  private buf: Buffer | undefined;
+  private exchange: Exchange | undefined;
+  private paused = false;
+  /** No further request is read (closing, closed or handed over). */
+  private done = false;
+  /** The client half-closed its side. */
+  private ended = false;
+  private processing = false;
+  /** When the head now being received began to arrive. */
+  private headSince = 0;
+
+  constructor(
+    private readonly engine: LeanEngine,
+    private readonly entry: ListenerEntry,
+    readonly socket: Socket,
+    private readonly nodeListener: (socket: Socket) => void,
+  ) {
+    this.pools = engine.pools;
+    socket.setNoDelay(true);
+    socket.setTimeout(engine.server.config.keepAliveTimeoutMs);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+    socket.on('timeout', this.onTimeout);
+  }
+
+  // ---- ClientSide ----
+
+  maxHeaderSize(): number {
+    return this.engine.server.config.maxHeaderSize;
+  }
+
+  maxAnswerHead(): number {
+    return Math.max(16_384, this.engine.server.config.maxHeaderSize);
+  }
+
+  replayBuffer(): number {
+    return this.engine.server.config.replayBuffer;
+  }
+
+  serverName(site: SiteModel): string {
+    return site.serverName ?? this.engine.serverName;
+  }
+
+  mayKeepAlive(): boolean {
+    return !this.ended && !this.engine.server.isClosing;
+  }
+
+  keepAliveLines(): string {
+    return this.engine.keepAliveLines();
+  }
+
+  dateLine(): string {
+    return this.engine.dateLine();
+  }
+
+  pauseReading(): void {
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  resumeReading(): void {
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  exchangeFinished(ex: Exchange): void {
+    this.report(ex);
+    if (this.exchange !== ex) return;
+    if (!ex.keepAlive) {
+      this.exchange = undefined;
+      this.finish();
+      return;
+    }
+    if (!ex.bodyDone) {
+      // Read the rest of the body and drop it, then go on with the next request.
+      this.resumeReading();
+      return;
+    }
+    this.exchange = undefined;
+    this.next();
+  }
+
+  bodyFinished(ex: Exchange): void {
+    if (this.exchange !== ex) return;
+    this.exchange = undefined;
+    // onData (the only caller's caller) goes on with the bytes after the body.
+  }
+
+  refuseBody(ex: Exchange, err: ParseError, answered: boolean): void {
+    this.engine.server.logger.info({ client: this.socket.remoteAddress, code: err.reason, status: err.status }, `refused malformed request: ${err.text}`);
+    this.exchange = undefined;
+    this.done = true;
+    this.buf = undefined;
+    if (answered || !this.socket.writable) this.socket.destroy();
+    else {
+      this.socket.end(rawErrorResponse(err.status, err.text));
+      this.socket.destroySoon();
+    }
+    this.report(ex);
+  }
+
+  abandon(ex: Exchange): void {
+    this.exchange = undefined;
+    this.done = true;
+    this.buf = undefined;
+    this.socket.destroy();
+    this.report(ex);
+  }
+
+  // ---- Reading ----
+
+  private onData = (chunk: Buffer): void => {
+    if (this.done) return;
+    let data: Buffer | undefined = chunk;
+    const ex = this.exchange;
+    if (ex !== undefined && !ex.bodyDone) {
+      const used = ex.feedBody(chunk, 0);
+      if (used < 0) return;
+      data = used < chunk.length ? chunk.subarray(used) : undefined;
+    }
+    if (data !== undefined) {
+      this.buf = this.buf === undefined ? data : Buffer.concat([this.buf, data]);
+      if (this.exchange !== undefined && this.buf.length > this.maxHeaderSize()) this.pauseReading();
+    }
+    if (this.exchange === undefined) this.next();
+  };
+
+  /** Goes on with the next request, if its head is here; otherwise waits for it. */
+  private next(): void {
+    if (this.done) return;
+    if (this.buf !== undefined) this.processBuffer();
+    if (this.done || this.exchange !== undefined) return;
+    if (this.ended) {
+      this.finish();
+      return;
+    }
+    this.resumeReading();
+  }
+
+  private processBuffer(): void {
+    if (this.processing) return;
+    this.processing = true;
+    try {
+      while (!this.done && this.exchange === undefined && this.buf !== undefined) {
+        if (!this.startRequest(this.buf)) break;
+      }
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  /** Handles the request at the start of `b`. Returns false when its head is incomplete. */
+  private startRequest(b: Buffer): boolean {
+    let pos = 0;
+    // RFC 9112 §2.2: empty lines before a request line are ignored.
+    while (pos + 1 < b.length && b[pos] === 0x0d && b[pos + 1] === 0x0a) pos += 2;
+    if (pos === b.length) {
+      this.buf = undefined;
+      return false;
+    }
+    const limit = this.maxHeaderSize();
+    const end = b.indexOf(HEAD_END, pos);
+    if (end < 0) {
+      if (b.length - pos > limit) return this.refuse(new ParseError('head-too-large'));
+      if (bareLf(b, pos) >= 0) return this.refuse(new ParseError('bare-lf'));
+      if (this.headSince === 0) this.headSince = Date.now();
+      this.buf = pos === 0 ? b : b.subarray(pos);
+      return false;
+    }
+    const headEnd = end + 4;
+    if (headEnd - pos > limit) return this.refuse(new ParseError('head-too-large'));
+    this.headSince = 0;
+    const head = parseRequestHead(b.toString('latin1', pos, headEnd));
+    if (head instanceof ParseError) return this.refuse(head);
+    if (head.method === 'CONNECT') {
+      this.done = true;
+      this.buf = undefined;
+      this.socket.end(rawErrorResponse(405, 'CONNECT is not supported: this server is not a forward proxy.'));
+      return false;
+    }
+    // Only origin-form requests to a ProxyPass rule take the lean path.
+    if (head.upgrade || head.expect || head.target.charCodeAt(0) !== 0x2f) return this.handOff(b, pos);
+    let path: string;
+    let query: string | undefined;
+    try {
+      ({ path, query } = normaliseTarget(head.target));
+    } catch {
+      return this.handOff(b, pos);
+    }
+    const site = selectSite(this.entry.sites, head.host);
+    const m = matchRoute(site, path);
+    if (m.kind !== 'proxy') return this.handOff(b, pos);
+    const server = this.engine.server;
+    const balancer = server.runtime.balancers.get(m.balancer);
+    if (!balancer) return this.handOff(b, pos);
+    // Members over TLS are reached through the node engine.
+    for (const mem of balancer.members) if (mem.protocol !== 'http:') return this.handOff(b, pos);
+
+    const ex = new Exchange(this, head, site, balancer, query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`);
+    this.exchange = ex;
+    server.requestStarted();
+    server.emit('request-start', ex.req, ex.res, ex.info);
+    let rest: Buffer | undefined = headEnd < b.length ? b.subarray(headEnd) : undefined;
+    this.buf = undefined;
+    if (rest !== undefined && !ex.bodyDone) {
+      const used = ex.feedBody(rest, 0);
+      if (used < 0) return false;
+      rest = used < rest.length ? rest.subarray(used) : undefined;
+    }
+    this.buf = rest;
+    ex.pick();
+    return true;
+  }
+
+  /** A malformed head: answer it and close; nothing was forwarded. */
+  private refuse(err: ParseError): boolean {
+    this.engine.server.logger.info({ client: this.socket.remoteAddress, code: err.reason, status: err.status }, `refused malformed request: ${err.text}`);
+    this.done = true;
+    this.buf = undefined;
+    this.socket.end(rawErrorResponse(err.status, err.text));
+    this.socket.destroySoon();
+    return false;
+  }
+
+  /** Gives the connection, with the bytes from `pos` on, to the listener's node:http server. */
+  private handOff(b: Buffer, pos: number): boolean {
+    this.done = true;
+    this.buf = undefined;
+    const s = this.socket;
+    s.off('data', this.onData);
+    s.off('end', this.onEnd);
+    s.off('error', this.onError);
+    s.off('close', this.onClose);
+    s.off('drain', this.onDrain);
+    s.off('timeout', this.onTimeout);
+    s.setTimeout(0);
+    s.unshift(pos === 0 ? b : b.subarray(pos));
+    this.nodeListener.call(this.entry.server, s);
+    s.resume();
+    return false;
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.buf = undefined;
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  private report(ex: Exchange): void {
+    if (ex.reported) return;
+    ex.reported = true;
+    const server = this.engine.server;
+    server.requestFinished();
+    if (ex.info.status === undefined) ex.info.status = ex.res.statusCode;
+    server.emit('request-done', ex.req, ex.res, ex.info);
+  }
+
+  private onEnd = (): void => {
+    this.ended = true;
+    const ex = this.exchange;
+    if (ex !== undefined) {
+      if (!ex.bodyDone) {
+        // The body broke off: never a complete request upstream.
+        ex.abort();
+        this.abandon(ex);
+      }
+      return;
+    }
+    if (!this.done) this.next();
+  };
+
+  private onError = (): void => {
+    // 'close' follows.
+  };
+
+  private onClose = (): void => {
+    this.done = true;
+    this.buf = undefined;
+    const ex = this.exchange;
+    this.exchange = undefined;
+    if (ex !== undefined) {
+      ex.abort();
+      this.report(ex);
+    }
+  };
+
+  private onDrain = (): void => {
+    this.exchange?.onClientDrain();
+  };
+
+  private onTimeout = (): void => {
+    if (this.exchange !== undefined || this.done) return;
+    if (this.buf !== undefined && this.headSince !== 0) {
+      const config = this.engine.server.config;
+      if (Date.now() - this.headSince >= Math.min(config.timeoutMs, 60_000)) {
+        this.done = true;
+        this.buf = undefined;
+        this.socket.end(rawErrorResponse(408, 'The request took too long to arrive.'));
+        this.socket.destroySoon();
+        return;
+      }
+      // Look again later: a timed-out socket timer only restarts with traffic.
+      this.socket.setTimeout(config.keepAliveTimeoutMs);
+      return;
+    }
+    this.socket.destroy();
+  };
+}
