@@ -45,6 +45,12 @@ export async function forward(ctx: ForwardContext): Promise<void> {
   const deadline = balancer.timeoutMs > 0 ? Date.now() + balancer.timeoutMs : 0;
   let attempts = 0;
   info.balancer = balancer.name;
+  // Giving up on a request also reads and drops the rest of its body: a body left paused half-way
+  // would leave the client's connection hanging for its next request.
+  const fail = (err: ProxyError) => {
+    body.discard();
+    sendError(res, info, err);
+  };
 
   for (;;) {
     if (res.destroyed) return;
@@ -57,7 +63,7 @@ export async function forward(ctx: ForwardContext): Promise<void> {
         await new Promise((r) => setTimeout(r, Math.min(100, deadline - Date.now())));
         continue;
       }
-      sendError(res, info, new ProxyError(out.kind === 'none' ? 'ERR_NO_MEMBER' : 'ERR_NOFAILOVER', out.sticky.route ? `route ${out.sticky.route}` : undefined));
+      fail(new ProxyError(out.kind === 'none' ? 'ERR_NO_MEMBER' : 'ERR_NOFAILOVER', out.sticky.route ? `route ${out.sticky.route}` : undefined));
       return;
     }
     const member = out.member;
@@ -72,11 +78,11 @@ export async function forward(ctx: ForwardContext): Promise<void> {
       info.failures.push(`${member.url}: ${result.error.detail ?? result.error.code}`);
       // Apache: try again while the member is now unusable and attempts remain.
       if (!member.isUsable() && attempts++ < maxAttempts && (body.bytes === 0 || body.replayable)) continue;
-      sendError(res, info, result.error);
+      fail(result.error);
       return;
     }
     if (result.error.code === 'ERR_UPSTREAM_TIMEOUT' && balancer.model.failontimeout) balancer.markFailure(member, 'timeout');
-    sendError(res, info, result.error);
+    fail(result.error);
     return;
   }
 }

@@ -311,3 +311,76 @@ test('member too slow → 504 after the member timeout', async () => {
     },
   );
 });
+
+test('member resets mid-upload → 502, and the client connection stays usable', async () => {
+  let requests = 0;
+  await withMember(
+    (s) => {
+      requests++;
+      if (requests % 2 === 0) {
+        s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        return;
+      }
+      // Reset once some of the body has arrived.
+      let got = 0;
+      s.on('data', (d) => {
+        got += d.length;
+        if (got > 64 * 1024) s.resetAndDestroy();
+      });
+    },
+    {},
+    async (_url, lb2) => {
+      const http = await import('node:http');
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const within = <T>(p: Promise<T>, what: string) =>
+        Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer in 3 s: ${what}`)), 3000))]);
+      try {
+        const r = await within(request(`${lb2.url}/upload`, { method: 'POST', body: Buffer.alloc(3_000_000), agent }), 'upload');
+        assert.equal(r.status, 502);
+        const next = await within(request(`${lb2.url}/next`, { agent }), 'next request');
+        assert.equal(next.status, 200);
+        assert.equal(next.body, 'ok');
+      } finally {
+        agent.destroy();
+      }
+      await until(() => lb2.app.runtime.balancer('c')!.members[0].busy === 0, 'busy back to 0');
+    },
+  );
+});
+
+test('member too slow while the client uploads → 504, and the client connection stays usable', async () => {
+  let requests = 0;
+  await withMember(
+    (s) => {
+      requests++;
+      if (requests % 2 === 0) s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      // The odd ones read the body and never answer.
+    },
+    { timeout: '200ms' },
+    async (_url, lb2) => {
+      const http = await import('node:http');
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const within = <T>(p: Promise<T>, what: string) =>
+        Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer in 3 s: ${what}`)), 3000))]);
+      try {
+        // The client sends the first part and stalls; the member times out meanwhile.
+        const slow = new Promise<{ status: number }>((resolve, reject) => {
+          const req = http.request(`${lb2.url}/stall`, { method: 'POST', agent, headers: { 'Content-Length': '2000000' } }, (res) => {
+            res.resume();
+            res.on('end', () => {
+              req.end(Buffer.alloc(1_000_000));
+              resolve({ status: res.statusCode! });
+            });
+          });
+          req.on('error', reject);
+          req.write(Buffer.alloc(1_000_000));
+        });
+        assert.equal((await within(slow, 'stalled upload')).status, 504);
+        const next = await within(request(`${lb2.url}/next`, { agent }), 'next request');
+        assert.equal(next.status, 200);
+      } finally {
+        agent.destroy();
+      }
+    },
+  );
+});
