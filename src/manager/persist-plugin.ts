@@ -107,11 +107,13 @@ export function persistPlugin(): PersistPlugin {
     },
     reload(a: App, next: ConfigModel) {
       const previous = config ?? a.config;
+      // Taken before settling the reload, whose own changes update `latest`.
+      const before = latest;
       config = next;
       for (const line of reconcileReload(a.runtime, previous)) a.logger.warn(`reload: ${line}`);
       // A reload rebuilds balancers from the config: members added in the manager come back here.
-      const added: SavedState = { version: latest?.version ?? 1, savedAt: '', balancers: {} };
-      for (const [name, sb] of Object.entries(latest?.balancers ?? {})) if (sb.added.length) added.balancers[name] = { settings: {}, members: {}, added: sb.added };
+      const added: SavedState = { version: before?.version ?? 1, savedAt: '', balancers: {} };
+      for (const [name, sb] of Object.entries(before?.balancers ?? {})) if (sb.added.length) added.balancers[name] = { settings: {}, members: {}, added: sb.added };
       const report = restore(a.runtime, added, next);
       for (const line of [...report.conflicts, ...report.dropped]) a.logger.warn(`reload: ${line}`);
       latest = snapshot(a.runtime, a.runtime.clock());
