@@ -3,6 +3,7 @@
 // trace, and the process still serving afterwards.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startBackend, type Backend } from '../helpers/backends.js';
@@ -330,7 +331,6 @@ test('member resets mid-upload → 502, and the client connection stays usable',
     },
     {},
     async (_url, lb2) => {
-      const http = await import('node:http');
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const within = <T>(p: Promise<T>, what: string) =>
         Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer in 3 s: ${what}`)), 3000))]);
@@ -358,7 +358,6 @@ test('member too slow while the client uploads → 504, and the client connectio
     },
     { timeout: '200ms' },
     async (_url, lb2) => {
-      const http = await import('node:http');
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const within = <T>(p: Promise<T>, what: string) =>
         Promise.race([p, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error(`no answer in 3 s: ${what}`)), 3000))]);

@@ -17,6 +17,7 @@ let uploadSeen = 0;
 let releaseDownload: (() => void) | undefined;
 let lastTrailers: Record<string, string | undefined> = {};
 let lastExpect: string | undefined;
+let endlessClosed = false;
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -34,6 +35,18 @@ before(async () => {
   });
   backend.on('request', (req, res) => {
     const url = req.url ?? '/';
+    if (url === '/endless') {
+      // Writes until the connection goes away.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      const chunk = Buffer.alloc(64 * 1024, 0x62);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('close', () => (endlessClosed = true));
+      pump();
+      return;
+    }
     if (url === '/early') {
       // Answers at once without reading the body, as a member refusing an upload does.
       res.writeHead(413, { 'Content-Type': 'text/plain' });
@@ -275,4 +288,25 @@ test('a member that answers before reading the whole body: the client gets the a
   const m = lb.app.runtime.balancer('c')!.members[0];
   await until(() => m.busy === 0, 'busy back to 0');
   assert.equal(m.flags.E, false);
+});
+
+test('a client that goes away mid-answer: the member connection is closed, busy back to 0, no member error', async () => {
+  endlessClosed = false;
+  await new Promise<void>((resolve, reject) => {
+    const req = http.get(`${lb.url}/endless`, { agent: false }, (res) => {
+      let n = 0;
+      res.on('data', (c: Buffer) => {
+        n += c.length;
+        if (n > 1024 * 1024) {
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on('error', (e) => (e.message === 'socket hang up' ? undefined : reject(e)));
+  });
+  const m = lb.app.runtime.balancer('c')!.members[0];
+  await until(() => endlessClosed && m.busy === 0, 'the member answer to be cut off');
+  assert.equal(m.flags.E, false);
+  assert.equal((await request(`${lb.url}/head`)).status, 200);
 });

@@ -276,3 +276,33 @@ test('websocket: the Host sent to an IPv6 member is bracketed, as for ordinary r
     await new Promise<void>((r) => server.close(() => r()));
   }
 });
+
+test('websocket: a client that leaves during the handshake leaves no tunnel behind', async () => {
+  // The member takes a while to accept the upgrade.
+  const server = http.createServer();
+  const wss = new WebSocketServer({ server, verifyClient: (_info, cb) => setTimeout(() => cb(true), 100) });
+  let opened = 0;
+  wss.on('connection', () => opened++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const lb2 = await startBalancer({
+    balancers: { c: { members: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, route: 'slow' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  try {
+    const m = lb2.app.runtime.balancer('c')!.members[0];
+    const s = net.connect(lb2.port, '127.0.0.1');
+    await new Promise<void>((r) => s.once('connect', () => r()));
+    s.write('GET /live HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
+    await until(() => m.busy === 1, 'the handshake to reach the member');
+    s.destroy();
+    // Whether or not the member got to accept, nothing stays open.
+    await until(() => m.busy === 0 && wss.clients.size === 0, 'the member side to be closed', 3000);
+    assert.ok(opened <= 1);
+  } finally {
+    await lb2.close();
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
