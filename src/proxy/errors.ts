@@ -20,6 +20,7 @@ export const FAILURES = {
   ERR_BAD_REQUEST: { status: 400, side: 'local', text: 'Bad request.' },
   ERR_FORWARD_PROXY: { status: 403, side: 'local', text: 'This server is not a forward proxy.' },
   ERR_METHOD: { status: 405, side: 'local', text: 'Method not allowed.' },
+  ERR_INTERNAL: { status: 500, side: 'local', text: 'The request could not be handled.' },
 } as const satisfies Record<string, FailureSpec>;
 
 export type FailureCode = keyof typeof FAILURES;

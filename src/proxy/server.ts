@@ -234,7 +234,8 @@ export class StickyServer extends EventEmitter {
 
   private internalError(res: http.ServerResponse, info: RequestInfo, e: unknown): void {
     this.logger.error({ err: e }, 'internal error while handling a request');
-    sendError(res, info, new ProxyError('ERR_BAD_REQUEST', (e as Error)?.message));
+    // Our failure, not the client's: 500, with the detail kept for the log only.
+    sendError(res, info, new ProxyError('ERR_INTERNAL', (e as Error)?.message));
   }
 
   /** Resolves the request target to a path: origin form, or absolute form for our own host. */

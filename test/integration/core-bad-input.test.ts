@@ -383,3 +383,22 @@ test('member too slow while the client uploads → 504, and the client connectio
     },
   );
 });
+
+test('an internal error → 500 with a short page, no stack trace, no detail', async () => {
+  const lb2 = await startBalancer({
+    serverStatus: { path: '/server-status', allow: ['all'] },
+    balancers: { c: { members: [{ url: backend.url, route: 'first' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  lb2.app.server.handlers.set('server-status', () => {
+    throw new Error('boom in /srv/stickylb/src/secret.ts:12:3');
+  });
+  try {
+    const r = await raw(lb2.port, 'GET /server-status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assertErrorPage(r, 500);
+    assert.doesNotMatch(r.text, /boom|secret/);
+    assert.equal((await request(`${lb2.url}/after`)).status, 200);
+  } finally {
+    await lb2.close();
+  }
+});
