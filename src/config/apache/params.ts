@@ -133,6 +133,11 @@ function kindWord(kind: ValueKind): string {
   return 'a value';
 }
 
+/** A table entry by name; names such as "constructor" are not entries. */
+function own<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 const what: Record<ParamTarget, string> = { member: 'member', balancer: 'balancer', health: 'health check' };
 
 /**
@@ -152,14 +157,14 @@ export function parseParams(words: string[], target: ParamTarget, at: { file: st
     }
     const name = word.slice(0, eq).toLowerCase();
     const raw = word.slice(eq + 1);
-    const spec = table[name];
+    const spec = own(table, name);
     if (!spec) {
-      const ignored = target === 'balancer' ? ignoredBalancer[name] : ignoredMember[name];
+      const ignored = own(target === 'balancer' ? ignoredBalancer : ignoredMember, name);
       if (ignored) {
         diag('info', `${name}= is ignored (${ignored})`, 'ignored-parameter');
-      } else if (target !== 'balancer' && name in balancerParams) {
+      } else if (target !== 'balancer' && own(balancerParams, name)) {
         diag('warning', `${name} is a balancer parameter, not a ${what[target]} parameter (ignored; set it on ProxyPass or ProxySet balancer://NAME)`, 'misplaced-parameter');
-      } else if (target === 'balancer' && (name in memberParams || name in healthParams)) {
+      } else if (target === 'balancer' && (own(memberParams, name) || own(healthParams, name))) {
         diag('warning', `${name} is a member parameter, not a balancer parameter (ignored; set it on each BalancerMember)`, 'misplaced-parameter');
       } else {
         diag('warning', `unknown parameter "${word}" (ignored; ${what[target]} parameters: ${Object.keys(table).join(', ')})`, 'unknown-parameter');
@@ -175,7 +180,7 @@ export function parseParams(words: string[], target: ParamTarget, at: { file: st
       diag('error', `${name}=${raw} is not ${kindWord(spec.kind)} (expected ${name}=${spec.form})`, 'invalid-value');
       continue;
     }
-    const key = target === 'member' && name in healthParams ? `health.${spec.key}` : spec.key;
+    const key = target === 'member' && own(healthParams, name) ? `health.${spec.key}` : spec.key;
     const existing = out.params.findIndex((p) => p.key === key);
     if (existing >= 0) out.params.splice(existing, 1);
     out.params.push({ key, value });
@@ -185,10 +190,10 @@ export function parseParams(words: string[], target: ParamTarget, at: { file: st
 
 /** True when a parameter name belongs to balancers (for ProxySet, which takes both kinds). */
 export function isBalancerParam(name: string): boolean {
-  return name.toLowerCase() in balancerParams;
+  return own(balancerParams, name.toLowerCase()) !== undefined;
 }
 
 /** The accepted form of a parameter, for messages elsewhere. */
 export function paramForm(target: ParamTarget, name: string): string | undefined {
-  return tables[target][name.toLowerCase()]?.form;
+  return own(tables[target], name.toLowerCase())?.form;
 }

@@ -5,6 +5,11 @@ import type { Loc } from './access.js';
 
 export type Path = (string | number)[];
 
+/** Sets an own property, also for names such as "__proto__" (a balancer may be called that). */
+function assign(obj: any, key: string | number, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 export class RawBuilder {
   readonly raw: Record<string, unknown> = {};
   readonly sourceMap: SourceMap = new Map();
@@ -14,13 +19,13 @@ export class RawBuilder {
     let cur: any = this.raw;
     for (let i = 0; i < path.length - 1; i++) {
       const key = path[i];
-      if (cur[key] === undefined) {
-        cur[key] = typeof path[i + 1] === 'number' ? [] : {};
+      if (!Object.hasOwn(cur, key)) {
+        assign(cur, key, typeof path[i + 1] === 'number' ? [] : {});
         this.note(path.slice(0, i + 1), at, false);
       }
       cur = cur[key];
     }
-    cur[path[path.length - 1]] = value;
+    assign(cur, path[path.length - 1], value);
     this.recordTree(path, value, at);
   }
 
@@ -35,7 +40,7 @@ export class RawBuilder {
   get(path: Path): unknown {
     let cur: any = this.raw;
     for (const key of path) {
-      if (cur === undefined || cur === null) return undefined;
+      if (cur === undefined || cur === null || !Object.hasOwn(cur, key)) return undefined;
       cur = cur[key];
     }
     return cur;

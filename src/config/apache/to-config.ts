@@ -221,7 +221,7 @@ class Converter {
   }
 
   private directive(d: Directive, scope: Scope): void {
-    const handler = this.handlers[d.name as keyof Converter['handlers']];
+    const handler = Object.hasOwn(this.handlers, d.name) ? this.handlers[d.name as keyof Converter['handlers']] : undefined;
     if (handler) {
       handler.call(this, d, scope);
       return;
