@@ -11,8 +11,8 @@ import { validateConfig } from '../../src/config/validate.js';
 const noFs: ConfigFs = { readFile: () => '', readdir: () => [], isDirectory: () => false, exists: () => false };
 
 /** Converts Apache text; diagnostics (notes about Listen left out) also come formatted. */
-function conf(text: string) {
-  const r = parseApacheConfig(text, 'a.conf', noFs);
+function conf(text: string, env: Record<string, string> = {}) {
+  const r = parseApacheConfig(text, 'a.conf', noFs, env);
   const raw = r.raw as any;
   const diagnostics = r.diagnostics.filter((d) => !d.code?.startsWith('listen-'));
   return { raw, messages: diagnostics.map(formatDiagnostic), sourceMap: r.sourceMap, diagnostics };
@@ -20,7 +20,7 @@ function conf(text: string) {
 
 /** Converts and validates; returns the schema errors as formatted lines. */
 function schemaErrors(text: string): string[] {
-  const r = parseApacheConfig(text, 'a.conf', noFs);
+  const r = parseApacheConfig(text, 'a.conf', noFs, {});
   try {
     validateConfig(r.raw, { source: 'a.conf', sourceMap: r.sourceMap });
     return [];
@@ -40,13 +40,13 @@ test('Listen: ports, addresses and IPv6; a bad one is an error; a protocol is wa
 });
 
 test('no Listen: the ports of the virtual hosts, or the default, with a note', () => {
-  const a = parseApacheConfig('<VirtualHost *:80>\n</VirtualHost>\n<VirtualHost 127.0.0.1:81>\n</VirtualHost>', 'a.conf', noFs);
+  const a = parseApacheConfig('<VirtualHost *:80>\n</VirtualHost>\n<VirtualHost 127.0.0.1:81>\n</VirtualHost>', 'a.conf', noFs, {});
   assert.deepEqual((a.raw as any).listen, [80, '127.0.0.1:81']);
   assert.deepEqual(a.diagnostics.map(formatDiagnostic), [
     'a.conf:1: info: no Listen directive: listening on port 80, taken from <VirtualHost *:80> (Apache keeps Listen in ports.conf)',
     'a.conf:3: info: no Listen directive: listening on 127.0.0.1:81, taken from <VirtualHost 127.0.0.1:81> (Apache keeps Listen in ports.conf)',
   ]);
-  const b = parseApacheConfig('ServerName x', 'a.conf', noFs);
+  const b = parseApacheConfig('ServerName x', 'a.conf', noFs, {});
   assert.deepEqual(b.diagnostics.map(formatDiagnostic), ['a.conf: info: no Listen directive: stickylb listens on port 8080, its default']);
 });
 
@@ -445,6 +445,28 @@ test('schema errors found later name file:line and the directive (values, lbmeth
   assert.deepEqual(schemaErrors('BalancerMember balancer://c http://h:1 route=a redirect=zz'), [
     'a.conf:1: error: BalancerMember: balancers.c.members[0].redirect: no member has route "zz" (routes: a)',
   ]);
+});
+
+test('${NAME} takes Define values and environment variables; an unknown one is a warning', () => {
+  const c = conf('Define LOGS /var/log/lb\nErrorLog ${LOGS}/error.log\nCustomLog ${APACHE_LOG_DIR}/access.log combined\nUnDefine LOGS\nDocumentRoot ${LOGS}/www\n<VirtualHost ${ADDR}:80>\n</VirtualHost>', {
+    APACHE_LOG_DIR: '/srv/logs',
+    ADDR: '10.0.0.1',
+  });
+  assert.equal(c.raw.errorLog.path, '/var/log/lb/error.log');
+  assert.deepEqual(c.raw.accessLog, [{ path: '/srv/logs/access.log', format: 'combined' }]);
+  assert.deepEqual(c.raw.static, { root: '${LOGS}/www' });
+  assert.deepEqual(c.raw.virtualHosts, [{ listen: ['10.0.0.1:80'] }]);
+  assert.deepEqual(c.messages, ['a.conf:5: warning: DocumentRoot: ${LOGS} is not defined (no Define LOGS before it and no such environment variable); left as it is']);
+});
+
+test('names such as __proto__ or toString are plain names', () => {
+  const c = conf('toString x\nBalancerMember balancer://__proto__ http://h:1 constructor=1\nLogFormat "%h" __proto__');
+  assert.deepEqual(Object.keys(c.raw.balancers), ['__proto__']);
+  assert.deepEqual(Object.keys(c.raw.logFormats), ['__proto__']);
+  assert.deepEqual(
+    c.diagnostics.map((d) => d.code),
+    ['unknown-directive', 'unknown-parameter'],
+  );
 });
 
 test('every path of the raw object is in the source map', () => {

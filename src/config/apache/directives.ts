@@ -70,6 +70,8 @@ const supported: [string, readonly Context[] | undefined, string][] = [
   ['ProxyHCTemplate', SV, 'ProxyHCTemplate NAME hcmethod=GET hcuri=/path …'],
   ['Include', undefined, 'Include FILE|DIRECTORY|WILDCARD'],
   ['IncludeOptional', undefined, 'IncludeOptional FILE|DIRECTORY|WILDCARD'],
+  ['Define', undefined, 'Define NAME [VALUE]'],
+  ['UnDefine', undefined, 'UnDefine NAME'],
 ];
 
 const ignoredNote = 'meaningless to a balancer';

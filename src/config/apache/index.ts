@@ -24,9 +24,12 @@ export const nodeConfigFs: ConfigFs = {
   exists: (p) => existsSync(p),
 };
 
-/** Parses Apache config text; `fs` serves Include (the real file system unless given). */
-export function parseApacheConfig(text: string, file: string, fs: ConfigFs = nodeConfigFs) {
-  const parsed = parseApache(text, file, { fs });
+/**
+ * Parses Apache config text; `fs` serves Include (the real file system unless given) and `env`
+ * the ${NAME} variables not set by Define (this process's environment unless given).
+ */
+export function parseApacheConfig(text: string, file: string, fs: ConfigFs = nodeConfigFs, env: Record<string, string | undefined> = process.env) {
+  const parsed = parseApache(text, file, { fs, env });
   const converted = toConfig(parsed.directives, file);
   const diagnostics = [...parsed.diagnostics, ...converted.diagnostics].sort((a, b) => {
     if (a.file !== b.file) return parsed.files.indexOf(a.file!) - parsed.files.indexOf(b.file!);

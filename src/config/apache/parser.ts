@@ -25,6 +25,8 @@ export interface Directive {
 
 export interface ParseOptions {
   fs: ConfigFs;
+  /** Variables for ${NAME} besides those of Define (httpd uses its environment). */
+  env?: Record<string, string | undefined>;
   /** Include nesting limit, against include loops. */
   maxDepth?: number;
 }
@@ -144,9 +146,10 @@ class FileParser {
     this.closeMissing(this.stack.length, undefined);
   }
 
-  private openTag(written: string, rest: string, complete: boolean, line: number): void {
+  private openTag(written: string, unexpanded: string, complete: boolean, line: number): void {
     const known = sectionSpec(written);
     const spec: SectionSpec = known ?? { name: written, opens: 'transparent', contexts: [], closable: false, usage: `<${written} …> … </${written}>` };
+    const rest = this.expand(unexpanded, line, spec.name);
     const words = splitWords(rest);
     const node: Directive = { name: spec.name, args: words.words, rest, file: this.file, line, children: [] };
     if (!complete) this.error(line, spec.name, `<${spec.name}${rest ? ` ${rest}` : ''}: missing ">" at the end of the line (expected ${spec.usage})`, 'syntax');
@@ -193,10 +196,43 @@ class FileParser {
     f.node.endLine = line;
   }
 
+  /**
+   * Replaces ${NAME} with a Define'd value or an environment variable, as httpd does while
+   * reading; an unknown name is left as it is, with a warning.
+   */
+  private expand(text: string, line: number, name: string): string {
+    if (!text.includes('${')) return text;
+    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, v: string) => {
+      const value = this.state.defines.get(v) ?? this.state.env[v];
+      if (value !== undefined) return value;
+      this.state.diagnostics.push({
+        severity: 'warning',
+        file: this.file,
+        line,
+        directive: name,
+        message: `${name}: \${${v}} is not defined (no Define ${v} before it and no such environment variable); left as it is`,
+        code: 'undefined-variable',
+      });
+      return whole;
+    });
+  }
+
+  private define(node: Directive): void {
+    if (node.name === 'Define') {
+      if (node.args.length < 1 || node.args.length > 2) this.error(node.line, node.name, 'Define: expected Define NAME [VALUE]', 'syntax');
+      else this.state.defines.set(node.args[0], node.args[1] ?? '');
+    } else if (node.args.length !== 1) {
+      this.error(node.line, node.name, 'UnDefine: expected UnDefine NAME', 'syntax');
+    } else {
+      this.state.defines.delete(node.args[0]);
+    }
+  }
+
   private directive(text: string, line: number): void {
-    const { name: written, rest } = directiveLine(text);
+    const { name: written, rest: unexpanded } = directiveLine(text);
     const spec = directiveSpec(written);
     const name = spec?.name ?? written;
+    const rest = this.expand(unexpanded, line, name);
     const words = splitWords(rest);
     if (words.unterminatedQuote) {
       this.error(line, name, `${name}: a ${words.unterminatedQuote} quote is not closed (expected ${spec?.usage ?? `${name} ARGUMENTS`})`, 'syntax');
@@ -209,6 +245,10 @@ class FileParser {
     const node: Directive = { name, args: words.words, rest, file: this.file, line };
     if (name === 'Include' || name === 'IncludeOptional') {
       this.include(node);
+      return;
+    }
+    if (name === 'Define' || name === 'UnDefine') {
+      this.define(node);
       return;
     }
     this.container.push(node);
@@ -246,6 +286,8 @@ class FileParser {
 
 interface ParserState {
   fs: ConfigFs;
+  env: Record<string, string | undefined>;
+  defines: Map<string, string>;
   maxDepth: number;
   diagnostics: Diagnostic[];
   files: string[];
@@ -253,7 +295,7 @@ interface ParserState {
 
 /** Parses a config file's text (and the files it includes) into directives. */
 export function parseApache(text: string, file: string, opts: ParseOptions): ParseResult {
-  const state: ParserState = { fs: opts.fs, maxDepth: opts.maxDepth ?? 32, diagnostics: [], files: [file] };
+  const state: ParserState = { fs: opts.fs, env: opts.env ?? {}, defines: new Map(), maxDepth: opts.maxDepth ?? 32, diagnostics: [], files: [file] };
   const directives: Directive[] = [];
   new FileParser(file, 'main', directives, state, [file]).parse(text);
   return { directives, diagnostics: state.diagnostics, files: state.files };
