@@ -31,9 +31,12 @@ export function reverseUrl(site: SiteModel, value: string, requestHost: string |
     // A relative Location (`/landing`) from an app mounted at the balancer path.
     if (value.startsWith('/') && !value.startsWith('//') && rule.upstreamPath !== rule.path) {
       const up = rule.upstreamPath;
-      if (value.startsWith(up) || value === up.replace(/\/$/, '')) {
-        return joinLocal(rule.path, value.slice(Math.min(up.length, value.length)));
+      // On a segment boundary, as for absolute URLs: /app does not capture /application.
+      const rest = value.slice(up.length);
+      if (value.startsWith(up) && (up.endsWith('/') || rest === '' || /^[/?#;]/.test(rest))) {
+        return joinLocal(rule.path, rest);
       }
+      if (value === up.replace(/\/$/, '')) return joinLocal(rule.path, '');
     }
   }
   return undefined;

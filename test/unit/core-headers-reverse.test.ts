@@ -123,6 +123,17 @@ test('reverse: a balancer path is replaced by the local path', () => {
   assert.equal(reverseUrl(s, 'http://10.0.0.2:8080/application', 'h'), undefined);
 });
 
+test('reverse: a relative Location under the balancer path maps to the local path, on segment boundaries', () => {
+  const s = site({ proxyPass: [{ path: '/shop', to: 'balancer://c/app' }], proxyPassReverse: [{ path: '/shop', to: 'balancer://c/app' }] });
+  assert.equal(reverseUrl(s, '/app/cart?x=1', 'h'), '/shop/cart?x=1');
+  assert.equal(reverseUrl(s, '/app', 'h'), '/shop');
+  assert.equal(reverseUrl(s, '/app?x=1', 'h'), '/shop?x=1');
+  assert.equal(reverseUrl(s, '/application', 'h'), undefined);
+  assert.equal(reverseUrl(s, '/other', 'h'), undefined);
+  const root = site({ proxyPass: [{ path: '/app/', to: 'balancer://c/' }], proxyPassReverse: [{ path: '/app/', to: 'balancer://c/' }] });
+  assert.equal(reverseUrl(root, '/landing', 'h'), '/app/landing');
+});
+
 test('reverse: the trailing-slash case gives /app/landing (not Apache\'s /app//landing)', () => {
   const s = site({ proxyPass: [{ path: '/app/', to: 'balancer://c/' }], proxyPassReverse: [{ path: '/app/', to: 'balancer://c/' }] });
   assert.equal(reverseUrl(s, 'http://10.0.0.1:8080/landing', 'www.example.org'), 'http://www.example.org/app/landing');
