@@ -21,24 +21,26 @@ dl.facts dt { color: var(--muted); font-size: .75rem; text-transform: uppercase;
 dl.facts dd { margin: 0; font-weight: 500; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: .4rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
-th { color: var(--muted); font-size: .75rem; font-weight: 600; text-transform: uppercase; letter-spacing: .03em; background: #fafbfc; }
+th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
+th { white-space: normal; color: var(--muted); font-size: .72rem; font-weight: 600; text-transform: uppercase; letter-spacing: .03em; background: #fafbfc; }
 td.num, th.num { text-align: right; }
 tr:last-child td { border-bottom: 0; }
 tr.selected td { background: #fff8e6; }
 td.url a { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
-.st { display: inline-block; border-radius: 999px; padding: .05rem .55rem; margin: 0 .25rem .15rem 0; font-size: .78rem; font-weight: 600; border: 1px solid transparent; }
+.st { display: inline-block; white-space: nowrap; border-radius: 999px; padding: .05rem .55rem; margin: 0 .25rem .15rem 0; font-size: .78rem; font-weight: 600; border: 1px solid transparent; }
 .st-ok { background: #dafbe1; color: #116329; border-color: #aceebb; }
 .st-drain { background: #fff1c2; color: #7d4e00; border-color: #f5d77a; }
 .st-standby, .st-spare { background: #ddf4ff; color: #0a4f8f; border-color: #a8dcff; }
 .st-disabled, .st-ignore { background: #eaeef2; color: #424a53; border-color: #d0d7de; }
 .st-stopped { background: #424a53; color: #fff; }
 .st-error, .st-hc { background: #ffebe9; color: #a40e26; border-color: #ffc1bb; }
-.rt { color: #8a5a00; font-size: .7rem; vertical-align: super; margin-left: .15rem; cursor: help; }
+.rt { color: #8a5a00; font-size: .7rem; vertical-align: super; margin-left: .15rem; cursor: help; text-decoration: none; border: 0; }
 .health { font-size: .8rem; color: var(--muted); }
+td.hc { white-space: normal; min-width: 11rem; max-width: 16rem; }
 .health .pass { color: #116329; font-weight: 600; }
 .health .fail { color: #a40e26; font-weight: 600; }
-form.quick { display: flex; gap: .3rem; margin: 0; }
+form.quick { display: flex; flex-direction: column; gap: .25rem; margin: 0; }
+td.status { white-space: normal; min-width: 6rem; max-width: 11rem; }
 button, input[type=submit] { font: inherit; font-size: .8rem; border: 1px solid var(--line); background: #f6f8fa; color: var(--fg); border-radius: 6px; padding: .2rem .6rem; cursor: pointer; }
 button:hover, input[type=submit]:hover { background: #eef1f4; }
 button.primary, input[type=submit].primary { background: var(--accent); border-color: var(--accent); color: #fff; font-size: .9rem; padding: .35rem 1rem; }

@@ -89,7 +89,7 @@ function healthCell(m: MemberView, now: number): Html {
   const last = h.last
     ? html`<br><span data-f="hclast" class="${h.last}">${h.last}${h.lastDetail ? ` (${h.lastDetail})` : ''}</span> <span data-f="hcago">${h.lastCheckAt ? formatAgo(h.lastCheckAt, now) : ''}</span>`
     : html`<br><span data-f="hclast">not checked yet</span> <span data-f="hcago"></span>`;
-  return html`<span class="health">${h.method} ${h.method === 'TCP' ? '' : h.uri} every ${formatMs(h.intervalMs)} · passes ${h.passes} (${h.consecutivePasses}) · fails ${h.fails} (${h.consecutiveFails})${last}</span>`;
+  return html`<span class="health">${h.method}${h.method === 'TCP' ? '' : ` ${h.uri}`} every ${formatMs(h.intervalMs)}<br>passes ${h.passes} (${h.consecutivePasses}) · fails ${h.fails} (${h.consecutiveFails})${last}</span>`;
 }
 
 function quickActions(o: PageOptions, b: BalancerView, m: MemberView): Html {
@@ -114,14 +114,14 @@ function memberRow(o: PageOptions, b: BalancerView, m: MemberView, now: number):
 <td><span data-f="redirect">${m.redirect}</span>${rt(c.has('redirect'), m.config.redirect)}</td>
 <td class="num"><span data-f="lbfactor">${formatFactor(m.lbfactor)}</span>${rt(c.has('lbfactor'), formatFactor(m.config.lbfactor))}</td>
 <td class="num"><span data-f="lbset">${m.lbset}</span>${rt(c.has('lbset'), String(m.config.lbset))}</td>
-<td><span data-f="status" data-words="${m.status.join('|')}">${statusBadges(m.status)}</span>${rt(flagsChanged, `flags ${cfgFlags}`)}</td>
+<td class="status"><span data-f="status" data-words="${m.status.join('|')}">${statusBadges(m.status)}</span>${rt(flagsChanged, `flags ${cfgFlags}`)}</td>
 <td class="num"><span data-f="elected">${m.elected}</span></td>
 <td class="num"><span data-f="busy">${m.busy}</span></td>
 <td class="num"><span data-f="lbstatus">${Math.round(m.lbstatus)}</span></td>
 <td class="num"><span data-f="bytesTo">${formatBytes(m.bytesTo)}</span></td>
 <td class="num"><span data-f="bytesFrom">${formatBytes(m.bytesFrom)}</span></td>
 <td class="num"><span data-f="errors">${m.errors}</span></td>
-<td>${healthCell(m, now)}</td>
+<td class="hc">${healthCell(m, now)}</td>
 <td>${quickActions(o, b, m)}</td>
 </tr>`;
 }
@@ -147,7 +147,7 @@ ${fact('Members', `${used} [${b.growthLeft} free slot${b.growthLeft === 1 ? '' :
 ${fact('Refused', html`<span data-f="refused">${b.refused}</span>`)}
 </dl>
 <div class="scroll"><table>
-<thead><tr><th>Member URL</th><th>Route</th><th>Route redirect</th><th class="num">Factor</th><th class="num">Set</th><th>Status</th><th class="num">Elected</th><th class="num">Busy</th><th class="num">Load</th><th class="num">To</th><th class="num">From</th><th class="num">Errors</th><th>Health check</th><th>Actions</th></tr></thead>
+<thead><tr><th>Member URL</th><th>Route</th><th>Redirect</th><th class="num">Factor</th><th class="num">Set</th><th>Status</th><th class="num">Elected</th><th class="num">Busy</th><th class="num">Load</th><th class="num">To</th><th class="num">From</th><th class="num">Errors</th><th>Health check</th><th>Actions</th></tr></thead>
 <tbody>
 ${b.members.map((m) => memberRow(o, b, m, now))}
 </tbody>
