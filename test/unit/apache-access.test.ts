@@ -99,6 +99,7 @@ test('apache access 2.4: Require all granted / denied, ip, local, host', () => {
   assert.deepEqual(access('Require all granted').allow, ['all']);
   assert.deepEqual(access('Require all denied').allow, ['none']);
   assert.deepEqual(access('Require ip 10.1 192.168.0.0/16\nRequire local\nRequire host example.org').allow, ['10.1.0.0/16', '192.168.0.0/16', 'local', 'host example.org']);
+  assert.deepEqual(access('Require host localhost').allow, ['local']);
 });
 
 test('apache access 2.4: Require not … and <RequireNone> become deny entries', () => {

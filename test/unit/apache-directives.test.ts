@@ -447,6 +447,20 @@ test('schema errors found later name file:line and the directive (values, lbmeth
   ]);
 });
 
+test('the ROUTEID recipe (Header add Set-Cookie … BALANCER_WORKER_ROUTE …) becomes routecookie', () => {
+  const c = conf(
+    'Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED\n<Proxy balancer://c>\nBalancerMember http://h:1 route=1\nProxySet stickysession=ROUTEID\n</Proxy>\nProxyPass /x balancer://d/ stickysession=ROUTEID\nBalancerMember balancer://d http://h:2 route=2\nBalancerMember balancer://e http://h:3',
+  );
+  assert.equal(c.raw.balancers.c.routecookie, 'ROUTEID');
+  assert.equal(c.raw.balancers.d.routecookie, 'ROUTEID');
+  assert.equal(c.raw.balancers.e.routecookie, undefined);
+  assert.deepEqual(c.messages, ['a.conf:1: info: Header: the ROUTEID route cookie recipe becomes routecookie=ROUTEID on balancer://c, balancer://d (stickylb sets the cookie itself)']);
+  assert.equal(c.sourceMap.get('balancers.c.routecookie')?.line, 1);
+  assert.deepEqual(conf('Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED').messages, [
+    'a.conf:1: warning: Header: the ROUTEID route cookie recipe needs a balancer with stickysession=ROUTEID (ignored)',
+  ]);
+});
+
 test('${NAME} takes Define values and environment variables; an unknown one is a warning', () => {
   const c = conf('Define LOGS /var/log/lb\nErrorLog ${LOGS}/error.log\nCustomLog ${APACHE_LOG_DIR}/access.log combined\nUnDefine LOGS\nDocumentRoot ${LOGS}/www\n<VirtualHost ${ADDR}:80>\n</VirtualHost>', {
     APACHE_LOG_DIR: '/srv/logs',

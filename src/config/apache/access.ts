@@ -165,7 +165,7 @@ export function evaluateAccess(nodes: Directive[]): AccessResult {
         addHosts(d, words.slice(1), into, 'Require ip IP|IP/CIDR|PARTIAL-IP …');
       } else if (kind === 'host' || kind === 'forward-dns') {
         if (!words[1]) diag(d, 'error', `Require ${kind}: nothing after "${kind}" (expected Require host HOST …)`, 'missing-host');
-        for (const h of words.slice(1)) into.push({ value: `host ${h.replace(/^\./, '')}`, at: locOf(d) });
+        for (const h of words.slice(1)) into.push({ value: /^localhost$/i.test(h) ? 'local' : `host ${h.replace(/^\./, '')}`, at: locOf(d) });
       } else if (kind === 'valid-user' || kind === 'user' || kind === 'group') {
         wantsUser ??= d;
         if (kind !== 'valid-user') {

@@ -111,6 +111,8 @@ class Converter {
   private readonly healthTemplates = new Map<string, Located<Param[]>>();
   private readonly memberSets: { url: string; params: Param[]; at: Loc }[] = [];
   private errorLog: { path?: Located<string>; level?: Located<string>; fromVhost?: boolean } = {};
+  /** Cookies of the ROUTEID recipe (Header add Set-Cookie "NAME=.%{BALANCER_WORKER_ROUTE}e"). */
+  private readonly routeCookies: Located<string>[] = [];
   private defaultLogFormat?: string;
 
   constructor(private readonly file: string) {}
@@ -434,6 +436,17 @@ class Converter {
     ProxySet(this: Converter, d: Directive, s: Scope) {
       this.proxySet(d, s);
     },
+    Header(this: Converter, d: Directive) {
+      // Apache's recipe for applications that cannot put the route in their session ids:
+      // Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
+      const m = /^(?:always\s+)?(?:add|set|append)\s+Set-Cookie\s+"?([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=\.%\{BALANCER_WORKER_ROUTE\}e[^"]*"?\s+env=BALANCER_ROUTE_CHANGED\s*$/i.exec(d.rest);
+      if (m) {
+        this.routeCookies.push({ value: m[1], at: locOf(d) });
+        return;
+      }
+      const spec = directiveSpec('Header')!;
+      this.diag(d, 'warning', `${spec.name} is not supported: ${spec.note} (ignored)`, 'unsupported-directive');
+    },
     SetHandler(this: Converter, d: Directive, s: Scope) {
       if (!this.wantArgs(d, 1, 1)) return;
       const v = d.args[0].toLowerCase();
@@ -617,6 +630,7 @@ class Converter {
   /** Writes everything collected into the raw object, recording each path's origin. */
   emit(): ToConfigResult {
     this.applyMemberSets();
+    this.applyRouteCookies();
     const out = new RawBuilder();
     const derived = this.listen.length === 0 ? this.derivedListen() : [];
     if (!this.listen.length && !derived.length) {
@@ -716,6 +730,29 @@ class Converter {
     for (const l of site.accessLog) {
       const v = l.value.format === undefined ? { path: l.value.path } : l.value;
       out.push([...b, 'accessLog'], v, l.at);
+    }
+  }
+
+  /** Turns the ROUTEID recipe into routecookie on the balancers sticky on that cookie. */
+  private applyRouteCookies(): void {
+    const stickyOn = (b: BalancerAcc): string[] => {
+      const values: unknown[] = [b.params.get('stickysession')?.value];
+      for (const site of [this.main, ...this.vhosts]) {
+        for (const r of [...site.proxyPass, ...site.locationProxyPass]) {
+          const m = BALANCER_URL.exec(r.rule.to ?? '');
+          if (m && m[1].toLowerCase() === b.name.toLowerCase()) values.push(r.params?.find((p) => p.key === 'stickysession')?.value);
+        }
+      }
+      return values.filter((v): v is string => typeof v === 'string').map((v) => v.split('|')[0]);
+    };
+    for (const rc of this.routeCookies) {
+      const matching = [...this.balancers.values()].filter((b) => stickyOn(b).includes(rc.value));
+      if (!matching.length) {
+        this.diag(rc.at, 'warning', `Header: the ${rc.value} route cookie recipe needs a balancer with stickysession=${rc.value} (ignored)`, 'unsupported-directive');
+        continue;
+      }
+      for (const b of matching) if (!b.params.has('routecookie')) b.params.set('routecookie', { value: rc.value, at: rc.at });
+      this.diag(rc.at, 'info', `Header: the ${rc.value} route cookie recipe becomes routecookie=${rc.value} on ${matching.map((b) => `balancer://${b.name}`).join(', ')} (stickylb sets the cookie itself)`, 'route-cookie');
     }
   }
 
