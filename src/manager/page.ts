@@ -221,7 +221,7 @@ export function renderPage(view: ManagerView, o: PageOptions): string {
 <title>Balancer manager · ${view.serverName}</title>
 <style>${raw(PAGE_STYLE)}</style>
 </head>
-<body data-api="${o.path}/api">
+<body data-api="${o.path.replace(/\/+$/, '')}/api">
 <header><h1>Balancer manager</h1><span class="meta">${view.serverName} · stickylb ${view.version} · up ${formatUptime((view.now - view.startedAt) / 1000)}</span>
 <nav><a href="${o.path}">Overview</a>${(o.links ?? []).map((l) => html`<a href="${l.href}">${l.label}</a>`)}</nav></header>
 <main>

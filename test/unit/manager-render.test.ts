@@ -75,6 +75,9 @@ test('page: the CSP allows exactly the inline style and script, by hash', () => 
   const page = renderPage(view(), { path: '/m', lbmethods: [] });
   assert.ok(page.includes(`<style>${PAGE_STYLE}</style>`));
   assert.ok(page.includes(`<script>${PAGE_SCRIPT}</script>`));
+  assert.ok(page.includes('<body data-api="/m/api">'));
+  // A manager at the root still polls its own origin (not the protocol-relative //api).
+  assert.ok(renderPage(view(), { path: '/', lbmethods: [] }).includes('<body data-api="/api">'));
 });
 
 test('page: values set in the manager are marked with the config value', () => {
