@@ -160,8 +160,8 @@ function radio(name: string, on: boolean, label: string): Html {
 }
 
 function memberForm(o: PageOptions, b: BalancerView, m: MemberView): Html {
+  // C is left to the health checks here: a form loaded before a failed check must not clear it.
   const letters: StatusLetter[] = ['I', 'N', 'D', 'H', 'R', 'S'];
-  if (m.health) letters.push('C');
   return html`<section class="card" id="edit">
 <h2>Edit member ${m.url} of balancer://${b.name}</h2>
 <form class="edit" method="post" action="${o.path}" enctype="application/x-www-form-urlencoded">
