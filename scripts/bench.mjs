@@ -4,6 +4,7 @@
 // latency and proxy CPU time per request, with ratios. Never part of `npm test`.
 //
 // Usage: npm run bench [-- --duration 10 --connections 50 --only stickylb,haproxy]
+// (`stickylb` runs both engines; `stickylb-lean` only the lean one.)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,14 +174,20 @@ await waitHttp(ports.second);
 // ---- Proxies ----
 const proxies = [];
 
+// stickylb on each HTTP/1.1 engine: node:http, and the lean engine of src/proxy/h1.
+for (const [name, engine] of [
+  ['stickylb', 'node'],
+  ['stickylb-lean', 'lean'],
+]) {
 proxies.push({
-  name: 'stickylb',
+  name,
   async start(port) {
-    const cfg = join(work, 'stickylb.yaml');
+    const cfg = join(work, `${name}.yaml`);
     writeFileSync(
       cfg,
       [
         `listen: ["127.0.0.1:${port}"]`,
+        `engine: ${engine}`,
         'errorLog: { level: error }',
         'balancers:',
         '  c:',
@@ -197,6 +204,7 @@ proxies.push({
     return start(process.execPath, [join(root, 'bin/stickylb.js'), 'run', '-c', cfg]);
   },
 });
+}
 
 if (which('haproxy')) {
   proxies.push({
@@ -315,7 +323,8 @@ try {
     results.push({ name: 'direct (no proxy)', ...r, cpuUs: NaN });
   }
   for (const p of proxies) {
-    if (only && !only.has(p.name)) continue;
+    // `--only stickylb` runs both engines.
+    if (only && !only.has(p.name) && !(p.name.startsWith('stickylb-') && only.has('stickylb'))) continue;
     const port = await freePort();
     const child = await p.start(port);
     try {
@@ -324,7 +333,7 @@ try {
       console.error(`${p.name}: did not start: ${child.errText?.().trim() || e.message}`);
       continue;
     }
-    const scenarios = p.name === 'stickylb' ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
+    const scenarios = p.name.startsWith('stickylb') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
     for (const [label, headers] of scenarios) {
       await wrk(port, headers).catch(() => undefined); // warm-up (JIT, pools), not measured
       const pids = tree(child.pid);
@@ -333,12 +342,12 @@ try {
       const cpu1 = cpuSeconds(tree(child.pid));
       results.push({ name: `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN });
     }
-    if (p.name === 'stickylb') {
+    if (p.name.startsWith('stickylb')) {
       const n = Number(opt['idle-connections']);
       const socks = await idleConnections(port, n);
       const rss = rssMb(tree(child.pid));
       for (const s of socks) s.destroy();
-      results.push({ name: `stickylb RSS with ${n} open keep-alive connections`, rss });
+      results.push({ name: `${p.name} RSS with ${n} open keep-alive connections`, rss });
     }
     try {
       process.kill(-child.pid, 'SIGTERM');

@@ -4,10 +4,13 @@ import type { Socket } from 'node:net';
 import type { SiteModel } from '../../config/model.js';
 import type { Exchange } from './exchange.js';
 import type { ParseError } from './parse-error.js';
+import type { Outbox } from './outbox.js';
 import type { LeanPools } from './pool.js';
 
 export interface ClientSide {
   readonly socket: Socket;
+  /** Gathers what goes to the client into as few writes as possible. */
+  readonly out: Outbox;
   readonly pools: LeanPools;
   /** Largest request head (and request trailer section) accepted. */
   maxHeaderSize(): number;

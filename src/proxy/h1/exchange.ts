@@ -10,7 +10,8 @@ import type { MemberState } from '../../balancer/member-state.js';
 import { pickMember, type PickOutcome } from '../../balancer/pick.js';
 import type { SiteModel } from '../../config/model.js';
 import { ProxyError, errorPage, isConnectError, reason } from '../errors.js';
-import { downstreamResponseHeaders, isHopByHop } from '../headers.js';
+import { isHopByHop } from '../headers.js';
+import { downstreamHeaders } from './lean-headers.js';
 import { newRequestInfo, type RequestInfo } from '../request-info.js';
 import { rewriteResponseHeaders } from '../reverse-rewrite.js';
 import { ChunkedDecoder } from './chunked.js';
@@ -22,6 +23,7 @@ import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { recordOutcome, upstreamHead } from './upstream-head.js';
 import { LeanRequest, LeanResponse } from './views.js';
 import type { ClientSide } from './client-side.js';
+import type { Outbox } from './outbox.js';
 
 const CRLF = '\r\n';
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -150,8 +152,11 @@ export class Exchange implements ConnOwner {
     }
     for (let i = 0; i < out.length; i++) this.bodyBytes += out[i].length;
     if (out.length && !this.discard) {
-      if (this.up && this.pending.length === 0) this.writeChunk(out);
-      else for (let i = 0; i < out.length; i++) this.pending.push(out[i]);
+      if (this.up && !this.waitUpDrain && this.pending.length === 0) {
+        const o = this.up.out;
+        this.addPayload(o, out);
+        if (o.flush()) this.upBackpressure();
+      } else for (let i = 0; i < out.length; i++) this.pending.push(out[i]);
     }
     out.length = 0;
     if (this.decoder!.done) this.bodyEnd();
@@ -161,31 +166,34 @@ export class Exchange implements ConnOwner {
   private payload(b: Buffer): void {
     this.bodyBytes += b.length;
     if (this.discard) return;
-    if (this.up && this.pending.length === 0) {
-      const s = this.up.socket;
-      s.write(b);
+    if (this.up && !this.waitUpDrain && this.pending.length === 0) {
+      const o = this.up.out;
+      o.addBytes(b);
       this.keep(b);
-      if (s.writableNeedDrain) this.upBackpressure();
+      if (o.flush()) this.upBackpressure();
     } else {
       this.pending.push(b);
     }
   }
 
-  /** Writes payload slices as one chunk. */
-  private writeChunk(slices: Buffer[]): void {
-    const s = this.up!.socket;
-    let n = 0;
-    for (let i = 0; i < slices.length; i++) n += slices[i].length;
-    if (n === 0) return;
-    s.cork();
-    s.write(`${n.toString(16)}\r\n`, 'latin1');
+  /** Adds payload slices to the member's outbox: as they are, or as one chunk. */
+  private addPayload(o: Outbox, slices: Buffer[]): void {
+    if (this.reqMode === BODY_CHUNKED) {
+      let n = 0;
+      for (let i = 0; i < slices.length; i++) n += slices[i].length;
+      if (n === 0) return;
+      o.add(`${n.toString(16)}\r\n`);
+      for (let i = 0; i < slices.length; i++) {
+        o.addBytes(slices[i]);
+        this.keep(slices[i]);
+      }
+      o.add(CRLF);
+      return;
+    }
     for (let i = 0; i < slices.length; i++) {
-      s.write(slices[i]);
+      o.addBytes(slices[i]);
       this.keep(slices[i]);
     }
-    s.write(CRLF, 'latin1');
-    s.uncork();
-    if (s.writableNeedDrain) this.upBackpressure();
   }
 
   /** Keeps a slice sent to the member for one replay, within the replay buffer. */
@@ -212,39 +220,31 @@ export class Exchange implements ConnOwner {
       if (this.finished) this.client.bodyFinished(this);
       return;
     }
-    if (this.up && this.pending.length === 0 && !this.waitUpDrain) this.writeBodyEnd();
+    if (this.up && this.pending.length === 0 && !this.waitUpDrain) {
+      const o = this.up.out;
+      this.addBodyEnd(o);
+      if (o.flush()) this.upBackpressure();
+    }
   }
 
-  private writeBodyEnd(): void {
+  /** Adds the end of the body (the last chunk and trailers when chunked). */
+  private addBodyEnd(o: Outbox): void {
     if (this.bodyWritten) return;
     if (this.reqMode === BODY_CHUNKED) {
       const t = this.decoder!.trailers;
-      this.up!.socket.write(t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK, 'latin1');
+      o.add(t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK);
     }
     this.bodyWritten = true;
   }
 
-  /** Writes what was held back while the member connection was not ready or not draining. */
-  private flushPending(): void {
-    const s = this.up!.socket;
+  /** Adds what was held back while the member connection was not ready or not draining. */
+  private addPending(o: Outbox): void {
     const p = this.pending;
-    this.pending = [];
     if (p.length) {
-      if (this.reqMode === BODY_CHUNKED) this.writeChunk(p);
-      else {
-        s.cork();
-        for (let i = 0; i < p.length; i++) {
-          s.write(p[i]);
-          this.keep(p[i]);
-        }
-        s.uncork();
-      }
+      this.pending = [];
+      this.addPayload(o, p);
     }
-    if (s.writableNeedDrain) {
-      this.upBackpressure();
-      return;
-    }
-    if (this.bodyDone) this.writeBodyEnd();
+    if (this.bodyDone) this.addBodyEnd(o);
   }
 
   /** A malformed body: the member must never see a complete request. */
@@ -343,17 +343,11 @@ export class Exchange implements ConnOwner {
       });
       this.headFor = m;
     }
-    const s = c.socket;
-    if (this.pending.length === 0) {
-      s.write(this.headText, 'latin1');
-      if (this.bodyDone) this.writeBodyEnd();
-    } else {
-      s.cork();
-      s.write(this.headText, 'latin1');
-      this.flushPending();
-      s.uncork();
-    }
-    if (!this.bodyDone && !this.waitUpDrain) this.client.resumeReading();
+    const o = c.out;
+    o.add(this.headText);
+    this.addPending(o);
+    if (o.flush()) this.upBackpressure();
+    else if (!this.bodyDone) this.client.resumeReading();
   }
 
   onUpstreamConnectFailed(_c: UpstreamConn, code: string): void {
@@ -381,8 +375,11 @@ export class Exchange implements ConnOwner {
   onUpstreamDrain(): void {
     if (!this.waitUpDrain) return;
     this.waitUpDrain = false;
-    if (this.pending.length || (this.bodyDone && !this.bodyWritten)) this.flushPending();
-    if (!this.waitUpDrain && !this.bodyDone) this.client.resumeReading();
+    if (!this.up) return;
+    const o = this.up.out;
+    this.addPending(o);
+    if (o.flush()) this.upBackpressure();
+    else if (!this.bodyDone) this.client.resumeReading();
   }
 
   onUpstreamTimeout(): void {
@@ -450,7 +447,8 @@ export class Exchange implements ConnOwner {
           this.badAnswer('the answer head is too large');
           return;
         }
-        this.respBuf = offset === 0 ? b : b.subarray(offset);
+        // A copy: `buf` is the member connection's shared read buffer.
+        this.respBuf = Buffer.from(offset === 0 ? b : b.subarray(offset));
         return;
       }
       const r = parseResponseHead(b.toString('latin1', offset, end + 4));
@@ -475,12 +473,13 @@ export class Exchange implements ConnOwner {
   /** 102 and 103 go to HTTP/1.1 clients (103 with its Link headers only); other 1xx are dropped. */
   private interim(r: ResponseHead): void {
     if (this.head.minor !== 1 || this.res.headersSent) return;
-    if (r.status === 102) this.client.socket.write('HTTP/1.1 102 Processing\r\n\r\n', 'latin1');
+    if (r.status === 102) this.client.out.add('HTTP/1.1 102 Processing\r\n\r\n');
     else if (r.status === 103) {
       let s = '';
       for (let i = 0; i < r.raw.length; i += 2) if (r.raw[i].toLowerCase() === 'link') s += `Link: ${r.raw[i + 1]}\r\n`;
-      if (s) this.client.socket.write(`HTTP/1.1 103 Early Hints\r\n${s}\r\n`, 'latin1');
+      if (s) this.client.out.add(`HTTP/1.1 103 Early Hints\r\n${s}\r\n`);
     }
+    this.client.out.flush();
   }
 
   private answerHead(r: ResponseHead, buf: Buffer, offset: number): void {
@@ -496,7 +495,7 @@ export class Exchange implements ConnOwner {
     if (b.model.failonstatus.length && b.model.failonstatus.includes(status)) b.markFailure(m, `status ${status}`);
     const cls = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
     m.responses[cls] = (m.responses[cls] ?? 0) + 1;
-    const h = downstreamResponseHeaders(r.raw);
+    const h = downstreamHeaders(r.raw);
     rewriteResponseHeaders(this.site, h, this.head.host);
     const rc = b.model.routeCookie;
     if (rc && this.outcome!.routeChanged && m.route) h.push('Set-Cookie', `${rc}=.${m.route}; Path=/; HttpOnly`);
@@ -523,30 +522,32 @@ export class Exchange implements ConnOwner {
     res.headersSent = true;
     res.shouldKeepAlive = cf.keepAlive;
 
-    const sock = this.client.socket;
-    if (offset < buf.length || this.respMode === BODY_NONE) {
-      sock.cork();
-      sock.write(s, 'latin1');
-      if (this.respMode === BODY_NONE) {
-        if (offset < buf.length) this.upReusable = false;
-        this.answerEnd();
-      } else this.answerBody(buf, offset);
-      sock.uncork();
-    } else {
-      sock.write(s, 'latin1');
+    this.client.out.add(s);
+    if (this.respMode === BODY_NONE) {
+      if (offset < buf.length) this.upReusable = false;
+      this.answerEnd();
+    } else if (offset < buf.length) this.answerBody(buf, offset);
+    else this.clientFlush();
+  }
+
+  /** Writes what was gathered for the client; waits for 'drain' before reading more answer. */
+  private clientFlush(): void {
+    if (this.client.out.flush() && this.up) {
+      this.waitClientDrain = true;
+      this.up.socket.pause();
     }
   }
 
   private answerBody(buf: Buffer, start: number): void {
     const mode = this.respMode;
     const m = this.member!;
-    const sock = this.client.socket;
+    const o = this.client.out;
     if (mode === BODY_LENGTH) {
       const n = Math.min(this.respRemaining, buf.length - start);
       const piece = start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
       this.respRemaining -= n;
       m.bytesFrom += n;
-      sock.write(piece);
+      o.addBytes(piece, true);
       this.res.write(piece);
       if (this.respRemaining === 0) {
         if (start + n < buf.length) this.upReusable = false;
@@ -565,21 +566,12 @@ export class Exchange implements ConnOwner {
       for (let i = 0; i < out.length; i++) n += out[i].length;
       if (n > 0) {
         m.bytesFrom += n;
-        if (this.clientMode === BODY_CHUNKED) {
-          sock.cork();
-          sock.write(`${n.toString(16)}\r\n`, 'latin1');
-          for (let i = 0; i < out.length; i++) {
-            sock.write(out[i]);
-            this.res.write(out[i]);
-          }
-          sock.write(CRLF, 'latin1');
-          sock.uncork();
-        } else {
-          for (let i = 0; i < out.length; i++) {
-            sock.write(out[i]);
-            this.res.write(out[i]);
-          }
+        if (this.clientMode === BODY_CHUNKED) o.add(`${n.toString(16)}\r\n`);
+        for (let i = 0; i < out.length; i++) {
+          o.addBytes(out[i], true);
+          this.res.write(out[i]);
         }
+        if (this.clientMode === BODY_CHUNKED) o.add(CRLF);
       }
       out.length = 0;
       if (this.respDecoder!.done) {
@@ -590,19 +582,12 @@ export class Exchange implements ConnOwner {
     } else if (mode === BODY_CLOSE) {
       const piece = start === 0 ? buf : buf.subarray(start);
       m.bytesFrom += piece.length;
-      if (this.clientMode === BODY_CHUNKED) {
-        sock.cork();
-        sock.write(`${piece.length.toString(16)}\r\n`, 'latin1');
-        sock.write(piece);
-        sock.write(CRLF, 'latin1');
-        sock.uncork();
-      } else sock.write(piece);
+      if (this.clientMode === BODY_CHUNKED) o.add(`${piece.length.toString(16)}\r\n`);
+      o.addBytes(piece, true);
+      if (this.clientMode === BODY_CHUNKED) o.add(CRLF);
       this.res.write(piece);
     }
-    if (sock.writableNeedDrain && this.up) {
-      this.waitClientDrain = true;
-      this.up.socket.pause();
-    }
+    this.clientFlush();
   }
 
   /** The client's socket drained: read from the member again. */
@@ -613,11 +598,12 @@ export class Exchange implements ConnOwner {
   }
 
   private answerEnd(): void {
-    const sock = this.client.socket;
+    const o = this.client.out;
     if (this.clientMode === BODY_CHUNKED) {
       const t = this.respDecoder?.trailers;
-      sock.write(t && t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK, 'latin1');
+      o.add(t && t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK);
     }
+    o.flush();
     this.respState = RESP_DONE;
     this.member!.bytesTo += this.bodyBytes;
     const up = this.up;
@@ -648,6 +634,7 @@ export class Exchange implements ConnOwner {
     this.finished = true;
     this.respState = RESP_DONE;
     this.res.destroyed = true;
+    this.client.out.clear();
     this.client.abandon(this);
   }
 
@@ -678,12 +665,12 @@ export class Exchange implements ConnOwner {
     res.headersSent = true;
     res.shouldKeepAlive = this.keepAlive;
     this.info.status = err.status;
-    const sock = this.client.socket;
-    sock.cork();
-    sock.write(h, 'latin1');
-    sock.write(body);
-    sock.uncork();
-    this.res.write(Buffer.from(body));
+    const bytes = Buffer.from(body);
+    const o = this.client.out;
+    o.add(h);
+    o.addBytes(bytes);
+    o.flush();
+    this.res.write(bytes);
     this.respState = RESP_DONE;
     this.complete();
   }

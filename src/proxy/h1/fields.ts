@@ -11,11 +11,23 @@ export interface FieldBounds {
   valueEnd: number;
 }
 
+/** Any character no head may contain (CR and LF are checked where lines end). */
+const BAD_HEAD_CHAR = /[^\t\r\n\x20-\x7e\x80-\xff]/;
+
+/**
+ * True when every character of `s` may appear in a head: then field values need no check of
+ * their own, only the place of each CR.
+ */
+export function headCharsOk(s: string): boolean {
+  return !BAD_HEAD_CHAR.test(s);
+}
+
 /**
  * Parses the field line `s[start..end)` (without its CRLF). Returns undefined when it is valid,
- * with the bounds in `out`, or the reason it is not.
+ * with the bounds in `out`, or the reason it is not. `charsOk` says headCharsOk(s) held, so the
+ * value's characters are known to be valid apart from a stray CR.
  */
-export function parseFieldLine(s: string, start: number, end: number, out: FieldBounds): ParseReason | undefined {
+export function parseFieldLine(s: string, start: number, end: number, out: FieldBounds, charsOk = false): ParseReason | undefined {
   let i = start;
   const first = s.charCodeAt(i);
   if (first === 0x20 || first === 0x09) return 'obs-fold';
@@ -36,9 +48,14 @@ export function parseFieldLine(s: string, start: number, end: number, out: Field
   i++;
   while (i < end && (s.charCodeAt(i) === 0x20 || s.charCodeAt(i) === 0x09)) i++;
   out.valueStart = i;
-  for (let j = i; j < end; j++) {
-    const v = s.charCodeAt(j);
-    if (FIELD_CHAR[v] !== 1) return v === 0x0d ? 'bare-cr' : 'bad-header-value';
+  if (charsOk) {
+    const cr = s.indexOf('\r', i);
+    if (cr >= 0 && cr < end) return 'bare-cr';
+  } else {
+    for (let j = i; j < end; j++) {
+      const v = s.charCodeAt(j);
+      if (FIELD_CHAR[v] !== 1) return v === 0x0d ? 'bare-cr' : 'bad-header-value';
+    }
   }
   let e = end;
   while (e > i && (s.charCodeAt(e - 1) === 0x20 || s.charCodeAt(e - 1) === 0x09)) e--;

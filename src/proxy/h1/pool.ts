@@ -4,6 +4,7 @@
 // whoever owns it now, so a request adds no listeners and no closures.
 import net from 'node:net';
 import type { MemberState } from '../../balancer/member-state.js';
+import { Outbox } from './outbox.js';
 
 /** What a connection reports to the exchange that owns it. */
 export interface ConnOwner {
@@ -11,6 +12,7 @@ export interface ConnOwner {
   onUpstreamReady(conn: UpstreamConn): void;
   /** Never connected: `code` is the error code (ERR_CONNECT_TIMEOUT for the connect timeout). */
   onUpstreamConnectFailed(conn: UpstreamConn, code: string): void;
+  /** Bytes from the member, in the shared read buffer: valid only during the call. */
   onUpstreamData(buf: Buffer): void;
   /** The connection ended or broke after connecting; `code` is 'end', 'close' or an error code. */
   onUpstreamLost(code: string): void;
@@ -22,8 +24,17 @@ export interface ConnOwner {
 /** Idle pooled connections are closed before a typical backend's keep-alive timeout (5 s). */
 export const IDLE_MS = 4_000;
 
+/**
+ * Every member connection reads into this one buffer (`onread`), which spares an allocation and
+ * the stream machinery per read. Its bytes are valid only while the owner's onUpstreamData runs:
+ * the owner copies whatever it keeps or sends on (JavaScript runs one callback at a time).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(65_536);
+
 export class UpstreamConn {
   readonly socket: net.Socket;
+  /** Gathers a request head and a short body into one write. */
+  readonly out: Outbox;
   owner: ConnOwner | undefined;
   /** Answered at least one request before the current one. */
   reused = false;
@@ -42,9 +53,9 @@ export class UpstreamConn {
   ) {
     this.owner = owner;
     this.timeoutMs = timeoutMs;
-    this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true });
+    this.socket = net.connect({ host: pool.host, port: pool.port, noDelay: true, onread: { buffer: READ_BUFFER, callback: this.onRead } });
+    this.out = new Outbox(this.socket);
     this.socket.on('connect', this.onConnect);
-    this.socket.on('data', this.onData);
     this.socket.on('end', this.onEnd);
     this.socket.on('error', this.onError);
     this.socket.on('close', this.onClose);
@@ -85,11 +96,12 @@ export class UpstreamConn {
     o?.onUpstreamConnectFailed(this, 'ERR_CONNECT_TIMEOUT');
   };
 
-  private onData = (buf: Buffer): void => {
+  private onRead = (n: number, buf: Uint8Array): boolean => {
     const o = this.owner;
-    if (o) o.onUpstreamData(buf);
+    if (o) o.onUpstreamData((buf as Buffer).subarray(0, n));
     // Bytes on an idle connection answer nothing we asked: the connection is out of step.
     else this.destroy();
+    return true;
   };
 
   private onEnd = (): void => {
@@ -179,7 +191,6 @@ export class MemberPool {
         }
         c.owner = owner;
         c.useTimeout(timeoutMs);
-        c.socket.ref();
         return c;
       }
       if (this.total >= this.max) {
@@ -220,8 +231,6 @@ export class MemberPool {
       return;
     }
     c.idleSince = Date.now();
-    // An idle connection must not keep the process alive.
-    c.socket.unref();
     this.idle.push(c);
   }
 

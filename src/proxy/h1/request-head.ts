@@ -2,7 +2,7 @@
 // strictly because every leniency is a way to make us and a member disagree on where a request
 // ends. Pure: a string in (the head as latin1, through its blank line), a result out.
 import { TARGET_CHAR, TCHAR, eqLower } from './chars.js';
-import { hasToken, lineEnd, listElements, parseFieldLine, type FieldBounds } from './fields.js';
+import { hasToken, headCharsOk, lineEnd, listElements, parseFieldLine, type FieldBounds } from './fields.js';
 import { ParseError } from './parse-error.js';
 
 export interface RequestHead {
@@ -65,6 +65,7 @@ export function isOnlyChunked(values: string[]): boolean {
  * (leading empty lines already skipped).
  */
 export function parseRequestHead(s: string): RequestHead | ParseError {
+  const charsOk = headCharsOk(s);
   // Request line: method SP target SP version.
   const lineEndAt = lineEnd(s, 0);
   if (lineEndAt === -2) return new ParseError('bare-lf');
@@ -119,7 +120,7 @@ export function parseRequestHead(s: string): RequestHead | ParseError {
       i += 2;
       break;
     }
-    const err = parseFieldLine(s, i, e, bounds);
+    const err = parseFieldLine(s, i, e, bounds, charsOk);
     if (err) return new ParseError(err);
     const nameEnd = bounds.nameEnd;
     const value = s.slice(bounds.valueStart, bounds.valueEnd);

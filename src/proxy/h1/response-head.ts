@@ -1,7 +1,7 @@
 // The response head parser for answers from members: the same strict field rules as requests
 // (a member that frames its answer ambiguously gets a 502, never a guess). Pure.
 import { FIELD_CHAR, eqLower } from './chars.js';
-import { hasToken, lineEnd, parseFieldLine, type FieldBounds } from './fields.js';
+import { hasToken, headCharsOk, lineEnd, parseFieldLine, type FieldBounds } from './fields.js';
 import { ParseError } from './parse-error.js';
 import { isOnlyChunked, parseContentLength } from './request-head.js';
 
@@ -26,6 +26,7 @@ const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
 
 /** Parses a response head: `s` runs from the status line through the blank line. */
 export function parseResponseHead(s: string): ResponseHead | ParseError {
+  const charsOk = headCharsOk(s);
   const lineEndAt = lineEnd(s, 0);
   if (lineEndAt === -2) return new ParseError('bare-lf');
   if (lineEndAt < 12 || !s.startsWith('HTTP/1.', 0)) return new ParseError('bad-status-line');
@@ -41,9 +42,13 @@ export function parseResponseHead(s: string): ResponseHead | ParseError {
   if (lineEndAt > 12) {
     // A reason phrase: SP then text; a bare "HTTP/1.1 200" (no SP) is tolerated.
     if (s.charCodeAt(12) !== 0x20) return new ParseError('bad-status-line');
-    for (let j = 13; j < lineEndAt; j++) {
-      const c = s.charCodeAt(j);
-      if (FIELD_CHAR[c] !== 1) return new ParseError(c === 0x0d ? 'bare-cr' : 'bad-status-line');
+    if (charsOk) {
+      if (s.indexOf('\r', 13) < lineEndAt) return new ParseError('bare-cr');
+    } else {
+      for (let j = 13; j < lineEndAt; j++) {
+        const c = s.charCodeAt(j);
+        if (FIELD_CHAR[c] !== 1) return new ParseError(c === 0x0d ? 'bare-cr' : 'bad-status-line');
+      }
     }
     reason = s.slice(13, lineEndAt);
   }
@@ -65,7 +70,7 @@ export function parseResponseHead(s: string): ResponseHead | ParseError {
       i += 2;
       break;
     }
-    const err = parseFieldLine(s, i, e, bounds);
+    const err = parseFieldLine(s, i, e, bounds, charsOk);
     if (err) return new ParseError(err);
     const nameEnd = bounds.nameEnd;
     const value = s.slice(bounds.valueStart, bounds.valueEnd);

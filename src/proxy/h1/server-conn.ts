@@ -14,6 +14,7 @@ import type { ClientSide } from './client-side.js';
 import type { LeanEngine, ListenerEntry } from './engine.js';
 import { Exchange } from './exchange.js';
 import { ParseError } from './parse-error.js';
+import { Outbox } from './outbox.js';
 import type { LeanPools } from './pool.js';
 import { parseRequestHead } from './request-head.js';
 
@@ -29,6 +30,7 @@ function bareLf(b: Buffer, from: number): number {
 
 export class ServerConn implements ClientSide {
   readonly pools: LeanPools;
+  readonly out: Outbox;
   /** Bytes read and not yet used: a head in the making, or pipelined requests. */
   private buf: Buffer | undefined;
   private exchange: Exchange | undefined;
@@ -48,6 +50,7 @@ export class ServerConn implements ClientSide {
     private readonly nodeListener: (socket: Socket) => void,
   ) {
     this.pools = engine.pools;
+    this.out = new Outbox(socket);
     socket.setNoDelay(true);
     socket.setTimeout(engine.server.config.keepAliveTimeoutMs);
     socket.on('data', this.onData);

@@ -3,7 +3,8 @@
 // X-Stickylb-*, framing), as one string written with one socket write.
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { PickOutcome } from '../../balancer/pick.js';
-import { memberHostHeader, upstreamRequestHeaders } from '../headers.js';
+import { memberHostHeader } from '../headers.js';
+import { upstreamHeaderLines } from './lean-headers.js';
 import type { RequestInfo } from '../request-info.js';
 import type { RequestHead } from './request-head.js';
 
@@ -54,7 +55,8 @@ export interface UpstreamHeadOptions {
 export function upstreamHead(o: UpstreamHeadOptions): string {
   const { head, out } = o;
   const member = out.member;
-  const h = upstreamRequestHeaders(head.raw, {
+  let s = `${head.method} ${member.basePath}${o.upstreamTarget} HTTP/1.1\r\n`;
+  s += upstreamHeaderLines(head.raw, {
     clientIp: o.clientIp,
     host: head.host,
     upstreamHost: o.preserveHost && head.host ? head.host : memberHostHeader(member),
@@ -62,8 +64,6 @@ export function upstreamHead(o: UpstreamHeadOptions): string {
     proto: 'http',
     extra: balancerHeaders(o.balancer, out),
   });
-  let s = `${head.method} ${member.basePath}${o.upstreamTarget} HTTP/1.1\r\n`;
-  for (let i = 0; i < h.length; i += 2) s += `${h[i]}: ${h[i + 1]}\r\n`;
   if (head.chunked) s += 'Transfer-Encoding: chunked\r\n';
   else if (head.contentLength >= 0) s += `Content-Length: ${head.contentLength}\r\n`;
   else if (!NO_BODY_DEFAULT.has(head.method)) s += 'Content-Length: 0\r\n';

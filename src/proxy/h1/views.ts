@@ -86,7 +86,8 @@ export class LeanRequest {
 /**
  * The answer as ServerResponse shows it. `write` and `end` are called with every piece of body
  * sent to the client (they send nothing themselves), so instrumentation that wraps them, as the
- * access log does to count body bytes, sees what it would see on a ServerResponse.
+ * access log does to count body bytes, sees what it would see on a ServerResponse. A piece may
+ * be a view of a reused read buffer: it is valid during the call only.
  */
 export class LeanResponse {
   statusCode = 200;
