@@ -5,6 +5,7 @@ import type { ConfigModel } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
 import type { Applied } from './changes.js';
 import type { Nonces } from './nonce.js';
+import type { Html } from './html.js';
 import { parseBasicAuth } from './htpasswd.js';
 import { managerView, type ManagerView } from './view.js';
 import { version } from './version.js';
@@ -16,6 +17,8 @@ export interface ManagerDeps {
   nonces: Nonces;
   logger: Logger;
   clock(): number;
+  /** Extra page cards contributed by other plugins (the manager's path is passed in). */
+  sections?: (path: string) => Html[];
 }
 
 /** The server's name as the client addressed it (Apache's ap_get_server_name). */

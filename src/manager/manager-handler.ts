@@ -33,7 +33,7 @@ export function managerHandler(deps: ManagerDeps): HandlerFn {
     const show = (status: number, params: Pick<ApacheParams, 'b' | 'w' | 'xml'>, notice?: Notice) => {
       const view = viewOf(deps, req);
       if (params.xml) return send(res, status, 'text/xml; charset=utf-8', renderXml(view));
-      const page = renderPage(view, { path: base || '/', selected: { b: params.b, w: params.w }, notice, links, lbmethods: schedulerNames() });
+      const page = renderPage(view, { path: base || '/', selected: { b: params.b, w: params.w }, notice, links, lbmethods: schedulerNames(), sections: deps.sections?.(base || '/') });
       send(res, status, 'text/html; charset=utf-8', page, pageHeaders());
     };
     const refuse = (status: number, params: Pick<ApacheParams, 'b' | 'w' | 'xml'>, reason: string) => {

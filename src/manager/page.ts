@@ -23,6 +23,8 @@ export interface PageOptions {
   /** Where server-status and metrics live, for the header links. */
   links?: { label: string; href: string }[];
   lbmethods: string[];
+  /** Extra cards after the balancers (rolling restarts), already rendered and escaped. */
+  sections?: Html[];
 }
 
 const sha256 = (s: string) => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
@@ -228,6 +230,7 @@ export function renderPage(view: ManagerView, o: PageOptions): string {
 ${notice}
 <p class="meta">${persist} Values marked <abbr class="rt" title="Set in the manager">●</abbr> were set here; hover to see the config file's value. <span id="refreshed" aria-live="polite"></span></p>
 ${view.balancers.length ? view.balancers.map((b) => balancerCard(o, b, view.now)) : html`<div class="card">No balancers are configured.</div>`}
+${o.sections ?? []}
 ${editSection(o, view)}
 </main>
 <footer>Status: Ok takes requests · Drain keeps its sessions, takes no new ones · Standby is used when nothing else in its set is · Spare stands in for unusable members · Disabled and Stopped take no requests · Error and Health check failed are set by failures and cleared by retries or passing checks.</footer>

@@ -7,6 +7,7 @@ import { managerHandler } from './manager-handler.js';
 import { Metrics } from './metrics.js';
 import { metricsHandler } from './metrics-handler.js';
 import { Nonces } from './nonce.js';
+import type { Html } from './html.js';
 import { persistPlugin } from './persist-plugin.js';
 import { statusHandler } from './status-handler.js';
 import { version } from './version.js';
@@ -17,15 +18,20 @@ function depsOf(app: App, nonces: Nonces): ManagerDeps {
 
 export interface ManagerPlugin extends Plugin {
   readonly nonces: Nonces;
+  /** Other plugins add page cards here (rendered on every page view). */
+  readonly sections: ((path: string) => Html)[];
 }
 
 export function managerPlugin(): ManagerPlugin {
   const nonces = new Nonces();
+  const sections: ((path: string) => Html)[] = [];
   return {
     name: 'balancer-manager',
     nonces,
+    sections,
     setup(app: App) {
-      app.server.handlers.set('balancer-manager', managerHandler(depsOf(app, nonces)));
+      const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)) };
+      app.server.handlers.set('balancer-manager', managerHandler(deps));
     },
   };
 }

@@ -16,6 +16,7 @@ import { BodyError, readBody } from '../manager/body.js';
 import { checkSameOrigin } from '../manager/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
+import { html, type Html } from '../manager/html.js';
 import type { Launcher } from '../launcher/launcher.js';
 import { RollingRestart, RollingError, type RollingEvent, type RollingSummary } from './rolling-restart.js';
 
@@ -63,6 +64,7 @@ export function rollingPlugin(): RollingPlugin {
         return inner(req, res, ctx);
       };
       app.server.handlers.set('balancer-manager', wrapped);
+      manager?.sections.push((path) => rollingSection(app, plugin.current, manager, path));
     },
     close() {
       plugin.current?.abort();
@@ -90,9 +92,12 @@ async function handle(
   if (method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' }, { Allow: 'GET, HEAD, POST' });
 
   let body: z.infer<typeof startSchema>;
+  // The manager page posts forms; scripts post JSON. A form gets a redirect back to the page.
+  const isForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+  const base = ctx.handler.path.replace(/\/+$/, '');
   try {
     const text = await readBody(req);
-    const parsed = startSchema.safeParse(text ? JSON.parse(text) : {});
+    const parsed = startSchema.safeParse(isForm ? formToBody(text) : text ? JSON.parse(text) : {});
     if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
     body = parsed.data;
   } catch (e) {
@@ -107,15 +112,23 @@ async function handle(
     return sendJson(res, 403, { error: `refused: missing or wrong nonce for balancer ${balancer} (read it from GET ${ctx.handler.path.replace(/\/+$/, '')}/api)` });
   }
 
+  const done = (status: number, value: unknown) => {
+    if (isForm && status < 400) {
+      res.writeHead(303, { Location: `${base || ''}/#rolling`, 'Content-Length': '0' });
+      res.end();
+      return;
+    }
+    sendJson(res, status, value);
+  };
   if (sub === '/abort') {
     if (!current?.running) return sendJson(res, 409, { error: 'no rolling restart is running' });
     current.abort();
     app.logger.warn({ client: req.socket.remoteAddress }, 'rolling restart: abort requested');
-    return sendJson(res, 202, { aborting: true });
+    return done(202, { aborting: true });
   }
   if (sub === '/continue') {
     if (!current?.continue()) return sendJson(res, 409, { error: 'the rolling restart is not waiting for the operator' });
-    return sendJson(res, 202, { continued: true });
+    return done(202, { continued: true });
   }
   if (sub !== '' && sub !== '/') return sendJson(res, 404, { error: `not found: ${ctx.path}` });
   if (current?.running) return sendJson(res, 409, { error: 'a rolling restart is already running', state: stateOf(app, current) });
@@ -139,7 +152,47 @@ async function handle(
   app.logger.warn({ client: req.socket.remoteAddress, balancer }, `rolling restart of balancer ${balancer} started`);
   rolling.on('progress', (e: RollingEvent) => app.logger.info({ rolling: e.step, route: e.route }, `rolling restart: ${e.message}`));
   void rolling.run();
-  return sendJson(res, 202, stateOf(app, rolling));
+  return done(202, stateOf(app, rolling));
+}
+
+/** Form fields of the manager page to the JSON body's shape. */
+function formToBody(text: string): Record<string, unknown> {
+  const f = new URLSearchParams(text);
+  const out: Record<string, unknown> = {};
+  for (const key of ['nonce', 'balancer', 'idle', 'maxWait', 'hook']) {
+    const v = f.get(key);
+    if (v) out[key] = v;
+  }
+  if (f.get('force') === '1' || f.get('force') === 'on') out.force = true;
+  const routes = f.get('routes');
+  if (routes) out.routes = routes.split(',').map((r) => r.trim()).filter(Boolean);
+  return out;
+}
+
+/** The manager page's card: node phases, the rollout in progress or the last one, and the buttons. */
+function rollingSection(app: App, r: RollingRestart | undefined, manager: ManagerPlugin, path: string): Html {
+  const base = path.replace(/\/+$/, '');
+  const state = stateOf(app, r);
+  const balancer = state.balancer;
+  if (!balancer) return html``;
+  const nonce = manager.nonces.of(balancer);
+  const nodes = state.nodes.length
+    ? html`<table><thead><tr><th>Node</th><th>Port</th><th>Process</th><th>Phase</th><th>Restarts</th></tr></thead><tbody>${state.nodes.map(
+        (n) => html`<tr><td>${n.route}</td><td>${n.port}</td><td>${n.pid ?? '-'}</td><td>${n.phase}</td><td>${n.restarts}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="meta">The members of ${balancer} were not started by stickylb: a rolling restart drains each one and waits for a restart hook or for you.</p>`;
+  const progress = state.running
+    ? html`<p><strong>Rolling restart in progress</strong>: ${state.current?.route ?? ''} — ${state.current?.step ?? ''}.</p>
+<ol class="meta">${state.events.slice(-8).map((e) => html`<li>${new Date(e.at).toISOString().slice(11, 19)} ${e.route}: ${e.message}</li>`)}</ol>
+<form method="post" action="${base}/api/rolling/abort"><input type="hidden" name="nonce" value="${nonce}"><input type="hidden" name="balancer" value="${balancer}">
+<button type="submit">Abort after the current step</button></form>
+${state.waitingForOperator ? html`<form method="post" action="${base}/api/rolling/continue"><input type="hidden" name="nonce" value="${nonce}"><input type="hidden" name="balancer" value="${balancer}"><button type="submit">The member runs again: continue</button></form>` : ''}`
+    : html`${state.summary ? html`<p>Last rolling restart: ${state.summary.ok ? 'done' : 'not done'} — ${state.summary.message}.</p>` : ''}
+<form method="post" action="${base}/api/rolling"><input type="hidden" name="nonce" value="${nonce}"><input type="hidden" name="balancer" value="${balancer}">
+<label>Idle window <input name="idle" size="6" placeholder="${Math.round(app.config.rolling.idleMs / 1000)}s"></label>
+<label><input type="checkbox" name="force" value="1"> even if a member is unhealthy</label>
+<button type="submit">Rolling restart of ${balancer}</button></form>`;
+  return html`<section class="card" id="rolling"><h2>Nodes and rolling restart</h2>${nodes}${progress}</section>`;
 }
 
 function defaultBalancer(app: App): string | undefined {

@@ -112,3 +112,24 @@ test('abort through the API stops after the current step and leaves every node e
   for (let i = 0; i < 40 && routes.size < 2; i++) routes.add((await request(`http://127.0.0.1:${port}/`)).json().route);
   assert.deepEqual([...routes].sort(), ['first', 'second']);
 });
+
+test('the manager page shows the node phases and starts a rolling restart from its form', async () => {
+  const page = await request(`http://127.0.0.1:${port}/balancer-manager`);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<section class="card" id="rolling"><h2>Nodes and rolling restart<\/h2>/);
+  assert.match(page.body, /<td>first<\/td><td>\d+<\/td><td>\d+<\/td><td>running<\/td>/);
+  const form = /<form method="post" action="([^"]+)"><input type="hidden" name="nonce" value="([^"]+)"><input type="hidden" name="balancer" value="c">/.exec(page.body);
+  assert.ok(form, 'the page has the rolling restart form');
+  assert.equal(form[1], '/balancer-manager/api/rolling');
+  const started = await request(`http://127.0.0.1:${port}${form[1]}`, {
+    method: 'POST',
+    headers: { origin: `http://127.0.0.1:${port}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `nonce=${encodeURIComponent(form[2])}&balancer=c&idle=100ms`,
+  });
+  assert.equal(started.status, 303);
+  assert.equal(started.headers.location, '/balancer-manager/#rolling');
+  const url = `http://127.0.0.1:${port}/balancer-manager/api/rolling`;
+  await until(async () => (await request(url)).json().summary?.ok === true && !(await request(url)).json().running, 'rollout done', 20_000);
+  const after = await request(`http://127.0.0.1:${port}/balancer-manager`);
+  assert.match(after.body, /Last rolling restart: done — restarted 2 member\(s\)\./);
+});
