@@ -242,10 +242,12 @@ function resolveSite(
   balancers: Record<string, RawBalancer>,
   implicit: Record<string, RawBalancer>,
   diags: Diagnostic[],
+  /** Config path of each rule, when the rules were merged from several places. */
+  rulePaths?: string[],
 ): SiteModel {
   const rules: RuleModel[] = [];
   (site.proxyPass ?? []).forEach((r, i) => {
-    const path = `${index}proxyPass[${i}]`;
+    const path = rulePaths?.[i] ?? `${index}proxyPass[${i}]`;
     if (r.to === '!') {
       rules.push({ kind: 'exclude', path: r.path, match: r.match });
       return;
@@ -372,15 +374,16 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
   const top = topSite(raw);
   let sites: SiteModel[];
   if (raw.virtualHosts?.length) {
-    // Virtual hosts inherit what the main server sets; main-server ProxyPass rules come after
-    // the host's own, as Apache merges them.
+    // Virtual hosts inherit what the main server sets. Apache 2.4 (ProxyPassInherit On) puts the
+    // main server's ProxyPass and ProxyPassReverse rules before the host's own: checked against a
+    // running httpd, a main-server `ProxyPass /x` wins over the same rule in a <VirtualHost>.
     sites = raw.virtualHosts.map((vh, i) =>
       resolveSite(
         {
           ...top,
           ...vh,
-          proxyPass: [...(vh.proxyPass ?? []), ...(top.proxyPass ?? [])],
-          proxyPassReverse: [...(vh.proxyPassReverse ?? []), ...(top.proxyPassReverse ?? [])],
+          proxyPass: [...(top.proxyPass ?? []), ...(vh.proxyPass ?? [])],
+          proxyPassReverse: [...(top.proxyPassReverse ?? []), ...(vh.proxyPassReverse ?? [])],
           handlers: [...(vh.handlers ?? []), ...(top.handlers ?? [])],
         },
         `virtualHosts[${i}].`,
@@ -388,6 +391,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
         balancers,
         implicit,
         diags,
+        [...(top.proxyPass ?? []).map((_, k) => `proxyPass[${k}]`), ...(vh.proxyPass ?? []).map((_, k) => `virtualHosts[${i}].proxyPass[${k}]`)],
       ),
     );
   } else {
