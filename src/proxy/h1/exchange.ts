@@ -21,6 +21,7 @@ import type { ConnOwner, MemberPool, UpstreamConn } from './pool.js';
 import type { RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { recordOutcome, upstreamHead } from './upstream-head.js';
+import { bareLf } from './fields.js';
 import { LeanRequest, LeanResponse } from './views.js';
 import type { ClientSide } from './client-side.js';
 import type { Outbox } from './outbox.js';
@@ -107,6 +108,8 @@ export class Exchange implements ConnOwner {
   /** The member may be asked again on this connection once the answer is read. */
   private upReusable = false;
   private waitClientDrain = false;
+  /** Some of the answer went to the client's socket (until then a failure can still be a 502). */
+  private answerFlushed = false;
 
   constructor(
     private readonly client: ClientSide,
@@ -447,6 +450,10 @@ export class Exchange implements ConnOwner {
           this.badAnswer('the answer head is too large');
           return;
         }
+        if (bareLf(b, offset) >= 0) {
+          this.badAnswer('bare-lf');
+          return;
+        }
         // A copy: `buf` is the member connection's shared read buffer.
         this.respBuf = Buffer.from(offset === 0 ? b : b.subarray(offset));
         return;
@@ -532,6 +539,7 @@ export class Exchange implements ConnOwner {
 
   /** Writes what was gathered for the client; waits for 'drain' before reading more answer. */
   private clientFlush(): void {
+    this.answerFlushed = true;
     if (this.client.out.flush() && this.up) {
       this.waitClientDrain = true;
       this.up.socket.pause();
@@ -604,6 +612,7 @@ export class Exchange implements ConnOwner {
       o.add(t && t.length ? `0\r\n${trailerBlock(t)}\r\n` : LAST_CHUNK);
     }
     o.flush();
+    this.answerFlushed = true;
     this.respState = RESP_DONE;
     this.member!.bytesTo += this.bodyBytes;
     const up = this.up;
@@ -627,6 +636,15 @@ export class Exchange implements ConnOwner {
 
   /** The answer broke off after its head was sent: the client cannot get a whole response. */
   private brokenAnswer(why: string): void {
+    if (!this.answerFlushed) {
+      // Nothing of the answer left yet (it broke off within the read that brought its head):
+      // the client can still get a clean 502 instead of a cut connection.
+      this.client.out.clear();
+      this.res.headersSent = false;
+      this.res._header = null;
+      this.badAnswer(why);
+      return;
+    }
     this.info.error = new ProxyError('ERR_UPSTREAM_RESET', why);
     this.dropUpstream();
     this.endAttempt();

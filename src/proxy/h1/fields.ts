@@ -97,3 +97,11 @@ export function hasToken(v: string, token: string): boolean {
     from = at + 1;
   }
 }
+
+/** Index of the first LF not preceded by CR in `b[from..]`, or -1 (a head that can never end). */
+export function bareLf(b: Buffer, from: number): number {
+  for (let i = b.indexOf(0x0a, from); i >= 0; i = b.indexOf(0x0a, i + 1)) {
+    if (i === from || b[i - 1] !== 0x0d) return i;
+  }
+  return -1;
+}

@@ -17,16 +17,9 @@ import { ParseError } from './parse-error.js';
 import { Outbox } from './outbox.js';
 import type { LeanPools } from './pool.js';
 import { parseRequestHead } from './request-head.js';
+import { bareLf } from './fields.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-
-/** Index of the first LF not preceded by CR in `b[from..]`, or -1. */
-function bareLf(b: Buffer, from: number): number {
-  for (let i = b.indexOf(0x0a, from); i >= 0; i = b.indexOf(0x0a, i + 1)) {
-    if (i === from || b[i - 1] !== 0x0d) return i;
-  }
-  return -1;
-}
 
 export class ServerConn implements ClientSide {
   readonly pools: LeanPools;

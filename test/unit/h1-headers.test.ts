@@ -1,0 +1,64 @@
+// The lean engine writes forwarded headers its own way (no lower-case copies); it must give
+// exactly what headers.ts gives the node engine, for every case of the table.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { downstreamHeaders, headerKind, upstreamHeaderLines } from '../../src/proxy/h1/lean-headers.js';
+
+const REQUESTS: [string, string[]][] = [
+  ['plain', ['Host', 'x', 'Accept', '*/*', 'User-Agent', 'curl']],
+  ['forwarded headers merged', ['host', 'x', 'X-Forwarded-For', '10.0.0.1', 'x-forwarded-for', '10.0.0.2', 'X-Forwarded-Host', 'a', 'X-FORWARDED-SERVER', 's', 'X-Forwarded-Proto', 'https']],
+  ['hop-by-hop dropped', ['Host', 'x', 'Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'Proxy-Connection', 'x', 'Proxy-Authorization', 'Basic a', 'Upgrade', 'h2c', 'HTTP2-Settings', 'AAA', 'Trailer', 'X-Sum', 'Proxy-Authenticate', 'x']],
+  ['names listed in Connection dropped', ['Host', 'x', 'Connection', 'close, X-Secret', 'x-secret', '1', 'X-Kept', '2', 'connection', ' x-other ', 'X-Other', '3']],
+  ['Connection naming a forwarded header', ['Host', 'x', 'Connection', 'X-Forwarded-For', 'X-Forwarded-For', '1.2.3.4']],
+  ['TE: trailers kept as TE: trailers', ['Host', 'x', 'TE', 'gzip, trailers;q=1']],
+  ['TE without trailers dropped', ['Host', 'x', 'te', 'gzip']],
+  ['client X-Stickylb headers dropped', ['Host', 'x', 'X-Stickylb-Member', 'forged', 'x-stickylb-route', 'forged', 'X-Stickylbx', 'kept']],
+  ['no Host header', ['Accept', '*/*']],
+  ['same-length look-alikes kept', ['Host', 'x', 'Upgradf', '1', 'Trailes', '2', 'Connectiom', '3', 'X-Forwarded-Fox', '4', 'Ta', '5', 'Hosts', '6']],
+];
+
+function pairsOf(lines: string): string[] {
+  const out: string[] = [];
+  for (const line of lines.split('\r\n')) {
+    if (!line) continue;
+    const i = line.indexOf(': ');
+    out.push(line.slice(0, i), line.slice(i + 2));
+  }
+  return out;
+}
+
+for (const [what, raw] of REQUESTS) {
+  test(`upstream headers as headers.ts builds them: ${what}`, () => {
+    const host = raw.find((_, i) => i % 2 === 0 && raw[i].toLowerCase() === 'host') === undefined ? undefined : raw[raw.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === 'host') + 1];
+    const o = { clientIp: '127.0.0.9', host, upstreamHost: 'member:8080', serverName: 'lb.example', proto: 'http' as const, extra: [['X-Stickylb-Route', 'first']] as [string, string][] };
+    assert.deepEqual(pairsOf(upstreamHeaderLines(raw, o)), upstreamRequestHeaders(raw, o));
+  });
+}
+
+const ANSWERS: [string, string[]][] = [
+  ['plain', ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']],
+  ['hop-by-hop dropped, Trailer kept', ['Connection', 'keep-alive', 'Keep-Alive', 'timeout=5', 'Trailer', 'X-Sum', 'Upgrade', 'x', 'TE', 'trailers', 'Proxy-Authenticate', 'Basic', 'X-A', '1']],
+  ['names listed in Connection dropped', ['Connection', 'X-Internal, close', 'X-Internal', 'secret', 'X-Public', 'ok']],
+  ['Connection naming Trailer keeps it', ['Connection', 'trailer', 'Trailer', 'X-Sum']],
+  ['X-Stickylb and X-Forwarded headers of a member pass', ['X-Stickylb-Route', 'r', 'X-Forwarded-For', '1.1.1.1', 'Host', 'h']],
+  ['nothing', []],
+];
+
+for (const [what, raw] of ANSWERS) {
+  test(`answer headers as headers.ts passes them: ${what}`, () => {
+    assert.deepEqual(downstreamHeaders(raw.slice()), downstreamResponseHeaders(raw));
+  });
+}
+
+test('answer headers: the input array itself comes back when nothing is dropped', () => {
+  const raw = ['Content-Type', 'text/plain', 'Content-Length', '3'];
+  assert.equal(downstreamHeaders(raw), raw);
+});
+
+test('header kinds are case-insensitive and exact', () => {
+  assert.equal(headerKind('HOST'), headerKind('host'));
+  assert.equal(headerKind('x-stickylb-anything'), headerKind('X-STICKYLB-Route'));
+  assert.notEqual(headerKind('Hosts'), headerKind('Host'));
+  assert.equal(headerKind('Accept'), 0);
+});
