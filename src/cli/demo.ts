@@ -36,7 +36,7 @@ export function demoConfig(port: number, host: string, nodePorts: [number, numbe
     serverStatus: { path: '/server-status' },
     metrics: { path: '/metrics' },
     proxyStatus: true,
-    errorLog: { level: 'info' },
+    errorLog: { level: 'info', format: 'text' },
   };
 }
 
