@@ -11,7 +11,7 @@ import {
   type ClusterOptions,
   type Sessions,
 } from '../cluster/index.js';
-import type { Html } from './html.js';
+import type { Html } from '../util/html.js';
 import { counterPage, formPage, homePage, notFoundPage, PAGE_PATHS, actionUrl, type NodeInfo, type RenderContext } from './pages.js';
 import { newState, runForm, runLink, targetOf, type DemoState, type Page } from './state.js';
 

@@ -1,6 +1,6 @@
 // Server-rendered pages of the demo. Rendering registers the action keys of the links and forms it
 // draws (as Seaside does), otherwise it only turns state into escaped HTML.
-import { html, raw, type Html } from './html.js';
+import { html, raw, type Html } from '../util/html.js';
 import { STYLESHEET } from './style.js';
 import { register, type Action, type DemoState, type FormStep, type Page } from './state.js';
 

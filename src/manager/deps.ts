@@ -5,7 +5,7 @@ import type { ConfigModel } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
 import type { Applied } from './changes.js';
 import type { Nonces } from './nonce.js';
-import type { Html } from './html.js';
+import type { Html } from '../util/html.js';
 import { parseBasicAuth } from './htpasswd.js';
 import { managerView, type ManagerView } from './view.js';
 import { version } from './version.js';

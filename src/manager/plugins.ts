@@ -7,7 +7,7 @@ import { managerHandler } from './manager-handler.js';
 import { Metrics } from './metrics.js';
 import { metricsHandler } from './metrics-handler.js';
 import { Nonces } from './nonce.js';
-import type { Html } from './html.js';
+import type { Html } from '../util/html.js';
 import { persistPlugin } from './persist-plugin.js';
 import { statusHandler } from './status-handler.js';
 import { version } from './version.js';

@@ -1,7 +1,7 @@
 // server-status as HTML: the listener's figures, then (with proxyStatus on) a table per balancer,
 // the columns of Apache's "Proxy LoadBalancer Status" with status in words. No script. Pure.
 import { formatBytes, formatFactor, formatUptime, statusDate } from './format.js';
-import { html, raw } from './html.js';
+import { html, raw } from '../util/html.js';
 import { statusBadges } from './page.js';
 import { PAGE_STYLE } from './page-style.js';
 import type { StatusView } from './status-view.js';

@@ -1,6 +1,9 @@
 // The failure catalogue: every way a request can fail, pinned to one status and one side.
 // local = our decision (no member, refused input); upstream = the member's doing.
 
+import { STATUS_CODES } from 'node:http';
+import { escapeHtml } from '../util/html.js';
+
 export interface FailureSpec {
   status: number;
   side: 'local' | 'upstream';
@@ -39,31 +42,15 @@ export class ProxyError extends Error {
   }
 }
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 export function reason(status: number): string {
-  return REASONS[status] ?? 'Error';
+  return STATUS_CODES[status] ?? 'Error';
 }
 
-/** A short HTML error page; never a stack trace. */
-export function errorPage(status: number, text: string): string {
+/** A short HTML error page (the text is optional); never a stack trace. */
+export function errorPage(status: number, text?: string): string {
   const title = `${status} ${reason(status)}`;
-  return `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${reason(status)}</h1><p>${escapeHtml(text)}</p><hr><address>stickylb</address></body></html>\n`;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  const p = text ? `<p>${escapeHtml(text)}</p>` : '';
+  return `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${reason(status)}</h1>${p}<hr><address>stickylb</address></body></html>\n`;
 }
 
 /** A whole raw HTTP/1.1 error response, for sockets that have no ServerResponse. */

@@ -16,7 +16,7 @@ import { BodyError, readBody } from '../manager/body.js';
 import { checkSameOrigin } from '../manager/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
-import { html, type Html } from '../manager/html.js';
+import { html, type Html } from '../util/html.js';
 import type { Launcher } from '../launcher/launcher.js';
 import { RollingRestart, RollingError, type RollingEvent, type RollingSummary } from './rolling-restart.js';
 

@@ -9,7 +9,7 @@ import send from 'send';
 import mime from 'mime-types';
 import type { SiteModel, StaticModel } from '../config/model.js';
 import type { RequestInfo } from '../proxy/request-info.js';
-import { escapeHtml } from '../proxy/errors.js';
+import { errorPage } from '../proxy/errors.js';
 import type { Logger } from '../log/logger.js';
 import { safeStaticPath } from './safe-path.js';
 import { SUFFIX, acceptableEncodings, type Precompressed } from './encoding.js';
@@ -49,8 +49,7 @@ function answer(res: http.ServerResponse, status: number, extra: Record<string, 
     return;
   }
   for (const name of res.getHeaderNames()) if (name !== 'vary') res.removeHeader(name);
-  const text = http.STATUS_CODES[status] ?? 'Error';
-  const body = `<!DOCTYPE html>\n<html><head><title>${status} ${escapeHtml(text)}</title></head><body><h1>${escapeHtml(text)}</h1><hr><address>stickylb</address></body></html>\n`;
+  const body = errorPage(status);
   res.writeHead(status, {
     ...extra,
     'Content-Type': 'text/html; charset=utf-8',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeHtml, html, raw } from '../../src/demo/html.js';
+import { escapeHtml, html, raw } from '../../src/util/html.js';
 import { MAX_ACTIONS, newState, register, runForm, runLink, targetOf } from '../../src/demo/state.js';
 import { counterPage, formPage, routeHue, type RenderContext } from '../../src/demo/pages.js';
 

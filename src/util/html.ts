@@ -1,6 +1,6 @@
 // HTML and XML with escaping by default: every interpolated value is escaped unless it is already
-// Html. Member routes, URLs and sticky names come from configs and forms, so nothing may reach a
-// page unescaped (Apache's manager had an XSS there, CVE-2012-4558).
+// Html. Member routes, URLs, sticky names and form input come from configs and users, so nothing may
+// reach a page unescaped (Apache's manager had an XSS there, CVE-2012-4558).
 
 export class Html {
   constructor(readonly value: string) {}
