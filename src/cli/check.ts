@@ -2,7 +2,7 @@
 // diagnostic as file:line: severity: message, then the effective setup in plain words.
 // Exit 0 when the config is usable (warnings allowed unless --strict), 1 on errors, 2 on usage.
 import type { Command } from './main.js';
-import { parse, UsageError } from './args.js';
+import { configFileArgs } from './args.js';
 import { analyseConfigFile } from '../config/analyse.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { describeConfig, renderSetup } from '../config/describe.js';
@@ -24,38 +24,13 @@ function plural(n: number, word: string): string {
 export const checkCommand: Command = {
   summary: 'validate a config and print the effective setup',
   async run(args) {
-    let values: Record<string, unknown>;
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parse(args, {
-        config: { type: 'string', short: 'c' },
-        format: { type: 'string' },
-        strict: { type: 'boolean' },
-        json: { type: 'boolean' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      }));
-    } catch (e) {
-      if (e instanceof UsageError) {
-        console.error(`stickylb check: ${e.message}\n\n${HELP}`);
-        return 2;
-      }
-      throw e;
-    }
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
-    const file = (values.config as string | undefined) ?? positionals[0];
-    if (!file || positionals.length > (values.config ? 0 : 1)) {
-      console.error(`stickylb check: ${file ? 'give one config file' : 'no config file given'}\n\n${HELP}`);
-      return 2;
-    }
-    const format = values.format as string | undefined;
-    if (format !== undefined && !['yaml', 'json', 'apache'].includes(format)) {
-      console.error(`stickylb check: --format ${format}: accepted: yaml, json, apache`);
-      return 2;
-    }
+    const parsed = configFileArgs('check', HELP, args, {
+      strict: { type: 'boolean' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+    });
+    if (typeof parsed === 'number') return parsed;
+    const { values, file, format } = parsed;
     const a = analyseConfigFile(file, { format });
     const failed = a.errors > 0 || (values.strict === true && a.warnings > 0);
     const setup = a.model ? describeConfig(a.model) : undefined;

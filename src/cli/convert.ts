@@ -5,7 +5,7 @@ import { dirname, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Document } from 'yaml';
 import type { Command } from './main.js';
-import { parse, UsageError } from './args.js';
+import { configFileArgs } from './args.js';
 import { analyseConfigFile } from '../config/analyse.js';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';
 
@@ -37,37 +37,12 @@ export function toYaml(raw: unknown, opts: { from: string; schemaRef?: string; w
 export const convertCommand: Command = {
   summary: 'print an Apache config as stickylb YAML',
   async run(args) {
-    let values: Record<string, unknown>;
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parse(args, {
-        config: { type: 'string', short: 'c' },
-        format: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        verbose: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      }));
-    } catch (e) {
-      if (e instanceof UsageError) {
-        console.error(`stickylb convert: ${e.message}\n\n${HELP}`);
-        return 2;
-      }
-      throw e;
-    }
-    if (values.help) {
-      console.log(HELP);
-      return 0;
-    }
-    const file = (values.config as string | undefined) ?? positionals[0];
-    if (!file || positionals.length > (values.config ? 0 : 1)) {
-      console.error(`stickylb convert: ${file ? 'give one config file' : 'no config file given'}\n\n${HELP}`);
-      return 2;
-    }
-    const format = values.format as string | undefined;
-    if (format !== undefined && !['yaml', 'json', 'apache'].includes(format)) {
-      console.error(`stickylb convert: --format ${format}: accepted: yaml, json, apache`);
-      return 2;
-    }
+    const parsed = configFileArgs('convert', HELP, args, {
+      output: { type: 'string', short: 'o' },
+      verbose: { type: 'boolean' },
+    });
+    if (typeof parsed === 'number') return parsed;
+    const { values, file, format } = parsed;
     const a = analyseConfigFile(file, { format });
     const shown = values.verbose ? a.diagnostics : a.diagnostics.filter((d) => d.severity !== 'info');
     for (const d of shown) console.error(formatDiagnostic(d));

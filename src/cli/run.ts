@@ -1,28 +1,24 @@
 // `stickylb run -c FILE`: start the balancer (and the nodes of a `nodes:` section).
 import type { Command } from './main.js';
-import { parse } from './args.js';
+import { configFileArgs } from './args.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { serve } from './serve.js';
 
+const HELP = `usage: stickylb run [-c] FILE [--format yaml|json|apache]
+
+Starts the balancer (and the nodes of a nodes: section).
+  -c, --config FILE   the config file (or give it as the only argument)
+  --format FORMAT     yaml, json or apache (default: from the file name; .conf is apache)
+SIGHUP reloads FILE, SIGUSR1 reopens the log files, SIGINT/SIGTERM stop after in-flight
+requests finish.`;
+
 export const runCommand: Command = {
   summary: 'start the balancer',
   async run(args) {
-    const { values, positionals } = parse(args, {
-      config: { type: 'string', short: 'c' },
-      format: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (values.help) {
-      console.log('usage: stickylb run -c FILE [--format yaml|json|apache]\n\nSIGHUP reloads FILE; SIGINT/SIGTERM stop after in-flight requests finish.');
-      return 0;
-    }
-    const file = (values.config as string | undefined) ?? positionals[0];
-    if (!file) {
-      console.error('stickylb run: no config file given (use -c FILE)');
-      return 2;
-    }
-    const format = values.format as string | undefined;
+    const parsed = configFileArgs('run', HELP, args, {});
+    if (typeof parsed === 'number') return parsed;
+    const { file, format } = parsed;
     let loaded;
     try {
       loaded = loadConfigFile(file, { format });
