@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
+import { rawRequest, type RawReply } from '../helpers/raw.js';
 
 let backend: Backend;
 let lb: RunningBalancer;
@@ -43,31 +44,7 @@ afterEach(async () => {
   await until(() => m.busy === 0, 'busy back to 0', 3000);
 });
 
-interface RawReply {
-  text: string;
-  status: number;
-  /** The server closed the connection (we never do in these tests). */
-  closed: boolean;
-}
-
-/** Writes `data` on a fresh connection and collects what comes back until the server closes or `waitMs` passes. */
-function raw(port: number, data: string | Buffer, waitMs = 3000): Promise<RawReply> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => s.write(data));
-    let text = '';
-    s.setEncoding('latin1');
-    const done = (closed: boolean) => {
-      clearTimeout(timer);
-      s.destroy();
-      const m = /^HTTP\/1\.1 (\d{3}) /.exec(text);
-      resolve({ text, status: m ? Number(m[1]) : 0, closed });
-    };
-    const timer = setTimeout(() => done(false), waitMs);
-    s.on('data', (d: string) => (text += d));
-    s.on('end', () => done(true));
-    s.on('error', () => done(true));
-  });
-}
+const raw = rawRequest;
 
 function assertErrorPage(r: RawReply, status: number): void {
   assert.equal(r.status, status, r.text.slice(0, 200));
