@@ -8,19 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
+import { deadPort as freePort } from '../helpers/backends.js';
 import { launcherPlugin, NoNodeCanServeError } from '../../src/launcher/launcher.js';
 import type { RawConfig } from '../../src/config/schema.js';
 
 const NODE_APP = new URL('../fixtures/apps/slow-node.mjs', import.meta.url).pathname;
 const ROOT = new URL('../..', import.meta.url).pathname;
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function alive(pid: number): boolean {
   try {

@@ -1,24 +1,16 @@
 // `stickylb restart --rolling` against a running `stickylb run`, through the manager's API.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, until } from '../helpers/http.js';
+import { deadPort as freePort } from '../helpers/backends.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/bin.ts')];
 const SLOW_NODE = join(ROOT, 'test/fixtures/apps/slow-node.mjs');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function cli(args: string[]): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   const child = spawn(CLI[0], [...CLI.slice(1), ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });

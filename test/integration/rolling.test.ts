@@ -2,12 +2,12 @@
 // clients with live sessions.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
+import { deadPort as freePort } from '../helpers/backends.js';
 import { MiniBrowser } from '../helpers/mini-browser.js';
 import { launcherPlugin } from '../../src/launcher/launcher.js';
 import { RollingRestart } from '../../src/rolling/rolling-restart.js';
@@ -21,14 +21,6 @@ const running: RunningBalancer[] = [];
 after(async () => {
   for (const r of running) await r.close();
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function cluster(command: string[], extra: Partial<RawBalancer> = {}, env: Record<string, string> = {}) {
   const plugin = launcherPlugin({ output: () => {} });
