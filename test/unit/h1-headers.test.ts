@@ -1,9 +1,17 @@
-// The lean engine writes forwarded headers its own way (no lower-case copies); it must give
-// exactly what headers.ts gives the node engine, for every case of the table.
+// The lean engine writes forwarded headers its own way (the lines it passes on are copied as
+// they came, no lower-case copies are made); it must give exactly the headers headers.ts gives
+// the node engine, for every case of the table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
-import { downstreamHeaders, headerKind, upstreamHeaderLines } from '../../src/proxy/h1/lean-headers.js';
+import { downstreamHeaders, downstreamLines, upstreamLines } from '../../src/proxy/h1/lean-headers.js';
+import { classify, PLAIN } from '../../src/proxy/h1/head-fields.js';
+import { parseRequestHead, type RequestHead } from '../../src/proxy/h1/request-head.js';
+import { parseResponseHead, type ResponseHead } from '../../src/proxy/h1/response-head.js';
+
+const headOf = (raw: string[]) => raw.map((v, i) => (i % 2 ? `${v}\r\n` : `${v}: `)).join('');
+const request = (raw: string[]) => parseRequestHead(`GET / HTTP/1.0\r\n${headOf(raw)}\r\n`) as RequestHead;
+const answer = (raw: string[]) => parseResponseHead(`HTTP/1.1 200 OK\r\n${headOf(raw)}\r\n`) as ResponseHead;
 
 const REQUESTS: [string, string[]][] = [
   ['plain', ['Host', 'x', 'Accept', '*/*', 'User-Agent', 'curl']],
@@ -32,7 +40,7 @@ for (const [what, raw] of REQUESTS) {
   test(`upstream headers as headers.ts builds them: ${what}`, () => {
     const host = raw.find((_, i) => i % 2 === 0 && raw[i].toLowerCase() === 'host') === undefined ? undefined : raw[raw.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === 'host') + 1];
     const o = { clientIp: '127.0.0.9', host, upstreamHost: 'member:8080', serverName: 'lb.example', proto: 'http' as const, extra: [['X-Stickylb-Route', 'first']] as [string, string][] };
-    assert.deepEqual(pairsOf(upstreamHeaderLines(raw, o)), upstreamRequestHeaders(raw, o));
+    assert.deepEqual(pairsOf(upstreamLines(request(raw).fields, o)), upstreamRequestHeaders(raw, o));
   });
 }
 
@@ -47,6 +55,7 @@ const ANSWERS: [string, string[]][] = [
 
 for (const [what, raw] of ANSWERS) {
   test(`answer headers as headers.ts passes them: ${what}`, () => {
+    assert.deepEqual(pairsOf(downstreamLines(answer(raw).fields)), downstreamResponseHeaders(raw));
     assert.deepEqual(downstreamHeaders(raw.slice()), downstreamResponseHeaders(raw));
   });
 }
@@ -57,8 +66,15 @@ test('answer headers: the input array itself comes back when nothing is dropped'
 });
 
 test('header kinds are case-insensitive and exact', () => {
-  assert.equal(headerKind('HOST'), headerKind('host'));
-  assert.equal(headerKind('x-stickylb-anything'), headerKind('X-STICKYLB-Route'));
-  assert.notEqual(headerKind('Hosts'), headerKind('Host'));
-  assert.equal(headerKind('Accept'), 0);
+  const kind = (n: string) => classify(n, 0, n.length);
+  assert.equal(kind('HOST'), kind('host'));
+  assert.equal(kind('x-stickylb-anything'), kind('X-STICKYLB-Route'));
+  assert.notEqual(kind('Hosts'), kind('Host'));
+  assert.equal(kind('Accept'), PLAIN);
+});
+
+test('lines pass on as they came, in runs, with their own spacing', () => {
+  const r = parseRequestHead('GET / HTTP/1.1\r\nHost: x\r\nA:1\r\nB:  two  \r\nConnection: close\r\nC: 3\r\n\r\n') as RequestHead;
+  const lines = upstreamLines(r.fields, { clientIp: 'ip', host: 'x', upstreamHost: 'm', serverName: 's', proto: 'http' });
+  assert.ok(lines.startsWith('A:1\r\nB:  two  \r\nC: 3\r\nHost: m\r\n'), JSON.stringify(lines));
 });

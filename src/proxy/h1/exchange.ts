@@ -11,7 +11,7 @@ import { pickMember, type PickOutcome } from '../../balancer/pick.js';
 import type { SiteModel } from '../../config/model.js';
 import { ProxyError, errorPage, isConnectError, reason } from '../errors.js';
 import { isHopByHop } from '../headers.js';
-import { downstreamHeaders } from './lean-headers.js';
+import { downstreamHeaders, downstreamLines } from './lean-headers.js';
 import { newRequestInfo, type RequestInfo } from '../request-info.js';
 import { rewriteResponseHeaders } from '../reverse-rewrite.js';
 import { ChunkedDecoder } from './chunked.js';
@@ -25,8 +25,11 @@ import { bareLf } from './fields.js';
 import { LeanRequest, LeanResponse } from './views.js';
 import type { ClientSide } from './client-side.js';
 import type { Outbox } from './outbox.js';
+import { SMALL_BODY } from './latin1.js';
 
 const CRLF = '\r\n';
+/** Reads up to this size are turned into one string before the head is looked for. */
+const SHORT_READ = 16_384;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const LAST_CHUNK = '0\r\n\r\n';
 
@@ -443,8 +446,11 @@ export class Exchange implements ConnOwner {
       this.respBuf = undefined;
     }
     let offset = 0;
+    // A short read (the usual whole answer) is searched and parsed as one latin1 string, which
+    // also serves as the copy of a short body.
+    const text = b.length <= SHORT_READ ? b.latin1Slice(0, b.length) : undefined;
     for (;;) {
-      const end = b.indexOf(HEAD_END, Math.max(offset, from));
+      const end = text !== undefined ? text.indexOf('\r\n\r\n', Math.max(offset, from)) : b.indexOf(HEAD_END, Math.max(offset, from));
       if (end < 0) {
         if (b.length - offset > this.client.maxAnswerHead()) {
           this.badAnswer('the answer head is too large');
@@ -458,14 +464,14 @@ export class Exchange implements ConnOwner {
         this.respBuf = Buffer.from(offset === 0 ? b : b.subarray(offset));
         return;
       }
-      const r = parseResponseHead(b.toString('latin1', offset, end + 4));
+      const r = parseResponseHead(text === undefined ? b.latin1Slice(offset, end + 4) : offset === 0 && end + 4 === text.length ? text : text.slice(offset, end + 4));
       if (r instanceof ParseError) {
         this.badAnswer(r.reason);
         return;
       }
       offset = end + 4;
       if (r.status >= 200) {
-        this.answerHead(r, b, offset);
+        this.answerHead(r, b, offset, text);
         return;
       }
       if (r.status === 101) {
@@ -489,7 +495,7 @@ export class Exchange implements ConnOwner {
     this.client.out.flush();
   }
 
-  private answerHead(r: ResponseHead, buf: Buffer, offset: number): void {
+  private answerHead(r: ResponseHead, buf: Buffer, offset: number, text: string | undefined): void {
     const b = this.balancer;
     const m = this.member!;
     const status = r.status;
@@ -502,10 +508,28 @@ export class Exchange implements ConnOwner {
     if (b.model.failonstatus.length && b.model.failonstatus.includes(status)) b.markFailure(m, `status ${status}`);
     const cls = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
     m.responses[cls] = (m.responses[cls] ?? 0) + 1;
-    const h = downstreamHeaders(r.raw);
-    rewriteResponseHeaders(this.site, h, this.head.host);
+    const res = this.res;
+    const site = this.site;
     const rc = b.model.routeCookie;
-    if (rc && this.outcome!.routeChanged && m.route) h.push('Set-Cookie', `${rc}=.${m.route}; Path=/; HttpOnly`);
+    const routeCookie = rc && this.outcome!.routeChanged && m.route ? `${rc}=.${m.route}; Path=/; HttpOnly` : undefined;
+    let lines: string;
+    if (site.reverse.length || site.cookiePath.length || site.cookieDomain.length) {
+      // ProxyPassReverse rules may rewrite values: work on name/value pairs.
+      const h = downstreamHeaders(r.raw.slice());
+      rewriteResponseHeaders(site, h, this.head.host);
+      if (routeCookie) h.push('Set-Cookie', routeCookie);
+      lines = '';
+      for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
+      res.headerPairs = h;
+    } else {
+      // The member's lines go on as they came.
+      lines = downstreamLines(r.fields);
+      if (routeCookie) {
+        lines += `Set-Cookie: ${routeCookie}\r\n`;
+        res.extraPairs = ['Set-Cookie', routeCookie];
+      }
+      res.fields = r.fields;
+    }
     this.info.status = status;
 
     this.respMode = answerBody(this.head.method === 'HEAD', status, r);
@@ -516,15 +540,12 @@ export class Exchange implements ConnOwner {
     this.clientMode = cf.mode;
     this.keepAlive = cf.keepAlive;
 
-    let s = `HTTP/1.1 ${status} ${r.reason || STATUS_CODES[status] || ''}\r\n`;
-    for (let i = 0; i < h.length; i += 2) s += `${h[i]}: ${h[i + 1]}\r\n`;
+    let s = `HTTP/1.1 ${status} ${r.reason || STATUS_CODES[status] || ''}\r\n${lines}`;
     if (!r.hasDate) s += this.client.dateLine();
     s += cf.lines;
     s += CRLF;
-    const res = this.res;
     res.statusCode = status;
     res.statusMessage = r.reason;
-    res.headerPairs = h;
     res._header = s;
     res.headersSent = true;
     res.shouldKeepAlive = cf.keepAlive;
@@ -533,7 +554,7 @@ export class Exchange implements ConnOwner {
     if (this.respMode === BODY_NONE) {
       if (offset < buf.length) this.upReusable = false;
       this.answerEnd();
-    } else if (offset < buf.length) this.answerBody(buf, offset);
+    } else if (offset < buf.length) this.answerBody(buf, offset, text);
     else this.clientFlush();
   }
 
@@ -546,7 +567,8 @@ export class Exchange implements ConnOwner {
     }
   }
 
-  private answerBody(buf: Buffer, start: number): void {
+  /** Body bytes from `buf[start..]`; `text` is the whole of `buf` as latin1 when it was made. */
+  private answerBody(buf: Buffer, start: number, text?: string): void {
     const mode = this.respMode;
     const m = this.member!;
     const o = this.client.out;
@@ -555,7 +577,8 @@ export class Exchange implements ConnOwner {
       const piece = start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
       this.respRemaining -= n;
       m.bytesFrom += n;
-      o.addBytes(piece, true);
+      if (text !== undefined && n <= SMALL_BODY) o.add(text.slice(start, start + n));
+      else o.addBytes(piece, true);
       this.res.write(piece);
       if (this.respRemaining === 0) {
         if (start + n < buf.length) this.upReusable = false;

@@ -1,74 +1,25 @@
-// The header rules of headers.ts (hop-by-hop removal, X-Forwarded-* merging) written straight
-// into a head string, for the lean engine's hot path: names are classified by length and a
-// case-insensitive compare in place, so no lower-case copy is made of every header name.
-// test/unit/h1-headers.test.ts checks that both give the same headers for the same input.
-import { eqLower } from './chars.js';
-
-const PLAIN = 0;
-const HOST = 1;
-const XFF = 2;
-const XFH = 3;
-const XFS = 4;
-const XFP = 5;
-const STICKYLB = 6;
-const TE = 7;
-/** connection, keep-alive, proxy-*, trailer, transfer-encoding, upgrade, http2-settings. */
-const HOP = 8;
-const TRAILER = 9;
-
-/** What a header name is to the forwarding rules. */
-export function headerKind(n: string): number {
-  const len = n.length;
-  switch (len) {
-    case 2:
-      return eqLower(n, 0, 2, 'te') ? TE : PLAIN;
-    case 4:
-      return eqLower(n, 0, 4, 'host') ? HOST : PLAIN;
-    case 7:
-      if (eqLower(n, 0, 7, 'upgrade')) return HOP;
-      return eqLower(n, 0, 7, 'trailer') ? TRAILER : PLAIN;
-    case 10:
-      return eqLower(n, 0, 10, 'connection') || eqLower(n, 0, 10, 'keep-alive') ? HOP : PLAIN;
-    case 14:
-      return eqLower(n, 0, 14, 'http2-settings') ? HOP : PLAIN;
-    case 15:
-      if (eqLower(n, 0, 15, 'x-forwarded-for')) return XFF;
-      break;
-    case 16:
-      if (eqLower(n, 0, 16, 'x-forwarded-host')) return XFH;
-      if (eqLower(n, 0, 16, 'proxy-connection')) return HOP;
-      break;
-    case 17:
-      if (eqLower(n, 0, 17, 'x-forwarded-proto')) return XFP;
-      if (eqLower(n, 0, 17, 'transfer-encoding')) return HOP;
-      break;
-    case 18:
-      if (eqLower(n, 0, 18, 'x-forwarded-server')) return XFS;
-      if (eqLower(n, 0, 18, 'proxy-authenticate')) return HOP;
-      break;
-    case 19:
-      if (eqLower(n, 0, 19, 'proxy-authorization')) return HOP;
-      break;
-  }
-  // Header names are tokens, so a case-insensitive prefix compare is exact.
-  if (len >= 11 && eqLower(n, 0, 11, 'x-stickylb-')) return STICKYLB;
-  return PLAIN;
-}
-
-/** Lower-case names listed in Connection headers, or undefined (the usual case). */
-function connectionTokens(raw: string[]): Set<string> | undefined {
-  let out: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const n = raw[i];
-    if (n.length === 10 && eqLower(n, 0, 10, 'connection')) {
-      for (const t of raw[i + 1].split(',')) {
-        const name = t.trim().toLowerCase();
-        if (name) (out ??= new Set()).add(name);
-      }
-    }
-  }
-  return out;
-}
+// The header rules of headers.ts (hop-by-hop removal, X-Forwarded-* merging) applied to a parsed
+// head's fields for the lean engine's hot path: the lines passed on are copied as they came, in
+// runs, and only the values the rules read are cut out. test/unit/h1-headers.test.ts checks that
+// the result is the same headers headers.ts gives the node engine.
+import {
+  COOKIE,
+  DATE,
+  EXPECT,
+  HOST,
+  HeadFields,
+  PLAIN,
+  STICKYLB,
+  STRIDE,
+  TE,
+  TRAILER,
+  XFF,
+  XFH,
+  XFP,
+  XFS,
+  classify,
+  isHopKind,
+} from './head-fields.js';
 
 const TE_TRAILERS = /(^|,)\s*trailers\s*(;|,|$)/i;
 
@@ -81,42 +32,76 @@ export interface UpstreamLinesOptions {
   extra?: [string, string][];
 }
 
+/** Joins runs of consecutive kept lines into as few substrings as possible. */
+class Runs {
+  out = '';
+  private start = -1;
+  private end = -1;
+
+  constructor(private readonly text: string) {}
+
+  add(lineStart: number, lineEnd: number): void {
+    if (lineStart === this.end) {
+      this.end = lineEnd;
+      return;
+    }
+    if (this.start >= 0) this.out += this.text.slice(this.start, this.end);
+    this.start = lineStart;
+    this.end = lineEnd;
+  }
+
+  done(): string {
+    if (this.start >= 0) this.out += this.text.slice(this.start, this.end);
+    this.start = -1;
+    return this.out;
+  }
+}
+
 /**
- * The header lines (each ending in CRLF) headers.ts's upstreamRequestHeaders would produce for
- * `raw`, in the same order.
+ * The header lines (each ending in CRLF) headers.ts's upstreamRequestHeaders gives for the
+ * request's headers, in the same order: Content-Length and Transfer-Encoding are left to the
+ * caller, which writes the framing anew.
  */
-export function upstreamHeaderLines(raw: string[], o: UpstreamLinesOptions): string {
-  const drop = connectionTokens(raw);
-  let s = '';
+export function upstreamLines(f: HeadFields, o: UpstreamLinesOptions): string {
+  const at = f.at;
+  const kinds = f.kinds;
+  const runs = new Runs(f.text);
   let xff: string | undefined;
   let xfh: string | undefined;
   let xfs: string | undefined;
   let teTrailers = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    const value = raw[i + 1];
-    switch (headerKind(name)) {
+  for (let i = 0; i < kinds.length; i++) {
+    switch (kinds[i]) {
       case PLAIN:
-        if (drop !== undefined && drop.has(name.toLowerCase())) continue;
-        s += `${name}: ${value}\r\n`;
-        continue;
-      case XFF:
-        xff = xff ? `${xff}, ${value}` : value;
-        continue;
-      case XFH:
-        xfh = xfh ? `${xfh}, ${value}` : value;
-        continue;
-      case XFS:
-        xfs = xfs ? `${xfs}, ${value}` : value;
-        continue;
+      case COOKIE:
+      case EXPECT:
+      case DATE:
+        if (!f.dropped(i)) runs.add(at[i * STRIDE], at[i * STRIDE + 4] + 2);
+        break;
+      case XFF: {
+        const v = f.value(i);
+        xff = xff ? `${xff}, ${v}` : v;
+        break;
+      }
+      case XFH: {
+        const v = f.value(i);
+        xfh = xfh ? `${xfh}, ${v}` : v;
+        break;
+      }
+      case XFS: {
+        const v = f.value(i);
+        xfs = xfs ? `${xfs}, ${v}` : v;
+        break;
+      }
       case TE:
-        if (TE_TRAILERS.test(value)) teTrailers = true;
-        continue;
+        if (TE_TRAILERS.test(f.value(i))) teTrailers = true;
+        break;
       default:
         // Host, X-Forwarded-Proto and X-Stickylb-* are set by us; hop-by-hop ones stay here.
-        continue;
+        break;
     }
   }
+  let s = runs.done();
   s += `Host: ${o.upstreamHost}\r\n`;
   if (teTrailers) s += 'TE: trailers\r\n';
   s += `X-Forwarded-For: ${xff ? `${xff}, ${o.clientIp}` : o.clientIp}\r\n`;
@@ -128,27 +113,47 @@ export function upstreamHeaderLines(raw: string[], o: UpstreamLinesOptions): str
 }
 
 /**
- * The answer headers headers.ts's downstreamResponseHeaders would pass on for `raw` (hop-by-hop
- * dropped, Trailer kept), as a new flat array, or `raw` itself when nothing is dropped.
+ * The answer's header lines headers.ts's downstreamResponseHeaders passes on (hop-by-hop and
+ * Connection-named ones dropped, Trailer kept), Content-Length and Transfer-Encoding left out.
+ */
+export function downstreamLines(f: HeadFields): string {
+  const at = f.at;
+  const kinds = f.kinds;
+  const runs = new Runs(f.text);
+  for (let i = 0; i < kinds.length; i++) {
+    const k = kinds[i];
+    if (k === TRAILER || (keptDownstream(k) && !f.dropped(i))) runs.add(at[i * STRIDE], at[i * STRIDE + 4] + 2);
+  }
+  return runs.done();
+}
+
+function keptDownstream(k: number): boolean {
+  return k === PLAIN || k === COOKIE || k === EXPECT || k === DATE || k === HOST || k === XFF || k === XFH || k === XFS || k === XFP || k === STICKYLB;
+}
+
+/**
+ * downstreamResponseHeaders of headers.ts on name/value pairs, without lower-case copies: for
+ * answers whose headers a ProxyPassReverse rule may rewrite. Returns `raw` itself when nothing
+ * is dropped.
  */
 export function downstreamHeaders(raw: string[]): string[] {
   let out: string[] | undefined;
-  let drop: Set<string> | undefined;
-  let dropKnown = false;
+  let drop: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i];
+    if (n.length === 10 && n.toLowerCase() === 'connection') {
+      for (const t of raw[i + 1].split(',')) {
+        const name = t.trim().toLowerCase();
+        if (name) (drop ??= []).push(name);
+      }
+    }
+  }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    const k = headerKind(name);
-    let keep = k !== HOP && k !== TE;
-    if (keep && k !== TRAILER) {
-      if (!dropKnown) {
-        drop = connectionTokens(raw);
-        dropKnown = true;
-      }
-      if (drop !== undefined && drop.has(name.toLowerCase())) keep = false;
-    }
-    if (!keep) {
-      out ??= raw.slice(0, i);
-    } else if (out !== undefined) out.push(name, raw[i + 1]);
+    const k = classify(name, 0, name.length);
+    const keep = k === TRAILER || (!isHopKind(k) && !(drop !== undefined && drop.includes(name.toLowerCase())));
+    if (!keep) out ??= raw.slice(0, i);
+    else if (out !== undefined) out.push(name, raw[i + 1]);
   }
   return out ?? raw;
 }

@@ -1,8 +1,9 @@
 // The request head parser: request line and header fields of one HTTP/1.x request, checked
 // strictly because every leniency is a way to make us and a member disagree on where a request
 // ends. Pure: a string in (the head as latin1, through its blank line), a result out.
-import { TARGET_CHAR, TCHAR, eqLower } from './chars.js';
-import { hasToken, headCharsOk, lineEnd, listElements, parseFieldLine, type FieldBounds } from './fields.js';
+import { TARGET_CHAR, TCHAR } from './chars.js';
+import { headCharsOk, lineEnd, listElements } from './fields.js';
+import { CONNECTION, CONTENT_LENGTH, COOKIE, EXPECT, HOST, HeadFields, TRANSFER_ENCODING, UPGRADE, connectionValue, scanFields } from './head-fields.js';
 import { ParseError } from './parse-error.js';
 
 export interface RequestHead {
@@ -11,11 +12,13 @@ export interface RequestHead {
   target: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: number;
+  /** The header fields (Content-Length and Transfer-Encoding among them, see `raw`). */
+  fields: HeadFields;
   /**
    * Header name/value pairs as received (flat), without Content-Length and Transfer-Encoding:
    * the framing travels in `contentLength` / `chunked` and is written anew when forwarded.
    */
-  raw: string[];
+  readonly raw: string[];
   host: string | undefined;
   /** Cookie headers joined with '; ', as Node joins them. */
   cookie: string | undefined;
@@ -32,9 +35,29 @@ export interface RequestHead {
   length: number;
 }
 
+class Head implements RequestHead {
+  host: string | undefined = undefined;
+  cookie: string | undefined = undefined;
+  contentLength = -1;
+  chunked = false;
+  keepAlive = true;
+  upgrade = false;
+  expect = false;
+  length = 0;
+  constructor(
+    readonly method: string,
+    readonly target: string,
+    readonly minor: number,
+    readonly fields: HeadFields,
+  ) {}
+
+  get raw(): string[] {
+    return this.fields.pairs();
+  }
+}
+
 const HOST_RE = /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]*$/;
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
 
 /** Digits only, at most 15 of them (no sign, no spaces, no list): the value, or -1. */
 export function parseContentLength(v: string): number {
@@ -100,95 +123,64 @@ export function parseRequestHead(s: string): RequestHead | ParseError {
   }
 
   // Header fields.
-  const raw: string[] = [];
-  let host: string | undefined;
+  const f = new HeadFields(s);
+  const end = scanFields(f, lineEndAt + 2, charsOk);
+  if (typeof end === 'string') return new ParseError(end);
+  if (end !== s.length) return new ParseError('bad-request-line');
+  const head = new Head(method, target, minor, f);
+  head.length = s.length;
   let hosts = 0;
-  let cookie: string | undefined;
-  let contentLength = -1;
   let clText: string | undefined;
   let te: string[] | undefined;
   let close = false;
   let keepAliveToken = false;
-  let upgrade = false;
-  let expect = false;
-  i = lineEndAt + 2;
-  for (;;) {
-    const e = lineEnd(s, i);
-    if (e === -2) return new ParseError('bare-lf');
-    if (e === -1) return new ParseError('bad-request-line');
-    if (e === i) {
-      i += 2;
-      break;
-    }
-    const err = parseFieldLine(s, i, e, bounds, charsOk);
-    if (err) return new ParseError(err);
-    const nameEnd = bounds.nameEnd;
-    const value = s.slice(bounds.valueStart, bounds.valueEnd);
-    switch (nameEnd - i) {
-      case 4:
-        if (eqLower(s, i, nameEnd, 'host')) {
-          hosts++;
-          host = value;
-        }
+  const kinds = f.kinds;
+  for (let k = 0; k < kinds.length; k++) {
+    switch (kinds[k]) {
+      case HOST:
+        hosts++;
+        head.host = f.value(k);
         break;
-      case 6:
-        if (eqLower(s, i, nameEnd, 'cookie')) cookie = cookie === undefined ? value : `${cookie}; ${value}`;
-        else if (eqLower(s, i, nameEnd, 'expect')) expect = true;
+      case COOKIE: {
+        const v = f.value(k);
+        head.cookie = head.cookie === undefined ? v : `${head.cookie}; ${v}`;
         break;
-      case 7:
-        if (eqLower(s, i, nameEnd, 'upgrade')) upgrade = true;
+      }
+      case EXPECT:
+        head.expect = true;
         break;
-      case 10:
-        if (eqLower(s, i, nameEnd, 'connection')) {
-          if (hasToken(value, 'close')) close = true;
-          if (hasToken(value, 'keep-alive')) keepAliveToken = true;
-        }
+      case UPGRADE:
+        head.upgrade = true;
         break;
-      case 14:
-        if (eqLower(s, i, nameEnd, 'content-length')) {
-          const n = parseContentLength(value);
-          if (n < 0) return new ParseError('bad-content-length');
-          if (clText !== undefined && clText !== value) return new ParseError('duplicate-content-length');
-          clText = value;
-          contentLength = n;
-          i = e + 2;
-          continue;
-        }
+      case CONNECTION: {
+        const c = connectionValue(f, f.value(k));
+        if (c.close) close = true;
+        if (c.keepAlive) keepAliveToken = true;
         break;
-      case 17:
-        if (eqLower(s, i, nameEnd, 'transfer-encoding')) {
-          (te ??= []).push(value);
-          i = e + 2;
-          continue;
-        }
+      }
+      case CONTENT_LENGTH: {
+        const v = f.value(k);
+        const n = parseContentLength(v);
+        if (n < 0) return new ParseError('bad-content-length');
+        if (clText !== undefined && clText !== v) return new ParseError('duplicate-content-length');
+        clText = v;
+        head.contentLength = n;
+        break;
+      }
+      case TRANSFER_ENCODING:
+        (te ??= []).push(f.value(k));
         break;
     }
-    raw.push(s.slice(i, nameEnd), value);
-    i = e + 2;
   }
-  if (i !== s.length) return new ParseError('bad-request-line');
-  let chunked = false;
   if (te !== undefined) {
     if (clText !== undefined) return new ParseError('content-length-with-transfer-encoding');
     if (minor === 0) return new ParseError('transfer-encoding-in-http-1.0');
     if (!isOnlyChunked(te)) return new ParseError('bad-transfer-encoding');
-    chunked = true;
+    head.chunked = true;
   }
   if (hosts > 1) return new ParseError('duplicate-host');
   if (hosts === 0 && minor === 1) return new ParseError('missing-host');
-  if (host !== undefined && !HOST_RE.test(host)) return new ParseError('bad-host');
-  return {
-    method,
-    target,
-    minor,
-    raw,
-    host,
-    cookie,
-    contentLength,
-    chunked,
-    keepAlive: minor === 1 ? !close : keepAliveToken && !close,
-    upgrade,
-    expect,
-    length: s.length,
-  };
+  if (head.host !== undefined && !HOST_RE.test(head.host)) return new ParseError('bad-host');
+  head.keepAlive = minor === 1 ? !close : keepAliveToken && !close;
+  return head;
 }

@@ -1,7 +1,8 @@
 // The response head parser for answers from members: the same strict field rules as requests
 // (a member that frames its answer ambiguously gets a 502, never a guess). Pure.
-import { FIELD_CHAR, eqLower } from './chars.js';
-import { hasToken, headCharsOk, lineEnd, parseFieldLine, type FieldBounds } from './fields.js';
+import { FIELD_CHAR } from './chars.js';
+import { headCharsOk, lineEnd } from './fields.js';
+import { CONNECTION, CONTENT_LENGTH, DATE, HeadFields, TRANSFER_ENCODING, connectionValue, scanFields } from './head-fields.js';
 import { ParseError } from './parse-error.js';
 import { isOnlyChunked, parseContentLength } from './request-head.js';
 
@@ -10,8 +11,10 @@ export interface ResponseHead {
   /** Reason phrase as received ('' when absent). */
   reason: string;
   minor: number;
+  /** The header fields (Content-Length and Transfer-Encoding among them, see `raw`). */
+  fields: HeadFields;
   /** Header name/value pairs (flat), without Content-Length and Transfer-Encoding. */
-  raw: string[];
+  readonly raw: string[];
   /** Body length, or -1 without Content-Length. */
   contentLength: number;
   chunked: boolean;
@@ -22,7 +25,23 @@ export interface ResponseHead {
   length: number;
 }
 
-const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
+class Head implements ResponseHead {
+  contentLength = -1;
+  chunked = false;
+  keepAlive = true;
+  hasDate = false;
+  length = 0;
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly minor: number,
+    readonly fields: HeadFields,
+  ) {}
+
+  get raw(): string[] {
+    return this.fields.pairs();
+  }
+}
 
 /** Parses a response head: `s` runs from the status line through the blank line. */
 export function parseResponseHead(s: string): ResponseHead | ParseError {
@@ -54,63 +73,48 @@ export function parseResponseHead(s: string): ResponseHead | ParseError {
   }
   const minor = minorChar - 0x30;
 
-  const raw: string[] = [];
-  let contentLength = -1;
+  const f = new HeadFields(s);
+  const end = scanFields(f, lineEndAt + 2, charsOk);
+  if (typeof end === 'string') return new ParseError(end);
+  if (end !== s.length) return new ParseError('bad-status-line');
+  const head = new Head(status, reason, minor, f);
+  head.length = s.length;
   let clText: string | undefined;
   let te: string[] | undefined;
   let close = false;
   let keepAliveToken = false;
-  let hasDate = false;
-  let i = lineEndAt + 2;
-  for (;;) {
-    const e = lineEnd(s, i);
-    if (e === -2) return new ParseError('bare-lf');
-    if (e === -1) return new ParseError('bad-status-line');
-    if (e === i) {
-      i += 2;
-      break;
-    }
-    const err = parseFieldLine(s, i, e, bounds, charsOk);
-    if (err) return new ParseError(err);
-    const nameEnd = bounds.nameEnd;
-    const value = s.slice(bounds.valueStart, bounds.valueEnd);
-    const n = nameEnd - i;
-    if (n === 14 && eqLower(s, i, nameEnd, 'content-length')) {
-      const len = parseContentLength(value);
-      if (len < 0) return new ParseError('bad-content-length');
-      if (clText !== undefined && clText !== value) return new ParseError('duplicate-content-length');
-      clText = value;
-      contentLength = len;
-    } else if (n === 17 && eqLower(s, i, nameEnd, 'transfer-encoding')) {
-      (te ??= []).push(value);
-    } else {
-      if (n === 10 && eqLower(s, i, nameEnd, 'connection')) {
-        if (hasToken(value, 'close')) close = true;
-        if (hasToken(value, 'keep-alive')) keepAliveToken = true;
-      } else if (n === 4 && eqLower(s, i, nameEnd, 'date')) {
-        hasDate = true;
+  const kinds = f.kinds;
+  for (let k = 0; k < kinds.length; k++) {
+    switch (kinds[k]) {
+      case CONTENT_LENGTH: {
+        const v = f.value(k);
+        const len = parseContentLength(v);
+        if (len < 0) return new ParseError('bad-content-length');
+        if (clText !== undefined && clText !== v) return new ParseError('duplicate-content-length');
+        clText = v;
+        head.contentLength = len;
+        break;
       }
-      raw.push(s.slice(i, nameEnd), value);
+      case TRANSFER_ENCODING:
+        (te ??= []).push(f.value(k));
+        break;
+      case CONNECTION: {
+        const c = connectionValue(f, f.value(k));
+        if (c.close) close = true;
+        if (c.keepAlive) keepAliveToken = true;
+        break;
+      }
+      case DATE:
+        head.hasDate = true;
+        break;
     }
-    i = e + 2;
   }
-  if (i !== s.length) return new ParseError('bad-status-line');
-  let chunked = false;
   if (te !== undefined) {
     if (clText !== undefined) return new ParseError('content-length-with-transfer-encoding');
     if (minor === 0) return new ParseError('transfer-encoding-in-http-1.0');
     if (!isOnlyChunked(te)) return new ParseError('bad-transfer-encoding');
-    chunked = true;
+    head.chunked = true;
   }
-  return {
-    status,
-    reason,
-    minor,
-    raw,
-    contentLength,
-    chunked,
-    keepAlive: minor === 1 ? !close : keepAliveToken && !close,
-    hasDate,
-    length: s.length,
-  };
+  head.keepAlive = minor === 1 ? !close : keepAliveToken && !close;
+  return head;
 }

@@ -20,6 +20,8 @@ import { parseRequestHead } from './request-head.js';
 import { bareLf } from './fields.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+/** Reads up to this size are turned into one string before the head is looked for. */
+const SHORT_READ = 16_384;
 
 export class ServerConn implements ClientSide {
   readonly pools: LeanPools;
@@ -194,7 +196,9 @@ export class ServerConn implements ClientSide {
       return false;
     }
     const limit = this.maxHeaderSize();
-    const end = b.indexOf(HEAD_END, pos);
+    // A short read (the usual whole request) is searched and parsed as one latin1 string.
+    const text = b.length <= SHORT_READ ? b.latin1Slice(0, b.length) : undefined;
+    const end = text !== undefined ? text.indexOf('\r\n\r\n', pos) : b.indexOf(HEAD_END, pos);
     if (end < 0) {
       if (b.length - pos > limit) return this.refuse(new ParseError('head-too-large'));
       if (bareLf(b, pos) >= 0) return this.refuse(new ParseError('bare-lf'));
@@ -205,7 +209,7 @@ export class ServerConn implements ClientSide {
     const headEnd = end + 4;
     if (headEnd - pos > limit) return this.refuse(new ParseError('head-too-large'));
     this.headSince = 0;
-    const head = parseRequestHead(b.toString('latin1', pos, headEnd));
+    const head = parseRequestHead(text === undefined ? b.latin1Slice(pos, headEnd) : pos === 0 && headEnd === text.length ? text : text.slice(pos, headEnd));
     if (head instanceof ParseError) return this.refuse(head);
     if (head.method === 'CONNECT') {
       this.done = true;

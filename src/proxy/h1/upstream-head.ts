@@ -4,7 +4,7 @@
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { PickOutcome } from '../../balancer/pick.js';
 import { memberHostHeader } from '../headers.js';
-import { upstreamHeaderLines } from './lean-headers.js';
+import { upstreamLines } from './lean-headers.js';
 import type { RequestInfo } from '../request-info.js';
 import type { RequestHead } from './request-head.js';
 
@@ -56,7 +56,7 @@ export function upstreamHead(o: UpstreamHeadOptions): string {
   const { head, out } = o;
   const member = out.member;
   let s = `${head.method} ${member.basePath}${o.upstreamTarget} HTTP/1.1\r\n`;
-  s += upstreamHeaderLines(head.raw, {
+  s += upstreamLines(head.fields, {
     clientIp: o.clientIp,
     host: head.host,
     upstreamHost: o.preserveHost && head.host ? head.host : memberHostHeader(member),

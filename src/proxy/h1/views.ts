@@ -3,6 +3,8 @@
 // lazily so a request nobody looks at costs nothing.
 import type { Socket } from 'node:net';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { HeadFields } from './head-fields.js';
+import { downstreamHeaders } from './lean-headers.js';
 import type { RequestHead } from './request-head.js';
 
 /** Headers Node keeps once (the first value wins), as IncomingMessage does. */
@@ -99,8 +101,12 @@ export class LeanResponse {
   destroyed = false;
   /** The head as sent. */
   _header: string | null = null;
-  /** Header name/value pairs sent (flat). */
-  headerPairs: string[] = [];
+  /** Header name/value pairs sent (flat), when the forwarder built them. */
+  headerPairs: string[] | undefined = undefined;
+  /** The member's answer fields, when the forwarder copied its lines (pairs are made on demand). */
+  fields: HeadFields | undefined = undefined;
+  /** Pairs the forwarder added to the copied lines (a route cookie). */
+  extraPairs: string[] | undefined = undefined;
   private cachedHeaders?: OutgoingHttpHeaders;
 
   get finished(): boolean {
@@ -108,7 +114,15 @@ export class LeanResponse {
   }
 
   getHeaders(): OutgoingHttpHeaders {
-    return (this.cachedHeaders ??= headerObject(this.headerPairs) as OutgoingHttpHeaders);
+    if (!this.cachedHeaders) {
+      let pairs = this.headerPairs;
+      if (!pairs) {
+        pairs = this.fields ? downstreamHeaders(this.fields.pairs()).slice() : [];
+        if (this.extraPairs) pairs.push(...this.extraPairs);
+      }
+      this.cachedHeaders = headerObject(pairs) as OutgoingHttpHeaders;
+    }
+    return this.cachedHeaders;
   }
 
   getHeader(name: string): string | string[] | number | undefined {
