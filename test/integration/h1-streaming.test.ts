@@ -412,3 +412,27 @@ test('request-done: one event per forwarded request, with the outcome and the an
   assert.equal(lb.app.server.stats().requests, before + 2);
   await until(() => lb.app.server.stats().inFlight === 0, 'nothing in flight');
 });
+
+test('idle keep-alive connections close after keepAliveTimeout; a head that stalls gets 408', async () => {
+  const m = await backend('m', 'm');
+  const lb = await lean({
+    keepAliveTimeout: '200ms',
+    timeout: '400ms',
+    balancers: { c: { members: [{ url: m.url, route: 'm' }] } },
+    proxyPass: [{ path: '/', to: 'balancer://c/' }],
+  });
+  const idle = connection(lb.port);
+  await idle.ready;
+  idle.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+  const t0 = Date.now();
+  await until(() => idle.closed(), 'the idle connection to close', 3000);
+  assert.match(idle.text(), /^HTTP\/1\.1 200 /);
+  assert.ok(Date.now() - t0 >= 150, 'not before the keep-alive timeout');
+  const slow = connection(lb.port);
+  await slow.ready;
+  slow.socket.write('GET /b HTTP/1.1\r\nHost: x\r\n');
+  const t1 = Date.now();
+  await until(() => slow.closed(), 'the stalled head to be refused', 3000);
+  assert.match(slow.text(), /^HTTP\/1\.1 408 /);
+  assert.ok(Date.now() - t1 >= 350, 'not before the head timeout');
+});

@@ -19,6 +19,12 @@ export interface ListenerEntry {
 
 export class LeanEngine {
   readonly pools = new LeanPools();
+  /** Client connections the lean engine serves. */
+  readonly conns = new Set<ServerConn>();
+  /** A coarse clock (ms), set on every tick: enough for keep-alive and head timeouts. */
+  now = Date.now();
+  private timer: NodeJS.Timeout | undefined;
+  private tickMs = 0;
   /** ServerName of requests whose site has none (as the node engine: from the first config). */
   readonly serverName: string;
   private dateText = '';
@@ -32,8 +38,31 @@ export class LeanEngine {
       const ids = new Set<string>();
       for (const b of server.runtime.balancers.values()) for (const m of b.members) ids.add(m.id);
       this.pools.retain(ids);
+      this.startClock();
     });
-    server.on('closed', () => this.pools.destroy());
+    server.on('closed', () => {
+      clearInterval(this.timer);
+      this.pools.destroy();
+    });
+    this.startClock();
+  }
+
+  /** Ticks often enough for the keep-alive timeout (a quarter of it, 50 ms to 1 s). */
+  private startClock(): void {
+    const ms = Math.max(50, Math.min(1_000, Math.floor(this.server.config.keepAliveTimeoutMs / 4)));
+    if (ms === this.tickMs) return;
+    this.tickMs = ms;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.tick(), ms);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    const now = (this.now = Date.now());
+    const config = this.server.config;
+    const keepAliveMs = config.keepAliveTimeoutMs;
+    const headersMs = Math.min(config.timeoutMs, 60_000);
+    for (const c of this.conns) c.sweep(now, keepAliveMs, headersMs);
   }
 
   /** Takes over the connections of one listener's node:http server. */

@@ -33,6 +33,9 @@ const SHORT_READ = 16_384;
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const LAST_CHUNK = '0\r\n\r\n';
 
+/** Payload slices of one decode call, used and emptied before the call returns. */
+const SCRATCH: Buffer[] = [];
+
 const RESP_HEAD = 0;
 const RESP_BODY = 1;
 const RESP_DONE = 2;
@@ -98,7 +101,6 @@ export class Exchange implements ConnOwner {
   /** The whole body (and its end) went to the current member connection. */
   private bodyWritten = false;
   private waitUpDrain = false;
-  private readonly scratch: Buffer[] = [];
 
   // Answer.
   private respState = RESP_HEAD;
@@ -149,7 +151,7 @@ export class Exchange implements ConnOwner {
       if (this.reqRemaining === 0) this.bodyEnd();
       return start + n;
     }
-    const out = this.scratch;
+    const out = SCRATCH;
     const end = this.decoder!.decode(buf, start, out);
     if (end < 0) {
       out.length = 0;
@@ -586,7 +588,7 @@ export class Exchange implements ConnOwner {
         return;
       }
     } else if (mode === BODY_CHUNKED) {
-      const out = this.scratch;
+      const out = SCRATCH;
       const end = this.respDecoder!.decode(buf, start, out);
       if (end < 0) {
         out.length = 0;

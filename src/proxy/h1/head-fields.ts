@@ -2,8 +2,7 @@
 // the forwarder copies the lines it passes on as they came (whole runs of lines at a time) and
 // cuts out names and values only for the few headers it reads. Each field is also classified
 // once, by length and a case-insensitive compare in place, into the kinds the rules care about.
-import { eqLower } from './chars.js';
-import { lineEnd, parseFieldLine, type FieldBounds } from './fields.js';
+import { FIELD_CHAR, TCHAR, eqLower } from './chars.js';
 import type { ParseReason } from './parse-error.js';
 
 export const PLAIN = 0;
@@ -122,27 +121,58 @@ export class HeadFields {
   }
 }
 
-const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
-
 /**
- * Reads the field lines of `f.text` from `i` through the blank line. Returns the index after
- * the blank line, -1 when the text ends before a blank line, or the reason a line is malformed.
+ * Reads the field lines of `f.text` from `i` through the blank line, in one pass over the
+ * characters: each line is a token name, a colon, optional white space, a value of field
+ * characters, CRLF. Returns the index after the blank line, -1 when the text ends before a blank
+ * line, or the reason a line is malformed.
  */
-export function scanFields(f: HeadFields, i: number, charsOk: boolean): number | ParseReason {
+export function scanFields(f: HeadFields, i: number): number | ParseReason {
   const s = f.text;
   const at = f.at;
   const kinds = f.kinds;
   for (;;) {
-    const e = lineEnd(s, i);
-    if (e === -2) return 'bare-lf';
-    if (e === -1) return -1;
-    if (e === i) return i + 2;
-    const err = parseFieldLine(s, i, e, bounds, charsOk);
-    if (err) return err;
-    at.push(i, bounds.nameEnd, bounds.valueStart, bounds.valueEnd, e);
-    kinds.push(classify(s, i, bounds.nameEnd));
-    i = e + 2;
+    let c = s.charCodeAt(i);
+    if (c === 0x0d) {
+      if (s.charCodeAt(i + 1) === 0x0a) return i + 2;
+      return i + 1 >= s.length ? -1 : 'bare-cr';
+    }
+    if (c === 0x0a) return 'bare-lf';
+    if (c === 0x20 || c === 0x09) return 'obs-fold';
+    if (c !== c) return -1;
+    const lineStart = i;
+    while (TCHAR[c] === 1) c = s.charCodeAt(++i);
+    if (c !== 0x3a) return nameError(s, lineStart, i);
+    if (i === lineStart) return 'bad-header-name';
+    const nameEnd = i;
+    c = s.charCodeAt(++i);
+    while (c === 0x20 || c === 0x09) c = s.charCodeAt(++i);
+    const valueStart = i;
+    while (FIELD_CHAR[c] === 1) c = s.charCodeAt(++i);
+    if (c !== 0x0d) {
+      if (c === 0x0a) return 'bare-lf';
+      return c !== c ? -1 : 'bad-header-value';
+    }
+    if (s.charCodeAt(i + 1) !== 0x0a) return i + 1 >= s.length ? -1 : 'bare-cr';
+    let valueEnd = i;
+    while (valueEnd > valueStart && ((c = s.charCodeAt(valueEnd - 1)) === 0x20 || c === 0x09)) valueEnd--;
+    at.push(lineStart, nameEnd, valueStart, valueEnd, i);
+    kinds.push(classify(s, lineStart, nameEnd));
+    i += 2;
   }
+}
+
+/** Why a header name ended at `i` without a colon. */
+function nameError(s: string, start: number, i: number): ParseReason {
+  const c = s.charCodeAt(i);
+  if (c === 0x20 || c === 0x09) {
+    let j = i;
+    while (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x09) j++;
+    if (s.charCodeAt(j) === 0x3a && i > start) return 'space-before-colon';
+  }
+  if (c === 0x0d) return s.charCodeAt(i + 1) === 0x0a ? 'bad-header-name' : 'bare-cr';
+  if (c === 0x0a) return 'bare-lf';
+  return 'bad-header-name';
 }
 
 /** Reads a Connection header value: the close and keep-alive tokens, and other names it lists. */

@@ -21,8 +21,11 @@ export interface ConnOwner {
   onUpstreamTimeout(): void;
 }
 
-/** Idle pooled connections are closed before a typical backend's keep-alive timeout (5 s). */
-export const IDLE_MS = 4_000;
+/**
+ * Idle pooled connections are closed before a typical backend's keep-alive timeout (5 s), with
+ * room for the pools' one-second clock.
+ */
+export const IDLE_MS = 3_000;
 
 /**
  * Every member connection reads into this one buffer (`onread`), which spares an allocation and
@@ -167,7 +170,10 @@ export class MemberPool {
   private readonly counted = new WeakSet<UpstreamConn>();
   private readonly waiting: { owner: ConnOwner; connectTimeoutMs: number; timeoutMs: number }[] = [];
 
-  constructor(m: MemberState) {
+  constructor(
+    m: MemberState,
+    private readonly clock: { now: number },
+  ) {
     this.host = m.hostname;
     this.port = m.port;
     this.reuse = m.model.keepalive && !m.model.disablereuse;
@@ -183,7 +189,7 @@ export class MemberPool {
   acquire(owner: ConnOwner, m: MemberState, fresh: boolean): UpstreamConn | undefined {
     const timeoutMs = m.model.timeoutMs;
     if (!fresh) {
-      const now = Date.now();
+      const now = this.clock.now;
       for (let c = this.idle.pop(); c; c = this.idle.pop()) {
         if (c.dead || c.socket.destroyed || now - c.idleSince > IDLE_MS) {
           c.destroy();
@@ -230,7 +236,7 @@ export class MemberPool {
       w.owner.onUpstreamReady(c);
       return;
     }
-    c.idleSince = Date.now();
+    c.idleSince = this.clock.now;
     this.idle.push(c);
   }
 
@@ -269,10 +275,12 @@ export class MemberPool {
 export class LeanPools {
   private readonly pools = new Map<string, MemberPool>();
   private readonly timer: NodeJS.Timeout;
+  /** A clock set once a second, for idle ages. */
+  now = Date.now();
 
   constructor() {
     this.timer = setInterval(() => {
-      const now = Date.now();
+      const now = (this.now = Date.now());
       for (const p of this.pools.values()) p.sweep(now);
     }, 1_000);
     this.timer.unref();
@@ -281,7 +289,7 @@ export class LeanPools {
   get(m: MemberState): MemberPool {
     let p = this.pools.get(m.id);
     if (!p) {
-      p = new MemberPool(m);
+      p = new MemberPool(m, this);
       this.pools.set(m.id, p);
     } else {
       // Settings a reload may have changed.

@@ -2,7 +2,7 @@
 // strictly because every leniency is a way to make us and a member disagree on where a request
 // ends. Pure: a string in (the head as latin1, through its blank line), a result out.
 import { TARGET_CHAR, TCHAR } from './chars.js';
-import { headCharsOk, lineEnd, listElements } from './fields.js';
+import { lineEnd, listElements } from './fields.js';
 import { CONNECTION, CONTENT_LENGTH, COOKIE, EXPECT, HOST, HeadFields, TRANSFER_ENCODING, UPGRADE, connectionValue, scanFields } from './head-fields.js';
 import { ParseError } from './parse-error.js';
 
@@ -88,7 +88,6 @@ export function isOnlyChunked(values: string[]): boolean {
  * (leading empty lines already skipped).
  */
 export function parseRequestHead(s: string): RequestHead | ParseError {
-  const charsOk = headCharsOk(s);
   // Request line: method SP target SP version.
   const lineEndAt = lineEnd(s, 0);
   if (lineEndAt === -2) return new ParseError('bare-lf');
@@ -124,7 +123,7 @@ export function parseRequestHead(s: string): RequestHead | ParseError {
 
   // Header fields.
   const f = new HeadFields(s);
-  const end = scanFields(f, lineEndAt + 2, charsOk);
+  const end = scanFields(f, lineEndAt + 2);
   if (typeof end === 'string') return new ParseError(end);
   if (end !== s.length) return new ParseError('bad-request-line');
   const head = new Head(method, target, minor, f);

@@ -1,7 +1,7 @@
 // The response head parser for answers from members: the same strict field rules as requests
 // (a member that frames its answer ambiguously gets a 502, never a guess). Pure.
 import { FIELD_CHAR } from './chars.js';
-import { headCharsOk, lineEnd } from './fields.js';
+import { lineEnd } from './fields.js';
 import { CONNECTION, CONTENT_LENGTH, DATE, HeadFields, TRANSFER_ENCODING, connectionValue, scanFields } from './head-fields.js';
 import { ParseError } from './parse-error.js';
 import { isOnlyChunked, parseContentLength } from './request-head.js';
@@ -45,7 +45,6 @@ class Head implements ResponseHead {
 
 /** Parses a response head: `s` runs from the status line through the blank line. */
 export function parseResponseHead(s: string): ResponseHead | ParseError {
-  const charsOk = headCharsOk(s);
   const lineEndAt = lineEnd(s, 0);
   if (lineEndAt === -2) return new ParseError('bare-lf');
   if (lineEndAt < 12 || !s.startsWith('HTTP/1.', 0)) return new ParseError('bad-status-line');
@@ -61,20 +60,16 @@ export function parseResponseHead(s: string): ResponseHead | ParseError {
   if (lineEndAt > 12) {
     // A reason phrase: SP then text; a bare "HTTP/1.1 200" (no SP) is tolerated.
     if (s.charCodeAt(12) !== 0x20) return new ParseError('bad-status-line');
-    if (charsOk) {
-      if (s.indexOf('\r', 13) < lineEndAt) return new ParseError('bare-cr');
-    } else {
-      for (let j = 13; j < lineEndAt; j++) {
-        const c = s.charCodeAt(j);
-        if (FIELD_CHAR[c] !== 1) return new ParseError(c === 0x0d ? 'bare-cr' : 'bad-status-line');
-      }
+    for (let j = 13; j < lineEndAt; j++) {
+      const c = s.charCodeAt(j);
+      if (FIELD_CHAR[c] !== 1) return new ParseError(c === 0x0d ? 'bare-cr' : 'bad-status-line');
     }
     reason = s.slice(13, lineEndAt);
   }
   const minor = minorChar - 0x30;
 
   const f = new HeadFields(s);
-  const end = scanFields(f, lineEndAt + 2, charsOk);
+  const end = scanFields(f, lineEndAt + 2);
   if (typeof end === 'string') return new ParseError(end);
   if (end !== s.length) return new ParseError('bad-status-line');
   const head = new Head(status, reason, minor, f);

@@ -35,8 +35,10 @@ export class ServerConn implements ClientSide {
   /** The client half-closed its side. */
   private ended = false;
   private processing = false;
-  /** When the head now being received began to arrive. */
+  /** When the head now being received began to arrive (engine clock). */
   private headSince = 0;
+  /** Last traffic or end of an answer (engine clock), for the keep-alive timeout. */
+  private lastActive: number;
 
   constructor(
     private readonly engine: LeanEngine,
@@ -46,14 +48,31 @@ export class ServerConn implements ClientSide {
   ) {
     this.pools = engine.pools;
     this.out = new Outbox(socket);
+    this.lastActive = engine.now;
+    // No socket timer: the engine's clock sweeps every connection (a socket timer would be
+    // refreshed by every read and write).
+    engine.conns.add(this);
     socket.setNoDelay(true);
-    socket.setTimeout(engine.server.config.keepAliveTimeoutMs);
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
-    socket.on('timeout', this.onTimeout);
+  }
+
+  /** The engine's clock ticked: close an idle keep-alive connection, answer 408 to a slow head. */
+  sweep(now: number, keepAliveMs: number, headersMs: number): void {
+    if (this.done || this.exchange !== undefined) return;
+    if (this.buf !== undefined && this.headSince !== 0) {
+      if (now - this.headSince >= headersMs) {
+        this.done = true;
+        this.buf = undefined;
+        this.socket.end(rawErrorResponse(408, 'The request took too long to arrive.'));
+        this.socket.destroySoon();
+      }
+      return;
+    }
+    if (now - this.lastActive >= keepAliveMs) this.socket.destroy();
   }
 
   // ---- ClientSide ----
@@ -114,6 +133,7 @@ export class ServerConn implements ClientSide {
       return;
     }
     this.exchange = undefined;
+    this.lastActive = this.engine.now;
     this.next();
   }
 
@@ -148,6 +168,7 @@ export class ServerConn implements ClientSide {
 
   private onData = (chunk: Buffer): void => {
     if (this.done) return;
+    this.lastActive = this.engine.now;
     let data: Buffer | undefined = chunk;
     const ex = this.exchange;
     if (ex !== undefined && !ex.bodyDone) {
@@ -202,7 +223,7 @@ export class ServerConn implements ClientSide {
     if (end < 0) {
       if (b.length - pos > limit) return this.refuse(new ParseError('head-too-large'));
       if (bareLf(b, pos) >= 0) return this.refuse(new ParseError('bare-lf'));
-      if (this.headSince === 0) this.headSince = Date.now();
+      if (this.headSince === 0) this.headSince = this.engine.now;
       this.buf = pos === 0 ? b : b.subarray(pos);
       return false;
     }
@@ -271,8 +292,7 @@ export class ServerConn implements ClientSide {
     s.off('error', this.onError);
     s.off('close', this.onClose);
     s.off('drain', this.onDrain);
-    s.off('timeout', this.onTimeout);
-    s.setTimeout(0);
+    this.engine.conns.delete(this);
     s.unshift(pos === 0 ? b : b.subarray(pos));
     this.nodeListener.call(this.entry.server, s);
     s.resume();
@@ -314,6 +334,7 @@ export class ServerConn implements ClientSide {
 
   private onClose = (): void => {
     this.done = true;
+    this.engine.conns.delete(this);
     this.buf = undefined;
     const ex = this.exchange;
     this.exchange = undefined;
@@ -325,23 +346,5 @@ export class ServerConn implements ClientSide {
 
   private onDrain = (): void => {
     this.exchange?.onClientDrain();
-  };
-
-  private onTimeout = (): void => {
-    if (this.exchange !== undefined || this.done) return;
-    if (this.buf !== undefined && this.headSince !== 0) {
-      const config = this.engine.server.config;
-      if (Date.now() - this.headSince >= Math.min(config.timeoutMs, 60_000)) {
-        this.done = true;
-        this.buf = undefined;
-        this.socket.end(rawErrorResponse(408, 'The request took too long to arrive.'));
-        this.socket.destroySoon();
-        return;
-      }
-      // Look again later: a timed-out socket timer only restarts with traffic.
-      this.socket.setTimeout(config.keepAliveTimeoutMs);
-      return;
-    }
-    this.socket.destroy();
   };
 }
