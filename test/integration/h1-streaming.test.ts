@@ -436,3 +436,22 @@ test('idle keep-alive connections close after keepAliveTimeout; a head that stal
   assert.match(slow.text(), /^HTTP\/1\.1 408 /);
   assert.ok(Date.now() - t1 >= 350, 'not before the head timeout');
 });
+
+test('a bug of ours while forwarding: 500, the connection closed, the process still serving', async () => {
+  const m = await backend('m', 'm');
+  const lb = await lean({ balancers: { c: { members: [{ url: m.url, route: 'm' }] } }, proxyPass: [{ path: '/', to: 'balancer://c/' }] });
+  const b = lb.app.runtime.balancer('c')!;
+  Object.defineProperty(b, 'scheduler', {
+    configurable: true,
+    get() {
+      throw new Error('scheduler exploded');
+    },
+  });
+  const r = await rawRequest(lb.port, 'GET /x HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal(r.status, 500);
+  assert.equal(r.closed, true);
+  assert.doesNotMatch(r.text, /exploded/);
+  delete (b as unknown as Record<string, unknown>).scheduler;
+  assert.equal((await rawRequest(lb.port, 'GET /y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status, 200);
+  assert.equal(b.members[0].busy, 0);
+});

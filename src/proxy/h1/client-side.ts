@@ -35,4 +35,6 @@ export interface ClientSide {
   refuseBody(ex: Exchange, err: ParseError, answered: boolean): void;
   /** The answer broke off after its head went out: cut the connection. */
   abandon(ex: Exchange): void;
+  /** A bug of ours surfaced: log it, answer 500 if still possible, close the connection. */
+  crashed(e: unknown): void;
 }

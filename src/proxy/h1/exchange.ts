@@ -730,6 +730,10 @@ export class Exchange implements ConnOwner {
     this.client.exchangeFinished(this);
   }
 
+  onInternalError(e: unknown): void {
+    this.client.crashed(e);
+  }
+
   /** The client went away: stop talking to the member. */
   abort(): void {
     if (this.finished) return;

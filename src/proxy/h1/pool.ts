@@ -19,6 +19,8 @@ export interface ConnOwner {
   onUpstreamDrain(): void;
   /** No traffic for the member's response timeout. */
   onUpstreamTimeout(): void;
+  /** A bug of ours surfaced while handling this connection's events. */
+  onInternalError(e: unknown): void;
 }
 
 /**
@@ -87,8 +89,16 @@ export class UpstreamConn {
     this.connectTimer = undefined;
     this.socket.setTimeout(this.timeoutMs);
     const o = this.owner;
-    if (o) o.onUpstreamReady(this);
-    else this.pool.release(this, true);
+    if (!o) {
+      this.pool.release(this, true);
+      return;
+    }
+    try {
+      o.onUpstreamReady(this);
+    } catch (e) {
+      this.destroy();
+      o.onInternalError(e);
+    }
   };
 
   private onConnectTimeout = (): void => {
@@ -101,7 +111,14 @@ export class UpstreamConn {
 
   private onRead = (n: number, buf: Uint8Array): boolean => {
     const o = this.owner;
-    if (o) o.onUpstreamData((buf as Buffer).subarray(0, n));
+    if (o) {
+      try {
+        o.onUpstreamData((buf as Buffer).subarray(0, n));
+      } catch (e) {
+        this.destroy();
+        o.onInternalError(e);
+      }
+    }
     // Bytes on an idle connection answer nothing we asked: the connection is out of step.
     else this.destroy();
     return true;

@@ -6,7 +6,7 @@
 // connection's life.
 import type { Socket } from 'node:net';
 import type { SiteModel } from '../../config/model.js';
-import { rawErrorResponse } from '../errors.js';
+import { ProxyError, rawErrorResponse } from '../errors.js';
 import { normaliseTarget } from '../path.js';
 import { matchRoute } from '../routes.js';
 import { selectSite } from '../site.js';
@@ -169,6 +169,44 @@ export class ServerConn implements ClientSide {
   private onData = (chunk: Buffer): void => {
     if (this.done) return;
     this.lastActive = this.engine.now;
+    try {
+      this.read(chunk);
+    } catch (e) {
+      this.crashed(e);
+    }
+  };
+
+  /**
+   * A bug of ours surfaced while serving this connection: log it, answer 500 when nothing of the
+   * answer went out yet, and close the connection (its state cannot be trusted any more).
+   */
+  crashed(e: unknown): void {
+    this.engine.server.logger.error({ err: e }, 'internal error while handling a request');
+    const ex = this.exchange;
+    this.exchange = undefined;
+    this.done = true;
+    this.buf = undefined;
+    this.out.clear();
+    if (ex !== undefined) {
+      const answered = ex.res.headersSent;
+      try {
+        ex.info.error = new ProxyError('ERR_INTERNAL', (e as Error)?.message);
+        ex.info.status = 500;
+        ex.abort();
+      } catch {
+        // Closing the connection below is all that is left to do.
+      }
+      if (!answered && this.socket.writable) {
+        this.socket.end(rawErrorResponse(500, 'The request could not be handled.'));
+        this.socket.destroySoon();
+      } else this.socket.destroy();
+      this.report(ex);
+      return;
+    }
+    this.socket.destroy();
+  }
+
+  private read(chunk: Buffer): void {
     let data: Buffer | undefined = chunk;
     const ex = this.exchange;
     if (ex !== undefined && !ex.bodyDone) {
@@ -181,7 +219,7 @@ export class ServerConn implements ClientSide {
       if (this.exchange !== undefined && this.buf.length > this.maxHeaderSize()) this.pauseReading();
     }
     if (this.exchange === undefined) this.next();
-  };
+  }
 
   /** Goes on with the next request, if its head is here; otherwise waits for it. */
   private next(): void {
