@@ -466,7 +466,8 @@ export class Exchange implements ConnOwner {
         this.respBuf = Buffer.from(offset === 0 ? b : b.subarray(offset));
         return;
       }
-      const r = parseResponseHead(text === undefined ? b.latin1Slice(offset, end + 4) : offset === 0 && end + 4 === text.length ? text : text.slice(offset, end + 4));
+      // The head as a string of its own: a slice of a larger string reads slower, char by char.
+      const r = parseResponseHead(text !== undefined && offset === 0 && end + 4 === text.length ? text : b.latin1Slice(offset, end + 4));
       if (r instanceof ParseError) {
         this.badAnswer(r.reason);
         return;

@@ -28,45 +28,48 @@ export const DATE = 16;
 /** What the header name `s[start..end)` is to the forwarding rules. */
 export function classify(s: string, start: number, end: number): number {
   const len = end - start;
+  // The first letter (lower-cased) rules out most candidates before a full compare.
+  const c = s.charCodeAt(start) | 0x20;
   switch (len) {
     case 2:
-      return eqLower(s, start, end, 'te') ? TE : PLAIN;
+      return c === 0x74 && eqLower(s, start, end, 'te') ? TE : PLAIN;
     case 4:
-      if (eqLower(s, start, end, 'host')) return HOST;
-      return eqLower(s, start, end, 'date') ? DATE : PLAIN;
+      if (c === 0x68) return eqLower(s, start, end, 'host') ? HOST : PLAIN;
+      return c === 0x64 && eqLower(s, start, end, 'date') ? DATE : PLAIN;
     case 6:
-      if (eqLower(s, start, end, 'cookie')) return COOKIE;
-      return eqLower(s, start, end, 'expect') ? EXPECT : PLAIN;
+      if (c === 0x63) return eqLower(s, start, end, 'cookie') ? COOKIE : PLAIN;
+      return c === 0x65 && eqLower(s, start, end, 'expect') ? EXPECT : PLAIN;
     case 7:
-      if (eqLower(s, start, end, 'upgrade')) return UPGRADE;
-      return eqLower(s, start, end, 'trailer') ? TRAILER : PLAIN;
+      if (c === 0x75) return eqLower(s, start, end, 'upgrade') ? UPGRADE : PLAIN;
+      if (c === 0x74) return eqLower(s, start, end, 'trailer') ? TRAILER : PLAIN;
+      break;
     case 10:
-      if (eqLower(s, start, end, 'connection')) return CONNECTION;
-      return eqLower(s, start, end, 'keep-alive') ? HOP : PLAIN;
+      if (c === 0x63) return eqLower(s, start, end, 'connection') ? CONNECTION : PLAIN;
+      return c === 0x6b && eqLower(s, start, end, 'keep-alive') ? HOP : PLAIN;
     case 14:
-      if (eqLower(s, start, end, 'content-length')) return CONTENT_LENGTH;
-      return eqLower(s, start, end, 'http2-settings') ? HOP : PLAIN;
+      if (c === 0x63) return eqLower(s, start, end, 'content-length') ? CONTENT_LENGTH : PLAIN;
+      return c === 0x68 && eqLower(s, start, end, 'http2-settings') ? HOP : PLAIN;
     case 15:
-      if (eqLower(s, start, end, 'x-forwarded-for')) return XFF;
+      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-for')) return XFF;
       break;
     case 16:
-      if (eqLower(s, start, end, 'x-forwarded-host')) return XFH;
-      if (eqLower(s, start, end, 'proxy-connection')) return HOP;
+      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-host')) return XFH;
+      if (c === 0x70 && eqLower(s, start, end, 'proxy-connection')) return HOP;
       break;
     case 17:
-      if (eqLower(s, start, end, 'x-forwarded-proto')) return XFP;
-      if (eqLower(s, start, end, 'transfer-encoding')) return TRANSFER_ENCODING;
+      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-proto')) return XFP;
+      if (c === 0x74 && eqLower(s, start, end, 'transfer-encoding')) return TRANSFER_ENCODING;
       break;
     case 18:
-      if (eqLower(s, start, end, 'x-forwarded-server')) return XFS;
-      if (eqLower(s, start, end, 'proxy-authenticate')) return HOP;
+      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-server')) return XFS;
+      if (c === 0x70 && eqLower(s, start, end, 'proxy-authenticate')) return HOP;
       break;
     case 19:
-      if (eqLower(s, start, end, 'proxy-authorization')) return HOP;
+      if (c === 0x70 && eqLower(s, start, end, 'proxy-authorization')) return HOP;
       break;
   }
   // Header names are tokens, so a case-insensitive prefix compare is exact.
-  if (len >= 11 && eqLower(s, start, start + 11, 'x-stickylb-')) return STICKYLB;
+  if (len >= 11 && c === 0x78 && eqLower(s, start, start + 11, 'x-stickylb-')) return STICKYLB;
   return PLAIN;
 }
 
