@@ -467,7 +467,7 @@ export class Exchange implements ConnOwner {
         return;
       }
       // The head as a string of its own: a slice of a larger string reads slower, char by char.
-      const r = parseResponseHead(text !== undefined && offset === 0 && end + 4 === text.length ? text : b.latin1Slice(offset, end + 4));
+      const r = parseResponseHead(text !== undefined && offset === 0 && end + 4 === text.length ? text : b.latin1Slice(offset, end + 4), b, offset);
       if (r instanceof ParseError) {
         this.badAnswer(r.reason);
         return;

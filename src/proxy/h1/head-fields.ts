@@ -25,52 +25,89 @@ export const COOKIE = 14;
 export const EXPECT = 15;
 export const DATE = 16;
 
-/** What the header name `s[start..end)` is to the forwarding rules. */
-export function classify(s: string, start: number, end: number): number {
+const lit = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+const L_TE = lit('te');
+const L_HOST = lit('host');
+const L_DATE = lit('date');
+const L_COOKIE = lit('cookie');
+const L_EXPECT = lit('expect');
+const L_UPGRADE = lit('upgrade');
+const L_TRAILER = lit('trailer');
+const L_CONNECTION = lit('connection');
+const L_KEEP_ALIVE = lit('keep-alive');
+const L_CONTENT_LENGTH = lit('content-length');
+const L_HTTP2_SETTINGS = lit('http2-settings');
+const L_XFF = lit('x-forwarded-for');
+const L_XFH = lit('x-forwarded-host');
+const L_PROXY_CONNECTION = lit('proxy-connection');
+const L_XFP = lit('x-forwarded-proto');
+const L_TRANSFER_ENCODING = lit('transfer-encoding');
+const L_XFS = lit('x-forwarded-server');
+const L_PROXY_AUTHENTICATE = lit('proxy-authenticate');
+const L_PROXY_AUTHORIZATION = lit('proxy-authorization');
+const L_STICKYLB = lit('x-stickylb-');
+
+/**
+ * Case-insensitive compare of `b[start..]` with a lower-case literal of letters, digits and '-'
+ * (the length is the caller's to check). Only valid on token bytes: `| 0x20` maps no other
+ * token character onto a letter.
+ */
+function same(b: Uint8Array, start: number, lower: Uint8Array): boolean {
+  for (let i = 1; i < lower.length; i++) if ((b[start + i] | 0x20) !== lower[i]) return false;
+  return true;
+}
+
+/** What the header name `b[start..end)` (token bytes) is to the forwarding rules. */
+export function classifyBytes(b: Uint8Array, start: number, end: number): number {
   const len = end - start;
   // The first letter (lower-cased) rules out most candidates before a full compare.
-  const c = s.charCodeAt(start) | 0x20;
+  const c = b[start] | 0x20;
   switch (len) {
     case 2:
-      return c === 0x74 && eqLower(s, start, end, 'te') ? TE : PLAIN;
+      return c === 0x74 && same(b, start, L_TE) ? TE : PLAIN;
     case 4:
-      if (c === 0x68) return eqLower(s, start, end, 'host') ? HOST : PLAIN;
-      return c === 0x64 && eqLower(s, start, end, 'date') ? DATE : PLAIN;
+      if (c === 0x68) return same(b, start, L_HOST) ? HOST : PLAIN;
+      return c === 0x64 && same(b, start, L_DATE) ? DATE : PLAIN;
     case 6:
-      if (c === 0x63) return eqLower(s, start, end, 'cookie') ? COOKIE : PLAIN;
-      return c === 0x65 && eqLower(s, start, end, 'expect') ? EXPECT : PLAIN;
+      if (c === 0x63) return same(b, start, L_COOKIE) ? COOKIE : PLAIN;
+      return c === 0x65 && same(b, start, L_EXPECT) ? EXPECT : PLAIN;
     case 7:
-      if (c === 0x75) return eqLower(s, start, end, 'upgrade') ? UPGRADE : PLAIN;
-      if (c === 0x74) return eqLower(s, start, end, 'trailer') ? TRAILER : PLAIN;
+      if (c === 0x75) return same(b, start, L_UPGRADE) ? UPGRADE : PLAIN;
+      if (c === 0x74) return same(b, start, L_TRAILER) ? TRAILER : PLAIN;
       break;
     case 10:
-      if (c === 0x63) return eqLower(s, start, end, 'connection') ? CONNECTION : PLAIN;
-      return c === 0x6b && eqLower(s, start, end, 'keep-alive') ? HOP : PLAIN;
+      if (c === 0x63) return same(b, start, L_CONNECTION) ? CONNECTION : PLAIN;
+      return c === 0x6b && same(b, start, L_KEEP_ALIVE) ? HOP : PLAIN;
     case 14:
-      if (c === 0x63) return eqLower(s, start, end, 'content-length') ? CONTENT_LENGTH : PLAIN;
-      return c === 0x68 && eqLower(s, start, end, 'http2-settings') ? HOP : PLAIN;
+      if (c === 0x63) return same(b, start, L_CONTENT_LENGTH) ? CONTENT_LENGTH : PLAIN;
+      return c === 0x68 && same(b, start, L_HTTP2_SETTINGS) ? HOP : PLAIN;
     case 15:
-      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-for')) return XFF;
+      if (c === 0x78 && same(b, start, L_XFF)) return XFF;
       break;
     case 16:
-      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-host')) return XFH;
-      if (c === 0x70 && eqLower(s, start, end, 'proxy-connection')) return HOP;
+      if (c === 0x78 && same(b, start, L_XFH)) return XFH;
+      if (c === 0x70 && same(b, start, L_PROXY_CONNECTION)) return HOP;
       break;
     case 17:
-      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-proto')) return XFP;
-      if (c === 0x74 && eqLower(s, start, end, 'transfer-encoding')) return TRANSFER_ENCODING;
+      if (c === 0x78 && same(b, start, L_XFP)) return XFP;
+      if (c === 0x74 && same(b, start, L_TRANSFER_ENCODING)) return TRANSFER_ENCODING;
       break;
     case 18:
-      if (c === 0x78 && eqLower(s, start, end, 'x-forwarded-server')) return XFS;
-      if (c === 0x70 && eqLower(s, start, end, 'proxy-authenticate')) return HOP;
+      if (c === 0x78 && same(b, start, L_XFS)) return XFS;
+      if (c === 0x70 && same(b, start, L_PROXY_AUTHENTICATE)) return HOP;
       break;
     case 19:
-      if (c === 0x70 && eqLower(s, start, end, 'proxy-authorization')) return HOP;
+      if (c === 0x70 && same(b, start, L_PROXY_AUTHORIZATION)) return HOP;
       break;
   }
-  // Header names are tokens, so a case-insensitive prefix compare is exact.
-  if (len >= 11 && c === 0x78 && eqLower(s, start, start + 11, 'x-stickylb-')) return STICKYLB;
+  if (len >= 11 && c === 0x78 && same(b, start, L_STICKYLB)) return STICKYLB;
   return PLAIN;
+}
+
+/** classifyBytes for a header name given as a string (header pairs, not the hot path). */
+export function classify(name: string): number {
+  for (let i = 0; i < name.length; i++) if (TCHAR[name.charCodeAt(i)] !== 1) return PLAIN;
+  return classifyBytes(Buffer.from(name, 'latin1'), 0, name.length);
 }
 
 /** Hop-by-hop for headers.ts: never forwarded in either direction (Trailer aside, see there). */
@@ -125,43 +162,43 @@ export class HeadFields {
 }
 
 /**
- * Reads the field lines of `f.text` from `i` through the blank line, in one pass over the
- * characters: each line is a token name, a colon, optional white space, a value of field
- * characters, CRLF. Returns the index after the blank line, -1 when the text ends before a blank
- * line, or the reason a line is malformed.
+ * Reads the field lines of a head from `i` through the blank line, in one pass over its bytes
+ * (`b[base + i]` is the character `f.text[i]`): each line is a token name, a colon, optional
+ * white space, a value of field characters, CRLF. Returns the index after the blank line, -1 when
+ * the head ends before a blank line, or the reason a line is malformed.
  */
-export function scanFields(f: HeadFields, i: number): number | ParseReason {
-  const s = f.text;
+export function scanFields(f: HeadFields, i: number, b: Uint8Array, base: number): number | ParseReason {
   const at = f.at;
   const kinds = f.kinds;
+  const end = base + f.text.length;
+  let p = base + i;
   for (;;) {
-    let c = s.charCodeAt(i);
+    if (p >= end) return -1;
+    let c = b[p];
     if (c === 0x0d) {
-      if (s.charCodeAt(i + 1) === 0x0a) return i + 2;
-      return i + 1 >= s.length ? -1 : 'bare-cr';
+      if (p + 1 >= end) return -1;
+      return b[p + 1] === 0x0a ? p + 2 - base : 'bare-cr';
     }
     if (c === 0x0a) return 'bare-lf';
     if (c === 0x20 || c === 0x09) return 'obs-fold';
-    if (c !== c) return -1;
-    const lineStart = i;
-    while (TCHAR[c] === 1) c = s.charCodeAt(++i);
-    if (c !== 0x3a) return nameError(s, lineStart, i);
-    if (i === lineStart) return 'bad-header-name';
-    const nameEnd = i;
-    c = s.charCodeAt(++i);
-    while (c === 0x20 || c === 0x09) c = s.charCodeAt(++i);
-    const valueStart = i;
-    while (FIELD_CHAR[c] === 1) c = s.charCodeAt(++i);
-    if (c !== 0x0d) {
-      if (c === 0x0a) return 'bare-lf';
-      return c !== c ? -1 : 'bad-header-value';
-    }
-    if (s.charCodeAt(i + 1) !== 0x0a) return i + 1 >= s.length ? -1 : 'bare-cr';
-    let valueEnd = i;
-    while (valueEnd > valueStart && ((c = s.charCodeAt(valueEnd - 1)) === 0x20 || c === 0x09)) valueEnd--;
-    at.push(lineStart, nameEnd, valueStart, valueEnd, i);
-    kinds.push(classify(s, lineStart, nameEnd));
-    i += 2;
+    const lineStart = p;
+    while (TCHAR[c] === 1 && ++p < end) c = b[p];
+    if (p >= end) return -1;
+    if (c !== 0x3a) return nameError(f.text, lineStart - base, p - base);
+    if (p === lineStart) return 'bad-header-name';
+    const nameEnd = p;
+    while (++p < end && ((c = b[p]) === 0x20 || c === 0x09));
+    const valueStart = p;
+    while (p < end && FIELD_CHAR[(c = b[p])] === 1) p++;
+    if (p >= end) return -1;
+    if (c !== 0x0d) return c === 0x0a ? 'bare-lf' : 'bad-header-value';
+    if (p + 1 >= end) return -1;
+    if (b[p + 1] !== 0x0a) return 'bare-cr';
+    let valueEnd = p;
+    while (valueEnd > valueStart && ((c = b[valueEnd - 1]) === 0x20 || c === 0x09)) valueEnd--;
+    at.push(lineStart - base, nameEnd - base, valueStart - base, valueEnd - base, p - base);
+    kinds.push(classifyBytes(b, lineStart, nameEnd));
+    p += 2;
   }
 }
 

@@ -150,7 +150,7 @@ export function downstreamHeaders(raw: string[]): string[] {
   }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    const k = classify(name, 0, name.length);
+    const k = classify(name);
     const keep = k === TRAILER || (!isHopKind(k) && !(drop !== undefined && drop.includes(name.toLowerCase())));
     if (!keep) out ??= raw.slice(0, i);
     else if (out !== undefined) out.push(name, raw[i + 1]);

@@ -85,20 +85,21 @@ export function isOnlyChunked(values: string[]): boolean {
 
 /**
  * Parses a request head. `s` holds the head from the request line through the blank line
- * (leading empty lines already skipped).
+ * (leading empty lines already skipped); `b[base..]` holds the same bytes when the caller has
+ * them (the parser reads bytes faster than characters).
  */
-export function parseRequestHead(s: string): RequestHead | ParseError {
+export function parseRequestHead(s: string, b: Uint8Array = Buffer.from(s, 'latin1'), base = 0): RequestHead | ParseError {
   // Request line: method SP target SP version.
   const lineEndAt = lineEnd(s, 0);
   if (lineEndAt === -2) return new ParseError('bare-lf');
   if (lineEndAt < 0) return new ParseError('bad-request-line');
   let i = 0;
-  while (i < lineEndAt && TCHAR[s.charCodeAt(i)] === 1) i++;
+  while (i < lineEndAt && TCHAR[b[base + i]] === 1) i++;
   if (i === 0 || i === lineEndAt) return new ParseError(i === 0 ? 'bad-method' : 'bad-request-line');
   if (s.charCodeAt(i) !== 0x20) return new ParseError(s.charCodeAt(i) === 0x0d ? 'bare-cr' : 'bad-method');
   const method = s.slice(0, i);
   const targetStart = ++i;
-  while (i < lineEndAt && TARGET_CHAR[s.charCodeAt(i)] === 1) i++;
+  while (i < lineEndAt && TARGET_CHAR[b[base + i]] === 1) i++;
   if (i === targetStart) return new ParseError('bad-target');
   if (i === lineEndAt) return new ParseError('bad-request-line');
   if (s.charCodeAt(i) !== 0x20) return new ParseError(s.charCodeAt(i) === 0x0d ? 'bare-cr' : 'bad-target');
@@ -123,7 +124,7 @@ export function parseRequestHead(s: string): RequestHead | ParseError {
 
   // Header fields.
   const f = new HeadFields(s);
-  const end = scanFields(f, lineEndAt + 2);
+  const end = scanFields(f, lineEndAt + 2, b, base);
   if (typeof end === 'string') return new ParseError(end);
   if (end !== s.length) return new ParseError('bad-request-line');
   const head = new Head(method, target, minor, f);

@@ -43,8 +43,11 @@ class Head implements ResponseHead {
   }
 }
 
-/** Parses a response head: `s` runs from the status line through the blank line. */
-export function parseResponseHead(s: string): ResponseHead | ParseError {
+/**
+ * Parses a response head: `s` runs from the status line through the blank line; `b[base..]`
+ * holds the same bytes when the caller has them.
+ */
+export function parseResponseHead(s: string, b: Uint8Array = Buffer.from(s, 'latin1'), base = 0): ResponseHead | ParseError {
   const lineEndAt = lineEnd(s, 0);
   if (lineEndAt === -2) return new ParseError('bare-lf');
   if (lineEndAt < 12 || !s.startsWith('HTTP/1.', 0)) return new ParseError('bad-status-line');
@@ -61,7 +64,7 @@ export function parseResponseHead(s: string): ResponseHead | ParseError {
     // A reason phrase: SP then text; a bare "HTTP/1.1 200" (no SP) is tolerated.
     if (s.charCodeAt(12) !== 0x20) return new ParseError('bad-status-line');
     for (let j = 13; j < lineEndAt; j++) {
-      const c = s.charCodeAt(j);
+      const c = b[base + j];
       if (FIELD_CHAR[c] !== 1) return new ParseError(c === 0x0d ? 'bare-cr' : 'bad-status-line');
     }
     reason = s.slice(13, lineEndAt);
@@ -69,7 +72,7 @@ export function parseResponseHead(s: string): ResponseHead | ParseError {
   const minor = minorChar - 0x30;
 
   const f = new HeadFields(s);
-  const end = scanFields(f, lineEndAt + 2);
+  const end = scanFields(f, lineEndAt + 2, b, base);
   if (typeof end === 'string') return new ParseError(end);
   if (end !== s.length) return new ParseError('bad-status-line');
   const head = new Head(status, reason, minor, f);

@@ -269,7 +269,7 @@ export class ServerConn implements ClientSide {
     if (headEnd - pos > limit) return this.refuse(new ParseError('head-too-large'));
     this.headSince = 0;
     // The head as a string of its own: a slice of a larger string reads slower, char by char.
-    const head = parseRequestHead(text !== undefined && pos === 0 && headEnd === text.length ? text : b.latin1Slice(pos, headEnd));
+    const head = parseRequestHead(text !== undefined && pos === 0 && headEnd === text.length ? text : b.latin1Slice(pos, headEnd), b, pos);
     if (head instanceof ParseError) return this.refuse(head);
     if (head.method === 'CONNECT') {
       this.done = true;
