@@ -11,21 +11,21 @@ import { pickMember, type PickOutcome } from '../../balancer/pick.js';
 import type { SiteModel } from '../../config/model.js';
 import { ProxyError, errorPage, isConnectError, reason } from '../errors.js';
 import { isHopByHop } from '../headers.js';
-import { downstreamHeaders, downstreamLines } from './lean-headers.js';
 import { newRequestInfo, type RequestInfo } from '../request-info.js';
 import { rewriteResponseHeaders } from '../reverse-rewrite.js';
 import { ChunkedDecoder } from './chunked.js';
+import type { ClientSide } from './client-side.js';
+import { bareLf } from './fields.js';
 import { BODY_CHUNKED, BODY_CLOSE, BODY_LENGTH, BODY_NONE, answerBody, clientFraming, requestBody } from './framing.js';
+import { SMALL_BODY } from './latin1.js';
+import { downstreamHeaders, downstreamLines } from './lean-headers.js';
+import type { Outbox } from './outbox.js';
 import { ParseError } from './parse-error.js';
 import type { ConnOwner, MemberPool, UpstreamConn } from './pool.js';
 import type { RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { recordOutcome, upstreamHead } from './upstream-head.js';
-import { bareLf } from './fields.js';
 import { LeanRequest, LeanResponse } from './views.js';
-import type { ClientSide } from './client-side.js';
-import type { Outbox } from './outbox.js';
-import { SMALL_BODY } from './latin1.js';
 
 const CRLF = '\r\n';
 /** Reads up to this size are turned into one string before the head is looked for. */
@@ -105,7 +105,6 @@ export class Exchange implements ConnOwner {
   // Answer.
   private respState = RESP_HEAD;
   private respBuf: Buffer | undefined;
-  private respHead: ResponseHead | undefined;
   private respMode = BODY_NONE;
   private clientMode = BODY_NONE;
   private respRemaining = 0;
@@ -407,10 +406,11 @@ export class Exchange implements ConnOwner {
     this.up = undefined;
     const m = this.member!;
     if (this.respState === RESP_HEAD) {
-      const c = this.pool;
+      // A pooled connection that closed before any byte of an answer: the member dropped it while
+      // it was idle (its keep-alive timeout), not because of this request.
       const stale = !this.fresh && this.usedReused && this.respBuf === undefined && (code === 'end' || code === 'close' || code === 'ECONNRESET' || code === 'EPIPE');
       if (stale) {
-        if (!this.sentOverflow && c) {
+        if (!this.sentOverflow) {
           this.endAttempt();
           this.attempt(true);
           return;
@@ -502,7 +502,6 @@ export class Exchange implements ConnOwner {
     const b = this.balancer;
     const m = this.member!;
     const status = r.status;
-    this.respHead = r;
     this.respState = RESP_BODY;
     // Nothing will be replayed once the member answered.
     this.sent = [];

@@ -13,11 +13,11 @@ import { selectSite } from '../site.js';
 import type { ClientSide } from './client-side.js';
 import type { LeanEngine, ListenerEntry } from './engine.js';
 import { Exchange } from './exchange.js';
-import { ParseError } from './parse-error.js';
+import { bareLf } from './fields.js';
 import { Outbox } from './outbox.js';
+import { ParseError } from './parse-error.js';
 import type { LeanPools } from './pool.js';
 import { parseRequestHead } from './request-head.js';
-import { bareLf } from './fields.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Reads up to this size are turned into one string before the head is looked for. */
@@ -164,18 +164,6 @@ export class ServerConn implements ClientSide {
     this.report(ex);
   }
 
-  // ---- Reading ----
-
-  private onData = (chunk: Buffer): void => {
-    if (this.done) return;
-    this.lastActive = this.engine.now;
-    try {
-      this.read(chunk);
-    } catch (e) {
-      this.crashed(e);
-    }
-  };
-
   /**
    * A bug of ours surfaced while serving this connection: log it, answer 500 when nothing of the
    * answer went out yet, and close the connection (its state cannot be trusted any more).
@@ -205,6 +193,18 @@ export class ServerConn implements ClientSide {
     }
     this.socket.destroy();
   }
+
+  // ---- Reading ----
+
+  private onData = (chunk: Buffer): void => {
+    if (this.done) return;
+    this.lastActive = this.engine.now;
+    try {
+      this.read(chunk);
+    } catch (e) {
+      this.crashed(e);
+    }
+  };
 
   private read(chunk: Buffer): void {
     let data: Buffer | undefined = chunk;
