@@ -455,3 +455,21 @@ test('a bug of ours while forwarding: 500, the connection closed, the process st
   assert.equal((await rawRequest(lb.port, 'GET /y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).status, 200);
   assert.equal(b.members[0].busy, 0);
 });
+
+test('a member with max: 1 gets one connection; concurrent requests wait for it in turn', async () => {
+  let open = 0;
+  let most = 0;
+  const m = await backend('m', 'm', (_req, res) => {
+    setTimeout(() => res.end('ok'), 30);
+  });
+  m.server.on('connection', (s) => {
+    open++;
+    most = Math.max(most, open);
+    s.on('close', () => open--);
+  });
+  const lb = await lean({ balancers: { c: { members: [{ url: m.url, route: 'm', max: 1 }] } }, proxyPass: [{ path: '/', to: 'balancer://c/' }] });
+  const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => request(`${lb.url}/q${i}`)));
+  assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200, 200]);
+  assert.equal(most, 1);
+  assert.equal(m.seen.length, 5);
+});
