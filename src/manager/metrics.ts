@@ -17,12 +17,29 @@ export function statusClass(status: number | undefined): string {
   return status && status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'none';
 }
 
+/** Counts kept as plain numbers on the request path and handed to prom-client when scraped. */
+interface Tally {
+  labels: Record<string, string>;
+  count: number;
+}
+
+interface LatencyTally {
+  labels: Record<string, string>;
+  count: number;
+  sum: number;
+  /** Per bucket (not cumulative), in LATENCY_BUCKETS order, plus one past the last bound. */
+  buckets: number[];
+}
+
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<string>;
-  private readonly balancerRequests: Counter<string>;
-  private readonly latency: Histogram<string>;
   private server?: StickyServer;
+  // Counting a request must cost next to nothing: prom-client hashes its label objects on every
+  // inc()/observe(), which measured about 3 µs per proxied request. We count into maps keyed by
+  // the label values and copy the totals into the registry when /metrics is scraped.
+  private readonly requestTally = new Map<string, Tally>();
+  private readonly balancerTally = new Map<string, Tally>();
+  private readonly latencyTally = new Map<string, LatencyTally>();
 
   constructor(
     private readonly runtime: () => RuntimeState,
@@ -33,24 +50,46 @@ export class Metrics {
       for (const b of this.runtime().named()) for (const m of b.members) fn({ balancer: b.name, member: m.url, route: m.route }, m);
     };
 
-    this.requests = new Counter({
+    const requestTally = this.requestTally;
+    const balancerTally = this.balancerTally;
+    const latencyTally = this.latencyTally;
+    new Counter({
       name: 'stickylb_http_requests_total',
       help: 'Requests answered, by kind (proxy, handler, static, error, websocket) and status class.',
       labelNames: ['kind', 'status_class'],
       registers,
+      collect() {
+        this.reset();
+        for (const t of requestTally.values()) this.inc(t.labels, t.count);
+      },
     });
-    this.balancerRequests = new Counter({
+    new Counter({
       name: 'stickylb_balancer_requests_total',
       help: 'Proxied requests by balancer, member, status class and sticky outcome (sticky, new, route-changed, refused-nofailover, no-member).',
       labelNames: ['balancer', 'member', 'route', 'status_class', 'outcome'],
       registers,
+      collect() {
+        this.reset();
+        for (const t of balancerTally.values()) this.inc(t.labels, t.count);
+      },
     });
-    this.latency = new Histogram({
+    new Histogram({
       name: 'stickylb_balancer_request_duration_seconds',
       help: 'Time from a proxied request arriving to its answer being sent, by balancer and member.',
       labelNames: ['balancer', 'member'],
       buckets: LATENCY_BUCKETS,
       registers,
+      collect() {
+        // prom-client has no setter for a histogram's buckets; its values live in `hashMap`
+        // entries of this shape (per-bucket counts keyed by upper bound, summed on output).
+        const map = (this as unknown as { hashMap: Record<string, unknown> }).hashMap;
+        for (const key of Object.keys(map)) delete map[key];
+        for (const [key, t] of latencyTally) {
+          const bucketValues: Record<string, number> = {};
+          LATENCY_BUCKETS.forEach((ub, i) => (bucketValues[ub] = t.buckets[i]));
+          map[key] = { labels: t.labels, bucketValues, sum: t.sum, count: t.count };
+        }
+      },
     });
 
     const memberCounter = (name: string, help: string, value: (m: MemberState) => number) =>
@@ -160,14 +199,39 @@ export class Metrics {
   /** Counts one finished request. */
   record(info: RequestInfo): void {
     const sc = statusClass(info.status ?? info.error?.status);
-    this.requests.inc({ kind: info.kind, status_class: sc });
+    count(this.requestTally, `${info.kind}\0${sc}`, () => ({ kind: info.kind, status_class: sc }));
     if ((info.kind === 'proxy' || info.kind === 'websocket') && info.balancer) {
       const b = this.runtime().balancers.get(info.balancer);
       if (b?.model.implicit) return;
       const member = info.member?.url ?? '';
-      this.balancerRequests.inc({ balancer: info.balancer, member, route: info.member?.route ?? '', status_class: sc, outcome: info.outcome ?? 'no-member' });
-      if (info.kind === 'proxy') this.latency.observe({ balancer: info.balancer, member }, Number(process.hrtime.bigint() - info.start) / 1e9);
+      const route = info.member?.route ?? '';
+      const outcome = info.outcome ?? 'no-member';
+      count(this.balancerTally, `${info.balancer}\0${member}\0${route}\0${sc}\0${outcome}`, () => ({
+        balancer: info.balancer!,
+        member,
+        route,
+        status_class: sc,
+        outcome,
+      }));
+      if (info.kind === 'proxy') {
+        const seconds = Number(process.hrtime.bigint() - info.start) / 1e9;
+        const key = `${info.balancer}\0${member}`;
+        let t = this.latencyTally.get(key);
+        if (!t) {
+          t = { labels: { balancer: info.balancer, member }, count: 0, sum: 0, buckets: new Array(LATENCY_BUCKETS.length + 1).fill(0) };
+          this.latencyTally.set(key, t);
+        }
+        t.count++;
+        t.sum += seconds;
+        let i = 0;
+        while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
+        t.buckets[i]++;
+      }
     }
+  }
+
+  get attached(): boolean {
+    return this.server !== undefined;
   }
 
   attach(server: StickyServer): void {
@@ -182,4 +246,10 @@ export class Metrics {
     this.server = undefined;
     this.registry.clear();
   }
+}
+
+function count(map: Map<string, Tally>, key: string, labels: () => Record<string, string>): void {
+  const t = map.get(key);
+  if (t) t.count++;
+  else map.set(key, { labels: labels(), count: 1 });
 }

@@ -1,6 +1,7 @@
 // The manager's App plugins: access control for the built-in handlers, persistence of manager
 // changes, and the balancer-manager, server-status and metrics handlers.
 import type { App, Plugin } from '../app.js';
+import type { ConfigModel } from '../config/model.js';
 import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
 import type { ManagerDeps } from './deps.js';
 import { managerHandler } from './manager-handler.js';
@@ -54,15 +55,23 @@ export function metricsPlugin(): MetricsPlugin {
     name: 'metrics',
     setup(app: App) {
       const metrics = new Metrics(() => app.runtime, version());
-      metrics.attach(app.server);
       plugin.metrics = metrics;
       app.server.handlers.set('metrics', metricsHandler(metrics));
+      // Counting costs a little on every request: only when some site serves /metrics.
+      if (servesMetrics(app.config)) metrics.attach(app.server);
+    },
+    reload(app: App, config: ConfigModel) {
+      if (servesMetrics(config) && !plugin.metrics?.attached) plugin.metrics?.attach(app.server);
     },
     close() {
       plugin.metrics?.detach();
     },
   };
   return plugin;
+}
+
+function servesMetrics(config: ConfigModel): boolean {
+  return config.sites.some((site) => site.handlers.some((h) => h.handler === 'metrics'));
 }
 
 export interface ManagerPluginsOptions {
