@@ -35,7 +35,7 @@ export const DEFAULTS = {
   connectTimeoutMs: 5_000,
   maxHeaderSize: 16_384,
   replayBuffer: 65_536,
-  engine: 'node' as 'node' | 'lean',
+  engine: 'lean' as 'node' | 'lean',
   healthIntervalMs: 30_000,
   managerPath: '/balancer-manager',
   statusPath: '/server-status',
