@@ -330,31 +330,28 @@ export class StickyServer extends EventEmitter {
     info.kind = 'websocket';
     this.requests++;
     socket.on('error', () => socket.destroy());
+    const site = selectSite(sites, req.headers.host);
+    info.site = site;
+    // Refused upgrades are answered and logged like any other request.
+    const refuse = (status: number, text: string) => {
+      info.status = status;
+      socket.end(rawErrorResponse(status, text));
+      this.emit('upgrade-done', req, info);
+    };
     const target = this.targetOf(req);
-    if (target instanceof ProxyError || target === '*') {
-      socket.end(rawErrorResponse(target instanceof ProxyError ? target.status : 400, target instanceof ProxyError ? target.message : 'bad target'));
-      return;
-    }
+    if (target instanceof ProxyError) return refuse(target.status, target.message);
+    if (target === '*') return refuse(400, 'Bad target.');
     let path: string;
     let query: string | undefined;
     try {
       ({ path, query } = normaliseTarget(target));
     } catch {
-      socket.end(rawErrorResponse(400, 'Bad path.'));
-      return;
+      return refuse(400, 'Bad path.');
     }
-    const site = selectSite(sites, req.headers.host);
-    info.site = site;
     const m = matchRoute(site, path);
-    if (m.kind !== 'proxy') {
-      socket.end(rawErrorResponse(404, 'Not found.'));
-      return;
-    }
+    if (m.kind !== 'proxy') return refuse(404, 'Not found.');
     const b = this.runtime.balancers.get(m.balancer);
-    if (!b) {
-      socket.end(rawErrorResponse(503, 'No member of the balancer is available.'));
-      return;
-    }
+    if (!b) return refuse(503, 'No member of the balancer is available.');
     proxyUpgrade({
       req,
       socket,

@@ -261,6 +261,16 @@ test('a WebSocket upgrade is logged with 101 once the tunnel is up', async () =>
   ws.close();
 });
 
+test('a refused WebSocket upgrade (a path above the root) is logged with its status', async () => {
+  const r = await rawRequest(
+    lb.port,
+    'GET /balancer-manager-nope/../../x HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: agent-ws-refused\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+  );
+  assert.equal(r.status, 400);
+  const c = parseCombined(await lineWith(files().combined, 'agent-ws-refused'));
+  assert.equal(c.status, 400);
+});
+
 test('each request is logged exactly once in each file', async () => {
   for (let i = 0; i < 20; i++) await request(`${lb.url}/once/${i}`, { headers: { 'User-Agent': `agent-once-${i}-end` } });
   for (let i = 0; i < 20; i++) {
