@@ -9,11 +9,11 @@ import type { MemberState } from '../balancer/member-state.js';
 import { pickMember, type PickOutcome } from '../balancer/pick.js';
 import type { SiteModel } from '../config/model.js';
 import { ProxyError, errorPage, isConnectError, reason } from './errors.js';
-import { upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
+import { balancerHeaders, upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
 import type { Pools } from './pools.js';
-import type { RequestInfo } from './request-info.js';
+import { recordOutcome, type RequestInfo } from './request-info.js';
 
 export interface ForwardContext {
   req: IncomingMessage;
@@ -87,20 +87,6 @@ export async function forward(ctx: ForwardContext): Promise<void> {
   }
 }
 
-function recordOutcome(info: RequestInfo, out: PickOutcome): void {
-  info.stickyName = out.sticky.name;
-  info.sessionRoute = out.sticky.route;
-  if (out.kind === 'member') {
-    info.member = out.member;
-    info.memberRoute = out.member.route;
-    info.routeChanged = out.routeChanged;
-    info.outcome = out.stickyHit ? 'sticky' : out.sticky.route ? 'route-changed' : 'new';
-  } else {
-    info.member = undefined;
-    info.outcome = out.kind === 'refused-nofailover' ? 'refused-nofailover' : 'no-member';
-  }
-}
-
 export function sendError(res: ServerResponse, info: RequestInfo, err: ProxyError): void {
   info.error = err;
   if (res.headersSent) {
@@ -114,19 +100,6 @@ export function sendError(res: ServerResponse, info: RequestInfo, err: ProxyErro
     'Cache-Control': 'no-store',
   });
   res.end(body);
-}
-
-function balancerHeaders(ctx: ForwardContext, out: PickOutcome & { kind: 'member' }): [string, string][] | undefined {
-  if (!ctx.balancer.model.balancerHeaders) return undefined;
-  const h: [string, string][] = [
-    ['X-Stickylb-Balancer', ctx.balancer.name],
-    ['X-Stickylb-Member', out.member.url],
-    ['X-Stickylb-Route', out.member.route],
-  ];
-  if (out.sticky.name) h.push(['X-Stickylb-Session-Sticky', out.sticky.name]);
-  if (out.sticky.route) h.push(['X-Stickylb-Session-Route', out.sticky.route]);
-  if (out.routeChanged) h.push(['X-Stickylb-Route-Changed', '1']);
-  return h;
 }
 
 function attempt(
@@ -158,7 +131,7 @@ function attempt(
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
       proto: 'http',
-      extra: balancerHeaders(ctx, out),
+      extra: balancerHeaders(ctx.balancer, out),
     });
     const te = req.headers['transfer-encoding'];
     if (te !== undefined) headers.push('Transfer-Encoding', 'chunked');

@@ -1,5 +1,7 @@
 // Request and response header handling for the forwarder: hop-by-hop removal and the
 // X-Forwarded-* headers Apache adds. Pure functions over Node's raw header arrays.
+import type { BalancerState } from '../balancer/balancer-state.js';
+import type { PickOutcome } from '../balancer/pick.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -118,4 +120,18 @@ export function memberHostHeader(m: { hostname: string; port: number; protocol: 
 
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP.has(name.toLowerCase());
+}
+
+/** The outcome as X-Stickylb-* request headers, when the balancer passes it to the app. */
+export function balancerHeaders(b: BalancerState, out: PickOutcome & { kind: 'member' }): [string, string][] | undefined {
+  if (!b.model.balancerHeaders) return undefined;
+  const h: [string, string][] = [
+    ['X-Stickylb-Balancer', b.name],
+    ['X-Stickylb-Member', out.member.url],
+    ['X-Stickylb-Route', out.member.route],
+  ];
+  if (out.sticky.name) h.push(['X-Stickylb-Session-Sticky', out.sticky.name]);
+  if (out.sticky.route) h.push(['X-Stickylb-Session-Route', out.sticky.route]);
+  if (out.routeChanged) h.push(['X-Stickylb-Route-Changed', '1']);
+  return h;
 }

@@ -3,6 +3,7 @@
 import type { MemberState } from '../balancer/member-state.js';
 import type { SiteModel } from '../config/model.js';
 import type { ProxyError } from './errors.js';
+import type { PickOutcome } from '../balancer/pick.js';
 
 export type StickyOutcome = 'sticky' | 'new' | 'route-changed' | 'refused-nofailover' | 'no-member';
 
@@ -33,4 +34,19 @@ export interface RequestInfo {
 
 export function newRequestInfo(): RequestInfo {
   return { start: process.hrtime.bigint(), startMs: Date.now(), kind: 'proxy', failures: [] };
+}
+
+/** Records the balancing outcome of a pick (Apache's BALANCER_* variables). */
+export function recordOutcome(info: RequestInfo, out: PickOutcome): void {
+  info.stickyName = out.sticky.name;
+  info.sessionRoute = out.sticky.route;
+  if (out.kind === 'member') {
+    info.member = out.member;
+    info.memberRoute = out.member.route;
+    info.routeChanged = out.routeChanged;
+    info.outcome = out.stickyHit ? 'sticky' : out.sticky.route ? 'route-changed' : 'new';
+  } else {
+    info.member = undefined;
+    info.outcome = out.kind === 'refused-nofailover' ? 'refused-nofailover' : 'no-member';
+  }
 }

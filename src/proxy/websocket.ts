@@ -11,7 +11,7 @@ import type { SiteModel } from '../config/model.js';
 import { isConnectError, rawErrorResponse } from './errors.js';
 import { downstreamResponseHeaders, memberHostHeader, upstreamRequestHeaders } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
-import type { RequestInfo } from './request-info.js';
+import { recordOutcome, type RequestInfo } from './request-info.js';
 import type { Pools } from './pools.js';
 
 export interface UpgradeContext {
@@ -40,18 +40,12 @@ export async function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
   for (;;) {
     if (socket.destroyed) return;
     const out = pickMember(balancer, { target: ctx.req.url ?? '/', cookie: ctx.req.headers.cookie });
-    info.stickyName = out.sticky.name;
-    info.sessionRoute = out.sticky.route;
+    recordOutcome(info, out);
     if (out.kind !== 'member') {
-      info.outcome = out.kind === 'refused-nofailover' ? 'refused-nofailover' : 'no-member';
       info.status = 503;
       socket.end(rawErrorResponse(503, out.kind === 'none' ? 'No member of the balancer is available.' : 'The server that holds this session is not available.'));
       return;
     }
-    info.member = out.member;
-    info.memberRoute = out.member.route;
-    info.routeChanged = out.routeChanged;
-    info.outcome = out.stickyHit ? 'sticky' : out.sticky.route ? 'route-changed' : 'new';
     const r = await attempt(ctx, out.member);
     if (r === 'done') return;
     balancer.markFailure(out.member, r);

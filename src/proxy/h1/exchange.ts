@@ -24,7 +24,8 @@ import { ParseError } from './parse-error.js';
 import type { ConnOwner, MemberPool, UpstreamConn } from './pool.js';
 import type { RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
-import { recordOutcome, upstreamHead } from './upstream-head.js';
+import { upstreamHead } from './upstream-head.js';
+import { recordOutcome } from '../request-info.js';
 import { LeanRequest, LeanResponse } from './views.js';
 
 const CRLF = '\r\n';

@@ -3,40 +3,13 @@
 // X-Stickylb-*, framing), as one string written with one socket write.
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { PickOutcome } from '../../balancer/pick.js';
-import { memberHostHeader } from '../headers.js';
+import { balancerHeaders, memberHostHeader } from '../headers.js';
 import { upstreamLines } from './lean-headers.js';
-import type { RequestInfo } from '../request-info.js';
 import type { RequestHead } from './request-head.js';
 
 /** Methods whose requests carry no body unless they say so (Node's client adds no framing). */
 const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
-export function balancerHeaders(b: BalancerState, out: PickOutcome & { kind: 'member' }): [string, string][] | undefined {
-  if (!b.model.balancerHeaders) return undefined;
-  const h: [string, string][] = [
-    ['X-Stickylb-Balancer', b.name],
-    ['X-Stickylb-Member', out.member.url],
-    ['X-Stickylb-Route', out.member.route],
-  ];
-  if (out.sticky.name) h.push(['X-Stickylb-Session-Sticky', out.sticky.name]);
-  if (out.sticky.route) h.push(['X-Stickylb-Session-Route', out.sticky.route]);
-  if (out.routeChanged) h.push(['X-Stickylb-Route-Changed', '1']);
-  return h;
-}
-
-export function recordOutcome(info: RequestInfo, out: PickOutcome): void {
-  info.stickyName = out.sticky.name;
-  info.sessionRoute = out.sticky.route;
-  if (out.kind === 'member') {
-    info.member = out.member;
-    info.memberRoute = out.member.route;
-    info.routeChanged = out.routeChanged;
-    info.outcome = out.stickyHit ? 'sticky' : out.sticky.route ? 'route-changed' : 'new';
-  } else {
-    info.member = undefined;
-    info.outcome = out.kind === 'refused-nofailover' ? 'refused-nofailover' : 'no-member';
-  }
-}
 
 export interface UpstreamHeadOptions {
   head: RequestHead;
