@@ -105,60 +105,53 @@ function durationUs(info: RequestInfo, now: bigint): number {
   return Number((now - info.start) / 1000n);
 }
 
+/** The fields every record takes from the request alone (both answered requests and upgrades). */
+function requestFields(req: IncomingMessage, info: RequestInfo, ctx: RecordContext) {
+  const sock = req.socket;
+  const contentLength = Number(req.headers['content-length']);
+  return {
+    startMs: info.startMs,
+    durationUs: durationUs(info, ctx.now ?? process.hrtime.bigint()),
+    remoteAddr: plainAddress(sock?.remoteAddress),
+    remotePort: sock?.remotePort,
+    localAddr: plainAddress(sock?.localAddress),
+    localPort: sock?.localPort,
+    method: req.method ?? '-',
+    target: req.url ?? '-',
+    protocol: `HTTP/${req.httpVersion}`,
+    bytesIn: requestHeadBytes(req) + (Number.isFinite(contentLength) && contentLength > 0 ? contentLength : 0),
+    requestHeaders: req.headers,
+    serverName: ctx.serverName,
+    env: balancerEnv(info, ctx.implicitBalancer ?? false),
+    pid: process.pid,
+  };
+}
+
 /** The record of a request answered through `res`. */
 export function accessRecord(req: IncomingMessage, res: ServerResponse, info: RequestInfo, ctx: RecordContext = {}): AccessRecord {
   const sock = req.socket;
   const bytes = bodyBytes(req, res);
   const head = (res as unknown as { _header?: string | null })._header;
-  const contentLength = Number(req.headers['content-length']);
   const status = info.status ?? res.statusCode;
   return {
-    startMs: info.startMs,
-    durationUs: durationUs(info, ctx.now ?? process.hrtime.bigint()),
-    remoteAddr: plainAddress(sock?.remoteAddress),
-    remotePort: sock?.remotePort,
-    localAddr: plainAddress(sock?.localAddress),
-    localPort: sock?.localPort,
-    method: req.method ?? '-',
-    target: req.url ?? '-',
-    protocol: `HTTP/${req.httpVersion}`,
+    ...requestFields(req, info, ctx),
     status,
     bytes,
     bytesOut: bytes + (typeof head === 'string' ? Buffer.byteLength(head, 'latin1') : 0),
-    bytesIn: requestHeadBytes(req) + (Number.isFinite(contentLength) && contentLength > 0 ? contentLength : 0),
-    requestHeaders: req.headers,
     responseHeaders: res.getHeaders(),
-    serverName: ctx.serverName,
     user: authenticatedUser(req, info, status),
-    env: balancerEnv(info, ctx.implicitBalancer ?? false),
     connection: !res.writableFinished ? 'X' : res.shouldKeepAlive && !sock?.destroyed ? '+' : '-',
-    pid: process.pid,
   };
 }
 
 /** The record of a WebSocket (Upgrade) request, written once the tunnel is set up or refused. */
 export function upgradeRecord(req: IncomingMessage, info: RequestInfo, ctx: RecordContext = {}): AccessRecord {
-  const sock = req.socket;
-  const contentLength = Number(req.headers['content-length']);
   return {
-    startMs: info.startMs,
-    durationUs: durationUs(info, ctx.now ?? process.hrtime.bigint()),
-    remoteAddr: plainAddress(sock?.remoteAddress),
-    remotePort: sock?.remotePort,
-    localAddr: plainAddress(sock?.localAddress),
-    localPort: sock?.localPort,
-    method: req.method ?? '-',
-    target: req.url ?? '-',
-    protocol: `HTTP/${req.httpVersion}`,
+    ...requestFields(req, info, ctx),
     status: info.status,
     bytes: 0,
     bytesOut: 0,
-    bytesIn: requestHeadBytes(req) + (Number.isFinite(contentLength) && contentLength > 0 ? contentLength : 0),
-    requestHeaders: req.headers,
     responseHeaders: {},
-    serverName: ctx.serverName,
-    env: balancerEnv(info, ctx.implicitBalancer ?? false),
     connection: info.status === 101 ? '+' : '-',
-    pid: process.pid,
   };
 }
