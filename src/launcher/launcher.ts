@@ -49,9 +49,14 @@ export class Launcher {
     return this.app?.runtime.balancer(this.model.balancer);
   }
 
-  /** The member that stands for a node (same route and port). */
+  /** The member that stands for a node (same port, and same route when the member has one). */
   member(n: NodeProcess): MemberState | undefined {
-    return this.balancer()?.members.find((m) => m.port === n.spec.port && (m.route === n.spec.route || !m.route));
+    return this.balancer()?.members.find((m) => standsFor(m, n));
+  }
+
+  /** The node behind a member, when the launcher started it. */
+  nodeOf(m: MemberState): NodeProcess | undefined {
+    return this.nodes.find((n) => standsFor(m, n));
   }
 
   attach(app: App): void {
@@ -112,6 +117,10 @@ export class Launcher {
     n.restarts++;
     await n.start();
   }
+}
+
+function standsFor(m: MemberState, n: NodeProcess): boolean {
+  return m.port === n.spec.port && (m.route === n.spec.route || !m.route);
 }
 
 export function launcherPlugin(opts: LauncherOptions = {}): Plugin & { launcher?: Launcher } {

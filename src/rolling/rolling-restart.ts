@@ -167,7 +167,7 @@ export class RollingRestart extends EventEmitter {
   }
 
   private nodeOf(m: MemberState): NodeProcess | undefined {
-    return this.launcher?.nodes.find((n) => n.spec.port === m.port && (n.spec.route === m.route || !m.route));
+    return this.launcher?.nodeOf(m);
   }
 
   private targets(): MemberState[] {
