@@ -15,13 +15,18 @@ export const DEFAULT_TTL_MS = 10 * 60_000;
 
 export type SessionSource = 'url' | 'cookie';
 
-/** Where a request names its session, if it does: the URL first, then the cookie. */
+/**
+ * Where a request names its session, if it does: the URL first, then the cookie. The URL value is
+ * read exactly as the balancer reads it (see urlParam); `scolonpathdelim` must equal the balancer's
+ * setting of that name.
+ */
 export function readSessionId(
   req: Pick<IncomingMessage, 'url' | 'headers'>,
   name = DEFAULT_SESSION_KEY,
   cookies = true,
+  scolonpathdelim = false,
 ): { id: string; source: SessionSource } | undefined {
-  const fromUrl = urlParam(req.url ?? '/', name);
+  const fromUrl = urlParam(req.url ?? '/', name, scolonpathdelim);
   if (fromUrl !== undefined) return { id: fromUrl, source: 'url' };
   if (!cookies) return undefined;
   const fromCookie = cookieValue(req.headers.cookie, name);
@@ -57,6 +62,11 @@ export interface SessionsOptions<T> extends ClusterOptions {
   ttlMs?: number;
   /** Read and issue the session cookie (default true); false tracks sessions by URL only. */
   cookie?: boolean | CookieOptions;
+  /**
+   * A `;` also ends the session key in the URL (`/app;_s=…;x=1`). Must equal the balancer's
+   * `scolonpathdelim`, so that both read the same value; default false, as on the balancer.
+   */
+  scolonpathdelim?: boolean;
   /** Most sessions kept; the least recently used one is dropped beyond that. Default 100000. */
   maxSessions?: number;
   /** How often expired sessions are swept; default one minute. 0 sweeps only on access. */
@@ -102,6 +112,7 @@ export function createSessions<T>(options: SessionsOptions<T>): Sessions<T> {
   }
   const cookies = options.cookie ?? true;
   const cookieOptions: CookieOptions = typeof cookies === 'object' ? cookies : {};
+  const scolonpathdelim = options.scolonpathdelim ?? false;
   const now = options.now ?? Date.now;
   // A Map keeps insertion order; re-inserting on every touch keeps it ordered by last use, so
   // both expiry and eviction only ever look at the front.
@@ -153,12 +164,12 @@ export function createSessions<T>(options: SessionsOptions<T>): Sessions<T> {
   }
 
   function find(req: Pick<IncomingMessage, 'url' | 'headers'>): Session<T> | undefined {
-    const named = readSessionId(req, name, !!cookies);
+    const named = readSessionId(req, name, !!cookies, scolonpathdelim);
     return named ? get(named.id) : undefined;
   }
 
   function resume(req: Pick<IncomingMessage, 'url' | 'headers'>, res?: ServerResponse): Resumed<T> {
-    const named = readSessionId(req, name, !!cookies);
+    const named = readSessionId(req, name, !!cookies, scolonpathdelim);
     if (named) {
       const s = get(named.id);
       if (s) {

@@ -1,33 +1,8 @@
 // Session keys in URLs: Seaside carries `_s` as a query parameter (`?_s=…`) or a path parameter
-// (`;_s=…`). Parsing mirrors the balancer: whole parameter names only, the leftmost wins.
+// (`;_s=…`). The value is read by the same function the balancer uses (session-param.ts), so the
+// application and the balancer always name the same session, and thus the same route.
 
-/**
- * The value of URL parameter `name` in a request target: after `?`, `&` or `;`, ending at `?`, `&`,
- * `#`, `;` or `/`. Empty values are skipped. Percent-escapes are decoded.
- */
-export function urlParam(target: string, name: string): string | undefined {
-  if (!name) return undefined;
-  let from = 0;
-  for (;;) {
-    const at = target.indexOf(name, from);
-    if (at < 0) return undefined;
-    from = at + 1;
-    const before = at > 0 ? target[at - 1] : '';
-    if (before !== '?' && before !== '&' && before !== ';') continue;
-    const eq = at + name.length;
-    if (target[eq] !== '=') continue;
-    let end = eq + 1;
-    while (end < target.length && !'?&#;/'.includes(target[end])) end++;
-    if (end === eq + 1) continue;
-    const raw = target.slice(eq + 1, end);
-    if (!raw.includes('%')) return raw;
-    try {
-      return decodeURIComponent(raw.replace(/\+/g, ' '));
-    } catch {
-      return raw;
-    }
-  }
-}
+export { urlParam } from './session-param.js';
 
 /** `path` with `params` appended as a query string (after any query `path` already has). */
 export function withParams(path: string, params: Record<string, string | number | undefined>): string {

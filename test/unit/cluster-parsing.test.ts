@@ -17,11 +17,12 @@ test('cookieValue: exact, case-sensitive names; the first non-empty match wins',
   assert.equal(cookieValue('novalue; other=1', '_s'), undefined);
 });
 
-test('urlParam: query and ;path parameters, whole names only, leftmost wins', () => {
+test('urlParam: query and ;path parameters, whole names only, leftmost wins, raw values', () => {
   assert.equal(urlParam('/app?_s=abc.first', '_s'), 'abc.first');
   assert.equal(urlParam('/app?_k=1&_s=abc.first&x=2', '_s'), 'abc.first');
   assert.equal(urlParam('/app;_s=abc.first?_k=1', '_s'), 'abc.first');
-  assert.equal(urlParam('/app;_s=abc.first/more', '_s'), 'abc.first');
+  // As the balancer reads it: `/` does not end the value, and nothing is decoded.
+  assert.equal(urlParam('/app;_s=abc.first/more', '_s'), 'abc.first/more');
   assert.equal(urlParam('/app?x_s=no.first', '_s'), undefined);
   assert.equal(urlParam('/app?x_s=no.first&_s=yes.first', '_s'), 'yes.first');
   assert.equal(urlParam('/app?_s=&_s=second.x', '_s'), 'second.x');
@@ -29,7 +30,7 @@ test('urlParam: query and ;path parameters, whole names only, leftmost wins', ()
   assert.equal(urlParam('/app?_s=abc.first#frag', '_s'), 'abc.first');
   assert.equal(urlParam('/app?_sx=abc.first', '_s'), undefined);
   assert.equal(urlParam('/_s=abc.first', '_s'), undefined);
-  assert.equal(urlParam('/app?_s=abc%2Efirst', '_s'), 'abc.first');
+  assert.equal(urlParam('/app?_s=abc%2Efirst', '_s'), 'abc%2Efirst');
   assert.equal(urlParam('/app?_s=%E0%A4%A', '_s'), '%E0%A4%A');
   assert.equal(urlParam('/socket.io/?EIO=4&transport=polling&sid=abc.first', 'sid'), 'abc.first');
 });

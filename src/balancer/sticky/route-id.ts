@@ -1,6 +1,7 @@
 // Finding the route of a request: the session id from the URL (query or ;path parameter) before
 // the cookie, then the text after the first separator. Pure functions.
 import type { StickyNames } from '../../config/model.js';
+import { urlParam } from '../../cluster/session-param.js';
 
 export interface StickyLookup {
   /** The session id value found, if any. */
@@ -13,32 +14,9 @@ export interface StickyLookup {
   source?: 'url' | 'cookie';
 }
 
-/**
- * Finds URL parameter `name` in a request target. Matches whole names only: the name must follow
- * `?`, `&` or `;` (Apache matches substrings, so `?x_s=a.b` would count as `_s`; we do not).
- * The value ends at `?`, `&`, `#` and, with scolonpathdelim, `;`.
- */
-export function urlParam(target: string, name: string, scolonpathdelim: boolean): string | undefined {
-  if (!name) return undefined;
-  let from = 0;
-  for (;;) {
-    const at = target.indexOf(name, from);
-    if (at < 0) return undefined;
-    from = at + 1;
-    const before = at > 0 ? target.charCodeAt(at - 1) : 0;
-    // '?' 63, '&' 38, ';' 59
-    if (before !== 63 && before !== 38 && before !== 59) continue;
-    const eq = at + name.length;
-    if (target.charCodeAt(eq) !== 61 /* = */) continue;
-    let end = eq + 1;
-    while (end < target.length) {
-      const c = target.charCodeAt(end);
-      if (c === 63 || c === 38 || c === 35 || (scolonpathdelim && c === 59)) break;
-      end++;
-    }
-    if (end > eq + 1) return target.slice(eq + 1, end);
-  }
-}
+// The session id in the URL is read by the one parser the application side uses too
+// (stickylb/cluster), so app and balancer never read different routes from a request target.
+export { urlParam };
 
 /** Finds cookie `name` (exact, case-sensitive; first match wins). Quotes are removed. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
