@@ -65,16 +65,31 @@ export class LeanEngine {
     for (const c of this.conns) c.sweep(now, keepAliveMs, headersMs);
   }
 
-  /** Takes over the connections of one listener's node:http server. */
-  attach(entry: ListenerEntry): boolean {
+  /**
+   * Takes over the connections of one listener's node:http server. Call it on a server fresh from
+   * http.createServer, before anyone else listens for 'connection': node:http's own connection
+   * handler is then the one and only 'connection' listener, and it is found by that, not by its
+   * internal function name. Throws when it cannot be found: `engine: lean` must never fall back to
+   * node:http without a word.
+   */
+  attach(entry: ListenerEntry): void {
     const server = entry.server;
-    const nodeListener = server.listeners('connection').find((f) => f.name === 'connectionListener') as ((socket: Socket) => void) | undefined;
-    if (!nodeListener) return false;
+    const listeners = server.listeners('connection');
+    const nodeListener = listeners[0] as ((socket: Socket) => void) | undefined;
+    // Exactly one, a plain function, and not a once() wrapper: anything else is not the server
+    // node:http made, and taking the wrong listener would lose connections.
+    if (listeners.length !== 1 || typeof nodeListener !== 'function' || server.rawListeners('connection')[0] !== nodeListener) {
+      const where = `${entry.listener.host ?? '*'}:${entry.listener.port}`;
+      throw new Error(
+        `engine: lean cannot serve the listener ${where}: node:http's connection handler was not found ` +
+          `(expected exactly one 'connection' listener on a new http.Server, found ${listeners.length}) on Node.js ${process.version}. ` +
+          "Something else has changed the server's connection listeners; use engine: node (the default) instead.",
+      );
+    }
     server.removeListener('connection', nodeListener);
     server.prependListener('connection', (socket: Socket) => {
       new ServerConn(this, entry, socket, nodeListener);
     });
-    return true;
   }
 
   /** The Date line, computed at most once a second. */
@@ -102,14 +117,15 @@ const engines = new WeakMap<StickyServer, LeanEngine>();
 
 /**
  * Puts the lean engine in front of a listener's node:http server (server.ts calls this when the
- * config says `engine: lean`). Returns false when node:http's connection handler cannot be found,
- * in which case node:http keeps serving the listener.
+ * config says `engine: lean`, before the server listens). Throws when node:http's connection
+ * handler cannot be found, so the listen fails at start with the reason (`stickylb run` prints it)
+ * instead of node:http serving the listener in silence.
  */
-export function attachLeanEngine(server: StickyServer, entry: ListenerEntry): boolean {
+export function attachLeanEngine(server: StickyServer, entry: ListenerEntry): void {
   let e = engines.get(server);
   if (!e) {
     e = new LeanEngine(server);
     engines.set(server, e);
   }
-  return e.attach(entry);
+  e.attach(entry);
 }
