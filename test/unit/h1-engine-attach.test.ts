@@ -42,7 +42,7 @@ test('no connection listener at all: attach throws with the reason', () => {
   assert.throws(() => attachLeanEngine(stickyServer(), entry(server)), (e: Error) => {
     assert.match(e.message, NOT_FOUND);
     assert.match(e.message, /found 0\)/);
-    assert.match(e.message, /use engine: node/);
+    assert.match(e.message, /set engine: node/);
     return true;
   });
 });

@@ -83,7 +83,7 @@ export class LeanEngine {
       throw new Error(
         `engine: lean cannot serve the listener ${where}: node:http's connection handler was not found ` +
           `(expected exactly one 'connection' listener on a new http.Server, found ${listeners.length}) on Node.js ${process.version}. ` +
-          "Something else has changed the server's connection listeners; use engine: node (the default) instead.",
+          "Something else has changed the server's connection listeners; set engine: node to serve with node:http alone.",
       );
     }
     server.removeListener('connection', nodeListener);
