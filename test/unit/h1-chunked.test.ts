@@ -36,6 +36,7 @@ const MALFORMED: [string, string, string][] = [
   ['space after the size', '5 \r\nhello\r\n0\r\n\r\n', 'bad-chunk-size'],
   ['tab after the size', '5\t\r\nhello\r\n0\r\n\r\n', 'bad-chunk-size'],
   ['size too long (overflow)', '10000000000000005\r\nhello\r\n0\r\n\r\n', 'bad-chunk-size'],
+  ['size of 14 significant digits after leading zeros', '0000010000000000000\r\nhello\r\n0\r\n\r\n', 'bad-chunk-size'],
   ['size line ending in bare LF', '5\nhello\r\n0\r\n\r\n', 'bare-lf'],
   ['bare CR inside the size line', '5\r;a\r\nhello\r\n0\r\n\r\n', 'bad-chunk-size'],
   ['data longer than the size', '5\r\nhello!\r\n0\r\n\r\n', 'bad-chunk-crlf'],
@@ -73,6 +74,8 @@ const VALID: [string, string, string, string[]][] = [
   ['two chunks', '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', 'hello world', []],
   ['upper-case hex', 'A\r\n0123456789\r\n0\r\n\r\n', '0123456789', []],
   ['leading zeros', '0005\r\nhello\r\n000\r\n\r\n', 'hello', []],
+  ['more leading zeros than a size may have digits', '000000000000000000005\r\nhello\r\n0000000000000000000000\r\n\r\n', 'hello', []],
+  ['a long run of leading zeros before a one-digit size', '00000000000000000000000000000001\r\nx\r\n0\r\n\r\n', 'x', []],
   ['extensions', '5;name=value;flag;q="a \\"b\\" c"\r\nhello\r\n0;last\r\n\r\n', 'hello', []],
   ['empty body', '0\r\n\r\n', '', []],
   ['trailers', '5\r\nhello\r\n0\r\nX-Sum: 42\r\nX-Other:  two words \r\n\r\n', 'hello', ['X-Sum', '42', 'X-Other', 'two words']],
@@ -115,9 +118,34 @@ test('chunk size lines', () => {
   assert.equal(line('ff'), 255);
   assert.equal(line('FFFFFFFFFFFFF'), 0xfffffffffffff);
   assert.equal(line('FFFFFFFFFFFFFF'), -1);
+  // Leading zeros are not digits of the value: any number of them is fine.
+  assert.equal(line('000000000000000000005'), 5);
+  assert.equal(line('000000000000000000005;a=b'), 5);
+  assert.equal(line(`${'0'.repeat(200)}FFFFFFFFFFFFF`), 0xfffffffffffff);
+  assert.equal(line('0'.repeat(200)), 0);
+  assert.equal(line(`${'0'.repeat(20)}10000000000000`), -1);
   assert.equal(line('1;a'), 1);
   assert.equal(line('1;a=b;c="d"'), 1);
   assert.equal(line('1;a=b c'), -2);
   assert.equal(line('g'), -1);
   assert.equal(line(''), -1);
+});
+
+test('chunked answer from a member: leading zeros in sizes, and the next answer after it', () => {
+  // Decoded as the lean engine decodes a member's chunked answer.
+  const d = new ChunkedDecoder(4096, 16_384);
+  const out: Buffer[] = [];
+  const buf = Buffer.from('000000000000000000005\r\nhello\r\n00000000000000000006\r\n world\r\n000000000000000000000\r\n\r\nHTTP/1.1 200 OK\r\n', 'latin1');
+  const end = d.decode(buf, 0, out);
+  assert.equal(d.error, undefined);
+  assert.equal(d.done, true);
+  assert.equal(Buffer.concat(out).toString('latin1'), 'hello world');
+  assert.equal(buf.toString('latin1', end), 'HTTP/1.1 200 OK\r\n');
+});
+
+test('chunked answer from a member: a size beyond 13 significant digits is still refused', () => {
+  const d = new ChunkedDecoder(4096, 16_384);
+  const end = d.decode(Buffer.from('000000000000000000000020000000000000\r\n', 'latin1'), 0, []);
+  assert.equal(end, -1);
+  assert.equal(d.error?.reason, 'bad-chunk-size');
 });

@@ -14,7 +14,11 @@ const TRAILER = 4;
 const DONE = 5;
 const FAILED = 6;
 
-/** Chunk sizes above 15 hex digits would not fit a safe integer. */
+/**
+ * Significant hex digits a chunk size may have: 13 (52 bits) always fit a safe integer. Leading
+ * zeros do not count (`000000000000000000005` is 5, as nginx, HAProxy, Apache and llhttp read
+ * it); the size line's length limit bounds them.
+ */
 const MAX_SIZE_DIGITS = 13;
 
 const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
@@ -26,10 +30,11 @@ const bounds: FieldBounds = { nameEnd: 0, valueStart: 0, valueEnd: 0 };
 export function parseChunkSizeLine(b: Uint8Array, s: number, e: number): number {
   let i = s;
   let size = 0;
+  let digits = 0;
   while (i < e) {
     const h = hexValue(b[i]);
     if (h < 0) break;
-    if (i - s >= MAX_SIZE_DIGITS) return -1;
+    if ((size !== 0 || h !== 0) && ++digits > MAX_SIZE_DIGITS) return -1;
     size = size * 16 + h;
     i++;
   }
