@@ -247,6 +247,30 @@ export class BalancerState {
     }
   }
 
+  // ---- Counters of the data path (no change events: they move with every request) ----
+
+  /** A request to the member began (Apache's busy count, which bybusyness reads). */
+  acquire(m: MemberState): void {
+    m.busy++;
+  }
+
+  /** A request to the member ended, whatever its result. */
+  release(m: MemberState): void {
+    if (m.busy > 0) m.busy--;
+  }
+
+  /** The member answered with `status` (counted per status class). */
+  countAnswer(m: MemberState, status: number): void {
+    const cls = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
+    m.responses[cls] = (m.responses[cls] ?? 0) + 1;
+  }
+
+  /** Bytes sent to the member (Apache's "To") and read from it ("From"), which bytraffic reads. */
+  countTraffic(m: MemberState, to: number, from: number): void {
+    m.bytesTo += to;
+    m.bytesFrom += from;
+  }
+
   /**
    * Applies one active health check result (mod_proxy_hcheck's hc_check). While the member is
    * healthy, `fails` failed checks in a row set C; while it has C or E, `passes` passed checks in

@@ -2,13 +2,12 @@
 // error log lines of failed requests with the member bound as context, LogLevel and log paths
 // followed on reload, every log file reopened on SIGUSR1 (logrotate), all flushed on shutdown.
 import os from 'node:os';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { App, Plugin } from '../app.js';
+import type { AppContext as App, Plugin } from '../plugin/contract.js';
 import type { ConfigModel } from '../config/model.js';
 import { resolveConfigPath } from '../config/base-dir.js';
-import type { RequestInfo } from '../proxy/request-info.js';
+import type { RequestRecord } from '../proxy/core/record.js';
 import { AccessLogs } from './access-log.js';
-import { accessRecord, countBodyBytes, plainAddress, upgradeRecord } from './access-record.js';
+import { accessRecord } from './access-record.js';
 import { LogWriter } from './log-writer.js';
 import { errorLogStream, setLogLevel, type Logger } from './logger.js';
 
@@ -17,7 +16,7 @@ export class LogsPlugin implements Plugin {
   readonly access: AccessLogs;
   private app?: App;
   private signalHandler?: () => void;
-  private readonly listeners: [string, (...a: any[]) => void][] = [];
+  private unsubscribe?: () => void;
 
   constructor() {
     this.access = new AccessLogs({ onError: (err, w) => this.app?.logger.error({ file: w.path, code: err.code }, `access log ${w.path}: ${err.message}`) });
@@ -35,12 +34,7 @@ export class LogsPlugin implements Plugin {
     }
     const { warnings } = await this.access.configure(app.config);
     for (const w of warnings) app.logger.warn(w);
-    const server = app.server;
-    this.on(server, 'request-start', (_req: IncomingMessage, res: ServerResponse) => {
-      if (this.access.active) countBodyBytes(res);
-    });
-    this.on(server, 'request-done', (req: IncomingMessage, res: ServerResponse, info: RequestInfo) => this.requestDone(req, res, info));
-    this.on(server, 'upgrade-done', (req: IncomingMessage, info: RequestInfo) => this.upgradeDone(req, info));
+    this.unsubscribe = app.server.records.subscribe((r) => this.requestDone(r));
   }
 
   async reload(app: App, config: ConfigModel): Promise<void> {
@@ -92,53 +86,34 @@ export class LogsPlugin implements Plugin {
   async close(): Promise<void> {
     if (this.signalHandler) process.off('SIGUSR1', this.signalHandler);
     this.signalHandler = undefined;
-    for (const [event, fn] of this.listeners) this.app?.server.off(event, fn);
-    this.listeners.length = 0;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.access.close();
     // The error log stays open for whatever is logged after the plugins closed; flush it.
     const stream = this.app && errorLogStream(this.app.logger);
     await stream?.writer.flush();
   }
 
-  private on(emitter: App['server'], event: string, fn: (...a: any[]) => void): void {
-    emitter.on(event, fn);
-    this.listeners.push([event, fn]);
+  private serverName(r: RequestRecord): string {
+    return r.site?.serverName ?? this.app?.config.sites[0]?.serverName ?? os.hostname();
   }
 
-  private serverName(info: RequestInfo): string {
-    return info.site?.serverName ?? this.app?.config.sites[0]?.serverName ?? os.hostname();
+  private implicit(r: RequestRecord): boolean {
+    return r.balancer !== undefined && !!this.app?.runtime.balancers.get(r.balancer)?.model.implicit;
   }
 
-  private implicit(info: RequestInfo): boolean {
-    return info.balancer !== undefined && !!this.app?.runtime.balancers.get(info.balancer)?.model.implicit;
-  }
-
-  private siteOf(info: RequestInfo) {
+  private siteOf(r: RequestRecord) {
     // Requests refused before a site was chosen (a bad request line) go to the default site's logs.
-    return info.site ?? this.app?.server.config.sites[0];
+    return r.site ?? this.app?.server.config.sites[0];
   }
 
-  private requestDone(req: IncomingMessage, res: ServerResponse, info: RequestInfo): void {
+  private requestDone(r: RequestRecord): void {
     try {
-      const site = this.siteOf(info);
-      if (this.access.logsOf(site)) {
-        this.access.write(site, accessRecord(req, res, info, { serverName: this.serverName(info), implicitBalancer: this.implicit(info) }));
-      }
-      if (info.failures.length || (info.error && info.error.status >= 500)) this.logFailure(req, info);
+      const site = this.siteOf(r);
+      if (this.access.logsOf(site)) this.access.write(site, accessRecord(r, { serverName: this.serverName(r), implicitBalancer: this.implicit(r) }));
+      if (r.failures.length || (r.error && r.error.status >= 500) || (r.kind === 'websocket' && r.status !== undefined && r.status >= 500)) this.logFailure(r);
     } catch (e) {
       // A log must never take a request down with it.
-      this.app?.logger.error({ err: e }, 'could not write the access log line');
-    }
-  }
-
-  private upgradeDone(req: IncomingMessage, info: RequestInfo): void {
-    try {
-      const site = this.siteOf(info);
-      if (this.access.logsOf(site)) {
-        this.access.write(site, upgradeRecord(req, info, { serverName: this.serverName(info), implicitBalancer: this.implicit(info) }));
-      }
-      if (info.status !== undefined && info.status >= 500) this.logFailure(req, info);
-    } catch (e) {
       this.app?.logger.error({ err: e }, 'could not write the access log line');
     }
   }
@@ -152,8 +127,8 @@ export class LogsPlugin implements Plugin {
   }
 
   /** Error log lines for a request that failed on the way to a member, as Apache's proxy logs them. */
-  private logFailure(req: IncomingMessage, info: RequestInfo): void {
-    const client = plainAddress(req.socket?.remoteAddress);
+  private logFailure(info: RequestRecord): void {
+    const client = info.clientAddress;
     const members = info.balancer === undefined ? [] : (this.app!.runtime.balancers.get(info.balancer)?.members ?? []);
     for (const f of info.failures) {
       // Entries read `<member url>: <cause>` (the cause may repeat the URL).
@@ -169,8 +144,8 @@ export class LogsPlugin implements Plugin {
     const what = err ? `${err.message}` : `status ${status}`;
     const log = this.memberLogger(info.balancer, info.member?.url);
     log.error(
-      { client, method: req.method, url: req.url, status, code: err?.code, side: err?.side, outcome: info.outcome, sessionRoute: info.sessionRoute },
-      `${req.method} ${req.url} failed with ${status}: ${what}`,
+      { client, method: info.method, url: info.target, status, code: err?.code, side: err?.side, outcome: info.outcome, sessionRoute: info.sessionRoute },
+      `${info.method} ${info.target} failed with ${status}: ${what}`,
     );
   }
 }

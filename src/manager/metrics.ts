@@ -1,13 +1,12 @@
 // Prometheus metrics (prom-client), one registry per App so several apps can run in one process.
 // Requests are counted as they finish; member and server figures are read from the runtime state
 // and the listener when scraped, so they never drift from what the manager shows.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { MemberState } from '../balancer/member-state.js';
 import { STATUS_LETTERS, STATUS_WORDS } from '../config/model.js';
 import type { StickyServer } from '../proxy/server.js';
-import type { RequestInfo } from '../proxy/request-info.js';
+import type { RequestRecord } from '../proxy/core/record.js';
 
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -193,11 +192,10 @@ export class Metrics {
     new Gauge({ name: 'stickylb_info', help: 'The running version.', labelNames: ['version'], registers }).set({ version }, 1);
   }
 
-  private readonly onDone = (_req: IncomingMessage, _res: ServerResponse, info: RequestInfo) => this.record(info);
-  private readonly onUpgradeDone = (_req: IncomingMessage, info: RequestInfo) => this.record(info);
+  private unsubscribe?: () => void;
 
   /** Counts one finished request. */
-  record(info: RequestInfo): void {
+  record(info: RequestRecord): void {
     const sc = statusClass(info.status ?? info.error?.status);
     count(this.requestTally, `${info.kind}\0${sc}`, () => ({ kind: info.kind, status_class: sc }));
     if ((info.kind === 'proxy' || info.kind === 'websocket') && info.balancer) {
@@ -214,7 +212,7 @@ export class Metrics {
         outcome,
       }));
       if (info.kind === 'proxy') {
-        const seconds = Number(process.hrtime.bigint() - info.start) / 1e9;
+        const seconds = info.durationUs / 1e6;
         const key = `${info.balancer}\0${member}`;
         let t = this.latencyTally.get(key);
         if (!t) {
@@ -236,13 +234,12 @@ export class Metrics {
 
   attach(server: StickyServer): void {
     this.server = server;
-    server.on('request-done', this.onDone);
-    server.on('upgrade-done', this.onUpgradeDone);
+    this.unsubscribe = server.records.subscribe((r) => this.record(r));
   }
 
   detach(): void {
-    this.server?.off('request-done', this.onDone);
-    this.server?.off('upgrade-done', this.onUpgradeDone);
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     this.server = undefined;
     this.registry.clear();
   }

@@ -31,6 +31,8 @@ export type FailureCode = keyof typeof FAILURES;
 export class ProxyError extends Error {
   readonly status: number;
   readonly side: 'local' | 'upstream';
+  /** The text shown to the client (the error page); the detail never is. */
+  readonly text: string;
   constructor(
     readonly code: FailureCode,
     /** Technical detail for the log (never shown to the client). */
@@ -39,6 +41,7 @@ export class ProxyError extends Error {
     super(`${FAILURES[code].text}${detail ? ` (${detail})` : ''}`);
     this.status = FAILURES[code].status;
     this.side = FAILURES[code].side;
+    this.text = FAILURES[code].text;
   }
 }
 

@@ -1,24 +1,25 @@
-// Forwarding one request to a balancer: pick (sticky first), connect, stream both ways, and fail
-// over as Apache does: a member that cannot be connected to is put in error and the whole pick
-// runs again while attempts remain.
+// The node:http transport of a proxied request: http.request to the member over a keep-alive
+// agent, both bodies streamed with backpressure. Every decision (pick, failover, marking the
+// member, settling the answer) is the failover core's (core/failover.ts); this file only moves
+// bytes and reports how each attempt ended.
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
 import type { BalancerState } from '../balancer/balancer-state.js';
-import type { MemberState } from '../balancer/member-state.js';
-import { pickMember, type PickOutcome } from '../balancer/pick.js';
 import type { SiteModel } from '../config/model.js';
-import { ProxyError, errorPage, isConnectError, reason } from './errors.js';
-import { balancerHeaders, upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
+import type { AttemptFailure } from './core/decide.js';
+import { Failover, type Step } from './core/failover.js';
+import type { RequestRecord } from './core/record.js';
+import { ProxyError, errorPage, reason } from './errors.js';
+import { allowedTrailers, balancerHeaders, upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
 import type { Pools } from './pools.js';
-import { recordOutcome, type RequestInfo } from './request-info.js';
 
 export interface ForwardContext {
   req: IncomingMessage;
   res: ServerResponse;
-  info: RequestInfo;
+  record: RequestRecord;
   site: SiteModel;
   balancer: BalancerState;
   /** Path (normalised) and query to send upstream, before the member's base path. */
@@ -28,72 +29,52 @@ export interface ForwardContext {
   pools: Pools;
 }
 
-type AttemptResult =
-  | { kind: 'done' }
-  /** The member could not be connected to; the body was not touched. */
-  | { kind: 'connect-failed'; error: ProxyError }
-  /** A pooled connection died before the answer; the body can be sent again. */
-  | { kind: 'stale-connection'; error: ProxyError }
-  | { kind: 'failed'; error: ProxyError };
+/** How an attempt ended: relayed (or abandoned by the client), or failed before an answer head. */
+type AttemptResult = { kind: 'done' } | { kind: 'failed'; failure: AttemptFailure };
+
+const DONE: AttemptResult = { kind: 'done' };
 
 const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 export async function forward(ctx: ForwardContext): Promise<void> {
-  const { req, res, info, balancer } = ctx;
+  const { req, res, record, balancer } = ctx;
   const body = new RequestBody(req, ctx.replayBuffer);
-  const maxAttempts = balancer.maxAttempts();
-  const deadline = balancer.timeoutMs > 0 ? Date.now() + balancer.timeoutMs : 0;
-  let attempts = 0;
-  info.balancer = balancer.name;
-  // Giving up on a request also reads and drops the rest of its body: a body left paused half-way
-  // would leave the client's connection hanging for its next request.
-  const fail = (err: ProxyError) => {
-    body.discard();
-    sendError(res, info, err);
-  };
-
+  const fo = new Failover(balancer, record, { target: req.url ?? '/', cookie: req.headers.cookie });
+  let step = fo.pick();
   for (;;) {
-    if (res.destroyed) return;
-    const canWait = deadline > 0 && Date.now() < deadline;
-    const out = pickMember(balancer, { target: ctx.req.url ?? '/', cookie: req.headers.cookie, waiting: canWait });
-    recordOutcome(info, out);
-    if (out.kind !== 'member') {
-      if (out.kind === 'none' && canWait) {
-        // Apache's balancer timeout: wait for a member to become usable.
-        await new Promise((r) => setTimeout(r, Math.min(100, deadline - Date.now())));
-        continue;
-      }
-      fail(new ProxyError(out.kind === 'none' ? 'ERR_NO_MEMBER' : 'ERR_NOFAILOVER', out.sticky.route ? `route ${out.sticky.route}` : undefined));
+    if (res.destroyed) {
+      fo.done(0, 0);
       return;
     }
-    const member = out.member;
-    let result = await attempt(ctx, out, member, body, false);
-    if (result.kind === 'stale-connection') {
-      if (body.replayable) result = await attempt(ctx, out, member, body, true);
-      else result = { kind: 'failed', error: result.error };
+    if (step.kind === 'wait') {
+      const ms = step.ms;
+      await new Promise((r) => setTimeout(r, ms));
+      step = fo.pick();
+      continue;
     }
+    if (step.kind === 'fail') {
+      // Giving up on a request also reads and drops the rest of its body: a body left paused
+      // half-way would leave the client's connection hanging for its next request.
+      body.discard();
+      sendError(res, record, step.error);
+      return;
+    }
+    const result = await attempt(ctx, fo, step, body);
     if (result.kind === 'done') return;
-    if (result.kind === 'connect-failed') {
-      balancer.markFailure(member, result.error.detail ?? result.error.code);
-      info.failures.push(`${member.url}: ${result.error.detail ?? result.error.code}`);
-      // Apache: try again while the member is now unusable and attempts remain.
-      if (!member.isUsable() && attempts++ < maxAttempts && (body.bytes === 0 || body.replayable)) continue;
-      fail(result.error);
-      return;
-    }
-    if (result.error.code === 'ERR_UPSTREAM_TIMEOUT' && balancer.model.failontimeout) balancer.markFailure(member, 'timeout');
-    fail(result.error);
-    return;
+    step = fo.failed(result.failure, body.bytes === 0 || body.replayable);
   }
 }
 
-export function sendError(res: ServerResponse, info: RequestInfo, err: ProxyError): void {
-  info.error = err;
+/** Answers with an error page, or cuts the connection when the answer already began. */
+export function sendError(res: ServerResponse, record: RequestRecord, err: ProxyError): void {
+  record.error = err;
   if (res.headersSent) {
+    record.aborted = true;
     res.destroy();
     return;
   }
-  const body = errorPage(err.status, err.message.split(' (')[0]);
+  record.status = err.status;
+  const body = errorPage(err.status, err.text);
   res.writeHead(err.status, reason(err.status), {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
@@ -102,27 +83,24 @@ export function sendError(res: ServerResponse, info: RequestInfo, err: ProxyErro
   res.end(body);
 }
 
-function attempt(
-  ctx: ForwardContext,
-  out: PickOutcome & { kind: 'member' },
-  member: MemberState,
-  body: RequestBody,
-  fresh: boolean,
-): Promise<AttemptResult> {
-  const { req, res, info, site } = ctx;
+function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attempt' }, body: RequestBody): Promise<AttemptResult> {
+  const { req, res, record, site } = ctx;
+  const { member, fresh } = step;
   return new Promise<AttemptResult>((resolve) => {
     let settled = false;
     let ready = false;
     let responded = false;
+    let bytesFrom = 0;
     let connectTimer: NodeJS.Timeout | undefined;
     const finish = (r: AttemptResult) => {
       if (settled) return;
       settled = true;
       if (connectTimer) clearTimeout(connectTimer);
-      member.busy--;
       res.off('close', onClientClose);
+      if (r.kind === 'done') fo.done(responded ? body.bytes : 0, bytesFrom);
       resolve(r);
     };
+    const failed = (failure: AttemptFailure) => finish({ kind: 'failed', failure });
 
     const raw = req.rawHeaders;
     const headers = upstreamRequestHeaders(raw, {
@@ -131,7 +109,7 @@ function attempt(
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
       proto: 'http',
-      extra: balancerHeaders(ctx.balancer, out),
+      extra: balancerHeaders(ctx.balancer, step.pick),
     });
     const te = req.headers['transfer-encoding'];
     if (te !== undefined) headers.push('Transfer-Encoding', 'chunked');
@@ -139,7 +117,6 @@ function attempt(
 
     const lib = member.protocol === 'https:' ? https : http;
     let preq: ClientRequest;
-    member.busy++;
     try {
       preq = lib.request({
         host: member.hostname,
@@ -151,14 +128,17 @@ function attempt(
         setHost: false,
       });
     } catch (e) {
-      finish({ kind: 'failed', error: new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', (e as Error).message) });
+      failed({ kind: 'bad-answer', detail: (e as Error).message });
       return;
     }
 
     const onClientClose = () => {
       // The client went away: stop talking to the member.
-      if (!res.writableFinished) preq.destroy();
-      finish({ kind: 'done' });
+      if (!res.writableFinished) {
+        record.aborted = true;
+        preq.destroy();
+      }
+      finish(DONE);
     };
     res.on('close', onClientClose);
 
@@ -194,35 +174,30 @@ function attempt(
       if (res.headersSent) return;
       if (i.statusCode === 102) res.writeProcessing();
       else if (i.statusCode === 103) {
-        const hints: Record<string, string | string[]> = {};
-        for (let k = 0; k < i.rawHeaders.length; k += 2) {
-          const name = i.rawHeaders[k].toLowerCase();
-          if (name === 'link') hints.link = [...((hints.link as string[]) ?? []), i.rawHeaders[k + 1]];
-        }
-        if (hints.link) res.writeEarlyHints(hints);
+        const links: string[] = [];
+        for (let k = 0; k < i.rawHeaders.length; k += 2) if (i.rawHeaders[k].toLowerCase() === 'link') links.push(i.rawHeaders[k + 1]);
+        if (links.length) res.writeEarlyHints({ link: links });
       }
     });
 
     preq.on('response', (pres) => {
       responded = true;
-      ctx.balancer.markSuccess(member);
       const status = pres.statusCode ?? 502;
-      if (ctx.balancer.model.failonstatus.includes(status)) ctx.balancer.markFailure(member, `status ${status}`);
-      member.responses[`${Math.floor(status / 100)}xx`] = (member.responses[`${Math.floor(status / 100)}xx`] ?? 0) + 1;
+      const cookie = fo.answered(status);
       const h = downstreamResponseHeaders(pres.rawHeaders);
       rewriteResponseHeaders(site, h, req.headers.host);
-      const rc = ctx.balancer.model.routeCookie;
-      if (rc && out.routeChanged && member.route) h.push('Set-Cookie', `${rc}=.${member.route}; Path=/; HttpOnly`);
-      info.status = status;
+      if (cookie) h.push('Set-Cookie', cookie);
+      record.responsePairs = h;
       try {
         res.writeHead(status, pres.statusMessage, h);
       } catch (e) {
         pres.destroy();
-        finish({ kind: 'failed', error: new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', (e as Error).message) });
+        record.status = undefined;
+        failed({ kind: 'bad-answer', detail: (e as Error).message });
         return;
       }
       pres.on('data', (chunk: Buffer) => {
-        member.bytesFrom += chunk.length;
+        bytesFrom += chunk.length;
         if (!res.write(chunk)) {
           pres.pause();
           res.once('drain', () => pres.resume());
@@ -230,26 +205,22 @@ function attempt(
       });
       pres.on('end', () => {
         const t = pres.rawTrailers;
-        if (t.length) {
-          const pairs: [string, string][] = [];
-          for (let k = 0; k < t.length; k += 2) pairs.push([t[k], t[k + 1]]);
-          res.addTrailers(pairs);
-        }
+        if (t.length) res.addTrailers(allowedTrailers(t));
         res.end();
-        member.bytesTo += body.bytes;
         if (!body.complete) {
           // The member answered before taking the whole body: stop sending it, drop the rest, and
           // close the member connection, which still expects the unfinished request body.
           body.discard();
           preq.destroy();
         }
-        finish({ kind: 'done' });
+        finish(DONE);
       });
       pres.on('error', () => {
         // The member broke off mid-answer: the client cannot get a whole response.
-        info.error = new ProxyError('ERR_UPSTREAM_RESET', 'connection lost while streaming the answer');
+        record.error = new ProxyError('ERR_UPSTREAM_RESET', `${member.url}: connection lost while streaming the answer`);
+        record.aborted = true;
         res.destroy();
-        finish({ kind: 'done' });
+        finish(DONE);
       });
     });
 
@@ -257,27 +228,26 @@ function attempt(
       if (settled) return;
       body.detach();
       if (responded) {
+        record.aborted = true;
         res.destroy();
-        finish({ kind: 'done' });
+        finish(DONE);
         return;
       }
       const code = err.code;
       if (!ready) {
-        if (code === 'ERR_CONNECT_TIMEOUT') finish({ kind: 'connect-failed', error: new ProxyError('ERR_CONNECT_TIMEOUT', `${member.url}: connect timeout`) });
-        else if (isConnectError(code)) finish({ kind: 'connect-failed', error: new ProxyError('ERR_CONNECT', `${member.url}: ${code}`) });
-        else finish({ kind: 'failed', error: new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', `${member.url}: ${code ?? err.message}`) });
+        failed({ kind: 'connect-failed', code: code ?? err.message });
         return;
       }
       if (code === 'ERR_UPSTREAM_TIMEOUT') {
-        finish({ kind: 'failed', error: new ProxyError('ERR_UPSTREAM_TIMEOUT', `${member.url}: no answer in ${member.model.timeoutMs} ms`) });
+        failed({ kind: 'timed-out' });
         return;
       }
       if (!fresh && preq.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE' || err.message === 'socket hang up')) {
-        finish({ kind: 'stale-connection', error: new ProxyError('ERR_UPSTREAM_RESET', `${member.url}: pooled connection closed`) });
+        failed({ kind: 'stale' });
         return;
       }
-      const bad = code?.startsWith('HPE_');
-      finish({ kind: 'failed', error: new ProxyError(bad ? 'ERR_UPSTREAM_BAD_RESPONSE' : 'ERR_UPSTREAM_RESET', `${member.url}: ${code ?? err.message}`) });
+      if (code?.startsWith('HPE_')) failed({ kind: 'bad-answer', detail: code });
+      else failed({ kind: 'reset', detail: code ?? err.message });
     });
 
     // The client's body broke off (bad chunk, reset): never let a partial request through.

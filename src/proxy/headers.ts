@@ -122,6 +122,22 @@ export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP.has(name.toLowerCase());
 }
 
+/**
+ * Trailer fields never passed on, in either direction: they would change framing or routing
+ * (RFC 9110 §6.5.1). Both engines drop them.
+ */
+export function forbiddenTrailer(name: string): boolean {
+  const l = name.toLowerCase();
+  return l === 'content-length' || l === 'host' || HOP_BY_HOP.has(l);
+}
+
+/** Trailer pairs (flat raw trailers) that may be passed on. */
+export function allowedTrailers(raw: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) if (!forbiddenTrailer(raw[i])) pairs.push([raw[i], raw[i + 1]]);
+  return pairs;
+}
+
 /** The outcome as X-Stickylb-* request headers, when the balancer passes it to the app. */
 export function balancerHeaders(b: BalancerState, out: PickOutcome & { kind: 'member' }): [string, string][] | undefined {
   if (!b.model.balancerHeaders) return undefined;

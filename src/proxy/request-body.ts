@@ -3,6 +3,7 @@
 // reading began, the first `limit` bytes are kept so that a request sent on a pooled connection
 // that turns out dead can be sent once more on a fresh one.
 import type { IncomingMessage, ClientRequest } from 'node:http';
+import { allowedTrailers } from './headers.js';
 
 export class RequestBody {
   private target?: ClientRequest;
@@ -91,11 +92,7 @@ export class RequestBody {
 
   private finish(preq: ClientRequest): void {
     const t = this.req.rawTrailers;
-    if (t.length) {
-      const pairs: [string, string][] = [];
-      for (let i = 0; i < t.length; i += 2) pairs.push([t[i], t[i + 1]]);
-      preq.addTrailers(pairs);
-    }
+    if (t.length) preq.addTrailers(allowedTrailers(t));
     preq.end();
   }
 }

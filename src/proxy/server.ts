@@ -12,7 +12,8 @@ import { selectSite, sitesFor } from './site.js';
 import { forward, sendError } from './forward.js';
 import { ProxyError, rawErrorResponse } from './errors.js';
 import { Pools } from './pools.js';
-import { newRequestInfo, type RequestInfo } from './request-info.js';
+import { RecordStream, RequestRecord } from './core/record.js';
+import { nodeRecord, settleNodeRecord, upgradeAsPlainRequest, isTunnel } from './node-record.js';
 import { proxyUpgrade } from './websocket.js';
 import { attachLeanEngine } from './h1/engine.js';
 import type { Logger } from '../log/logger.js';
@@ -25,14 +26,14 @@ export interface HandlerContext {
   /** Normalised request path. */
   path: string;
   query?: string;
-  info: RequestInfo;
+  record: RequestRecord;
 }
 
 /** A built-in handler (balancer-manager, server-status, metrics). */
 export type HandlerFn = (req: http.IncomingMessage, res: http.ServerResponse, ctx: HandlerContext) => void | Promise<void>;
 
 /** Serves a static file for a path no rule proxies; resolves false when it did not answer. */
-export type StaticFn = (req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, info: RequestInfo) => boolean | Promise<boolean>;
+export type StaticFn = (req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, record: RequestRecord) => boolean | Promise<boolean>;
 
 /** Decides whether a handler may be used by this request (access rules, auth); answers if not. */
 export type AccessFn = (req: http.IncomingMessage, res: http.ServerResponse, handler: HandlerModel) => boolean | Promise<boolean>;
@@ -58,6 +59,8 @@ export class StickyServer extends EventEmitter {
   readonly pools = new Pools();
   readonly logger: Logger;
   readonly handlers = new Map<string, HandlerFn>();
+  /** Every finished request, from every transport: the one subscription of logs and metrics. */
+  readonly records: RecordStream;
   staticHandler?: StaticFn;
   accessCheck?: AccessFn;
   private servers: { server: http.Server; listener: ListenerModel; sites: SiteModel[] }[] = [];
@@ -75,6 +78,7 @@ export class StickyServer extends EventEmitter {
     this.config = opts.config;
     this.runtime = opts.runtime;
     this.logger = opts.logger ?? silentLogger();
+    this.records = new RecordStream((err) => this.logger.error({ err }, 'a request observer failed'));
     this.serverName = opts.config.sites[0]?.serverName ?? os.hostname();
   }
 
@@ -94,12 +98,14 @@ export class StickyServer extends EventEmitter {
       if (this.config.engine === 'lean') attachLeanEngine(this, entry);
       server.on('request', (req, res) => this.onRequest(req, res, entry.sites));
       server.on('checkContinue', (req, res) => this.onRequest(req, res, entry.sites));
-      server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head, entry.sites));
+      server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head, entry.sites, server));
       server.on('connect', (_req, socket: Socket) => {
         socket.end(rawErrorResponse(405, 'CONNECT is not supported: this server is not a forward proxy.'));
       });
       server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.onClientError(err, socket));
       server.on('connection', (s: Socket) => {
+        // A connection given back after an upgrade that is proxied as a plain request comes again.
+        if (this.sockets.has(s)) return;
         this.sockets.add(s);
         s.once('close', () => {
           this.sockets.delete(s);
@@ -128,8 +134,10 @@ export class StickyServer extends EventEmitter {
     this.inFlight++;
   }
 
-  requestFinished(): void {
+  /** A request of any transport is over: counted, and its record goes to the observers. */
+  requestFinished(record: RequestRecord): void {
     this.inFlight--;
+    this.records.publish(record);
   }
 
   /** True once close() began: answers then close their connections. */
@@ -208,34 +216,31 @@ export class StickyServer extends EventEmitter {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse, sites: SiteModel[]): void {
-    const info = newRequestInfo();
+    const record = nodeRecord(req, res);
     this.requests++;
     this.inFlight++;
     let done = false;
     const settle = () => {
       if (done) return;
       done = true;
-      this.inFlight--;
-      if (info.status === undefined) info.status = res.statusCode;
-      this.emit('request-done', req, res, info);
+      settleNodeRecord(record, req, res);
+      this.requestFinished(record);
     };
     res.once('finish', settle);
     res.once('close', settle);
     if (this.closing) res.shouldKeepAlive = false;
-    // Before anything is written, so the access log can count the body bytes.
-    this.emit('request-start', req, res, info);
     try {
-      const r = this.dispatch(req, res, sites, info);
-      if (r) r.catch((e) => this.internalError(res, info, e));
+      const r = this.dispatch(req, res, sites, record);
+      if (r) r.catch((e) => this.internalError(res, record, e));
     } catch (e) {
-      this.internalError(res, info, e);
+      this.internalError(res, record, e);
     }
   }
 
-  private internalError(res: http.ServerResponse, info: RequestInfo, e: unknown): void {
+  private internalError(res: http.ServerResponse, record: RequestRecord, e: unknown): void {
     this.logger.error({ err: e }, 'internal error while handling a request');
     // Our failure, not the client's: 500, with the detail kept for the log only.
-    sendError(res, info, new ProxyError('ERR_INTERNAL', (e as Error)?.message));
+    sendError(res, record, new ProxyError('ERR_INTERNAL', (e as Error)?.message));
   }
 
   /** Resolves the request target to a path: origin form, or absolute form for our own host. */
@@ -258,11 +263,11 @@ export class StickyServer extends EventEmitter {
     return new ProxyError('ERR_BAD_REQUEST', 'request target must be a path');
   }
 
-  private dispatch(req: http.IncomingMessage, res: http.ServerResponse, sites: SiteModel[], info: RequestInfo): void | Promise<void> {
+  private dispatch(req: http.IncomingMessage, res: http.ServerResponse, sites: SiteModel[], record: RequestRecord): void | Promise<void> {
     const target = this.targetOf(req);
     if (target instanceof ProxyError) {
-      info.kind = 'error';
-      sendError(res, info, target);
+      record.kind = 'error';
+      sendError(res, record, target);
       return;
     }
     if (target === '*') {
@@ -275,34 +280,34 @@ export class StickyServer extends EventEmitter {
     try {
       ({ path, query } = normaliseTarget(target));
     } catch (e) {
-      info.kind = 'error';
+      record.kind = 'error';
       // Paths that climb above the root are probes for files outside it: worth a warning.
       this.logger.warn({ client: req.socket.remoteAddress, target }, `refused request path ${JSON.stringify(target)}: ${(e as Error).message}`);
-      sendError(res, info, new ProxyError('ERR_BAD_REQUEST', e instanceof BadPathError ? e.message : 'bad path'));
+      sendError(res, record, new ProxyError('ERR_BAD_REQUEST', e instanceof BadPathError ? e.message : 'bad path'));
       return;
     }
     const site = selectSite(sites, req.headers.host);
-    info.site = site;
+    record.site = site;
     const m = matchRoute(site, path);
     if (m.kind === 'handler') {
-      info.kind = 'handler';
+      record.kind = 'handler';
       const fn = this.handlers.get(m.handler.handler);
       if (!fn) {
-        sendError(res, info, new ProxyError('ERR_NOT_FOUND', `handler ${m.handler.handler} is not available`));
+        sendError(res, record, new ProxyError('ERR_NOT_FOUND', `handler ${m.handler.handler} is not available`));
         return;
       }
-      return this.runHandler(req, res, fn, { server: this, handler: m.handler, site, path, query, info });
+      return this.runHandler(req, res, fn, { server: this, handler: m.handler, site, path, query, record });
     }
     if (m.kind === 'proxy') {
       const b = this.runtime.balancers.get(m.balancer);
       if (!b) {
-        sendError(res, info, new ProxyError('ERR_NO_MEMBER', `balancer ${m.balancer} is gone`));
+        sendError(res, record, new ProxyError('ERR_NO_MEMBER', `balancer ${m.balancer} is gone`));
         return;
       }
       return forward({
         req,
         res,
-        info,
+        record,
         site,
         balancer: b,
         upstreamTarget: query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`,
@@ -311,13 +316,13 @@ export class StickyServer extends EventEmitter {
         pools: this.pools,
       });
     }
-    info.kind = 'static';
+    record.kind = 'static';
     if (site.static && this.staticHandler) {
-      return Promise.resolve(this.staticHandler(req, res, site, path, info)).then((answered) => {
-        if (!answered) sendError(res, info, new ProxyError('ERR_NOT_FOUND'));
+      return Promise.resolve(this.staticHandler(req, res, site, path, record)).then((answered) => {
+        if (!answered) sendError(res, record, new ProxyError('ERR_NOT_FOUND'));
       });
     }
-    sendError(res, info, new ProxyError('ERR_NOT_FOUND'));
+    sendError(res, record, new ProxyError('ERR_NOT_FOUND'));
   }
 
   private async runHandler(req: http.IncomingMessage, res: http.ServerResponse, fn: HandlerFn, ctx: HandlerContext): Promise<void> {
@@ -325,43 +330,54 @@ export class StickyServer extends EventEmitter {
     await fn(req, res, ctx);
   }
 
-  private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, sites: SiteModel[]): void {
-    const info = newRequestInfo();
-    info.kind = 'websocket';
+  private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, sites: SiteModel[], server: http.Server): void {
+    if (!isTunnel(req)) {
+      // Only a bodyless WebSocket handshake is tunnelled. Any other Upgrade (h2c, TLS) is
+      // hop-by-hop: the request goes on as a plain one without it, body and all, as nginx,
+      // HAProxy and Apache forward it.
+      upgradeAsPlainRequest(req, socket, head);
+      server.emit('connection', socket);
+      return;
+    }
+    const record = nodeRecord(req, undefined);
+    record.kind = 'websocket';
+    record.transport = 'ws';
     this.requests++;
+    this.inFlight++;
+    const finished = () => this.requestFinished(record);
     socket.on('error', () => socket.destroy());
     const site = selectSite(sites, req.headers.host);
-    info.site = site;
+    record.site = site;
     // Refused upgrades are answered and logged like any other request.
-    const refuse = (status: number, text: string) => {
-      info.status = status;
-      socket.end(rawErrorResponse(status, text));
-      this.emit('upgrade-done', req, info);
+    const refuse = (err: ProxyError) => {
+      record.status = err.status;
+      record.error = err;
+      socket.end(rawErrorResponse(err.status, err.text));
+      finished();
     };
     const target = this.targetOf(req);
-    if (target instanceof ProxyError) return refuse(target.status, target.message);
-    if (target === '*') return refuse(400, 'Bad target.');
+    if (target instanceof ProxyError) return refuse(target);
+    if (target === '*') return refuse(new ProxyError('ERR_BAD_REQUEST', 'bad target'));
     let path: string;
     let query: string | undefined;
     try {
       ({ path, query } = normaliseTarget(target));
     } catch {
-      return refuse(400, 'Bad path.');
+      return refuse(new ProxyError('ERR_BAD_REQUEST', 'bad path'));
     }
     const m = matchRoute(site, path);
-    if (m.kind !== 'proxy') return refuse(404, 'Not found.');
+    if (m.kind !== 'proxy') return refuse(new ProxyError('ERR_NOT_FOUND'));
     const b = this.runtime.balancers.get(m.balancer);
-    if (!b) return refuse(503, 'No member of the balancer is available.');
+    if (!b) return refuse(new ProxyError('ERR_NO_MEMBER', `balancer ${m.balancer} is gone`));
     proxyUpgrade({
       req,
       socket,
       head,
-      info,
+      record,
       site,
       balancer: b,
       upstreamTarget: query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`,
       serverName: site.serverName ?? this.serverName,
-      pools: this.pools,
-    }).finally(() => this.emit('upgrade-done', req, info));
+    }).finally(finished);
   }
 }

@@ -1,30 +1,34 @@
-// WebSocket (and any HTTP/1.1 Upgrade) through the balancer: the same sticky pick and failover
-// as ordinary requests, then the two sockets are joined.
+// The WebSocket transport: an HTTP/1.1 Upgrade request through the balancer. The failover core
+// (core/failover.ts) picks, waits out the balancer timeout, fails over and settles, exactly as for
+// any other request; this file makes the handshake request, relays a refusal, or joins the two
+// sockets once the member switched protocols.
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BalancerState } from '../balancer/balancer-state.js';
-import type { MemberState } from '../balancer/member-state.js';
-import { pickMember } from '../balancer/pick.js';
 import type { SiteModel } from '../config/model.js';
-import { isConnectError, rawErrorResponse } from './errors.js';
-import { downstreamResponseHeaders, memberHostHeader, upstreamRequestHeaders } from './headers.js';
+import type { AttemptFailure } from './core/decide.js';
+import { Failover, type Step } from './core/failover.js';
+import type { RequestRecord } from './core/record.js';
+import { type ProxyError, rawErrorResponse } from './errors.js';
+import { balancerHeaders, downstreamResponseHeaders, memberHostHeader, upstreamRequestHeaders } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
-import { recordOutcome, type RequestInfo } from './request-info.js';
-import type { Pools } from './pools.js';
 
 export interface UpgradeContext {
   req: IncomingMessage;
   socket: Socket;
   head: Buffer;
-  info: RequestInfo;
+  record: RequestRecord;
   site: SiteModel;
   balancer: BalancerState;
   upstreamTarget: string;
   serverName: string;
-  pools: Pools;
 }
+
+type AttemptResult = { kind: 'done' } | { kind: 'failed'; failure: AttemptFailure };
+
+const DONE: AttemptResult = { kind: 'done' };
 
 function headBlock(statusLine: string, headers: string[]): string {
   let s = `${statusLine}\r\n`;
@@ -32,36 +36,47 @@ function headBlock(statusLine: string, headers: string[]): string {
   return `${s}\r\n`;
 }
 
+function refuse(ctx: UpgradeContext, err: ProxyError): void {
+  ctx.record.error = err;
+  ctx.record.status = err.status;
+  ctx.socket.end(rawErrorResponse(err.status, err.text));
+}
+
+/** Resolves once the tunnel is set up, the member's refusal relayed, or the request failed. */
 export async function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
-  const { balancer, info, socket } = ctx;
-  info.balancer = balancer.name;
-  const maxAttempts = balancer.maxAttempts();
-  let attempts = 0;
+  const { req, socket } = ctx;
+  const fo = new Failover(ctx.balancer, ctx.record, { target: req.url ?? '/', cookie: req.headers.cookie });
+  let step = fo.pick();
   for (;;) {
-    if (socket.destroyed) return;
-    const out = pickMember(balancer, { target: ctx.req.url ?? '/', cookie: ctx.req.headers.cookie });
-    recordOutcome(info, out);
-    if (out.kind !== 'member') {
-      info.status = 503;
-      socket.end(rawErrorResponse(503, out.kind === 'none' ? 'No member of the balancer is available.' : 'The server that holds this session is not available.'));
+    if (socket.destroyed) {
+      fo.done(0, 0);
+      ctx.record.aborted = true;
       return;
     }
-    const r = await attempt(ctx, out.member);
-    if (r === 'done') return;
-    balancer.markFailure(out.member, r);
-    if (!out.member.isUsable() && attempts++ < maxAttempts) continue;
-    info.status = 503;
-    socket.end(rawErrorResponse(503, 'The server could not be reached.'));
-    return;
+    if (step.kind === 'wait') {
+      const ms = step.ms;
+      await new Promise((r) => setTimeout(r, ms));
+      step = fo.pick();
+      continue;
+    }
+    if (step.kind === 'fail') {
+      refuse(ctx, step.error);
+      return;
+    }
+    const r = await attempt(ctx, fo, step);
+    if (r.kind === 'done') return;
+    // Nothing of the client's went to the member before it switched protocols: always replayable.
+    step = fo.failed(r.failure, true);
   }
 }
 
-/** Resolves 'done', or the cause of a connect failure (then nothing was sent to the client). */
-function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | string> {
-  const { req, socket, head, site, info } = ctx;
+function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attempt' }): Promise<AttemptResult> {
+  const { req, socket, head, site, record } = ctx;
+  const member = step.member;
   return new Promise((resolve) => {
     let settled = false;
-    const settle = (v: 'done' | string) => {
+    let connected = false;
+    const settle = (v: AttemptResult) => {
       if (!settled) {
         settled = true;
         clearTimeout(timer);
@@ -75,6 +90,7 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
       serverName: ctx.serverName,
       proto: 'http',
       upgrade: true,
+      extra: balancerHeaders(ctx.balancer, step.pick),
     });
     const lib = member.protocol === 'https:' ? https : http;
     const preq = lib.request({
@@ -86,7 +102,6 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
       agent: false,
       setHost: false,
     });
-    let connected = false;
     let timer = setTimeout(() => {
       if (!connected) {
         const e = new Error('connect timeout') as NodeJS.ErrnoException;
@@ -94,16 +109,8 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
         preq.destroy(e);
       }
     }, member.model.connectTimeoutMs);
-    member.busy++;
-    let busy = true;
-    const release = () => {
-      if (busy) {
-        busy = false;
-        member.busy--;
-      }
-    };
     preq.on('socket', (s) =>
-      s.once('connect', () => {
+      s.once(member.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
         connected = true;
         // The handshake answer gets the member's response timeout, as an ordinary request does;
         // without it a member that accepts and never answers would hold the client forever.
@@ -116,54 +123,65 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
       }),
     );
     preq.on('error', (err: NodeJS.ErrnoException) => {
-      release();
-      if (!connected && isConnectError(err.code)) {
-        settle(`${member.url}: ${err.code}`);
+      if (settled) {
+        // A refusal being relayed broke off.
+        record.aborted = true;
+        socket.destroy();
+        fo.done(0, 0);
         return;
       }
-      if (!settled) {
-        if (err.code === 'ERR_UPSTREAM_TIMEOUT') {
-          info.status = 504;
-          socket.end(rawErrorResponse(504, 'The server did not answer in time.'));
-          if (ctx.balancer.model.failontimeout) ctx.balancer.markFailure(member, 'timeout');
-        } else {
-          info.status = 502;
-          socket.end(rawErrorResponse(502, 'The server closed the connection without a complete answer.'));
-        }
-      }
-      settle('done');
+      if (!connected) settle({ kind: 'failed', failure: { kind: 'connect-failed', code: err.code ?? err.message } });
+      else if (err.code === 'ERR_UPSTREAM_TIMEOUT') settle({ kind: 'failed', failure: { kind: 'timed-out' } });
+      else if (err.code?.startsWith('HPE_')) settle({ kind: 'failed', failure: { kind: 'bad-answer', detail: err.code } });
+      else settle({ kind: 'failed', failure: { kind: 'reset', detail: err.code ?? err.message } });
     });
     preq.on('response', (pres) => {
       // The member refused the upgrade: pass its answer on and close.
-      info.status = pres.statusCode;
+      const status = pres.statusCode ?? 502;
+      const cookie = fo.answered(status);
       const h = downstreamResponseHeaders(pres.rawHeaders);
       rewriteResponseHeaders(site, h, req.headers.host);
+      if (cookie) h.push('Set-Cookie', cookie);
+      record.responsePairs = h.slice();
       h.push('Connection', 'close');
       // The body is sent close-delimited (Transfer-Encoding was dropped with the hop-by-hop headers).
-      socket.write(headBlock(`HTTP/1.1 ${pres.statusCode} ${pres.statusMessage ?? ''}`, h));
+      const block = headBlock(`HTTP/1.1 ${status} ${pres.statusMessage ?? ''}`, h);
+      record.headBytesOut = Buffer.byteLength(block, 'latin1');
+      socket.write(block);
+      let from = 0;
+      pres.on('data', (c: Buffer) => {
+        from += c.length;
+        record.bodyBytesOut += c.length;
+      });
       pres.pipe(socket);
       pres.on('end', () => {
-        release();
+        fo.done(0, from);
         socket.end();
       });
-      settle('done');
+      settle(DONE);
     });
     preq.on('upgrade', (pres, usock: Socket, uhead: Buffer) => {
-      info.status = 101;
+      const cookie = fo.answered(101);
       const h: string[] = [];
       for (let i = 0; i < pres.rawHeaders.length; i += 2) h.push(pres.rawHeaders[i], pres.rawHeaders[i + 1]);
       rewriteResponseHeaders(site, h, req.headers.host);
-      socket.write(headBlock(`HTTP/1.1 101 ${pres.statusMessage || 'Switching Protocols'}`, h));
+      if (cookie) h.push('Set-Cookie', cookie);
+      record.responsePairs = h;
+      record.keepAlive = true;
+      const block = headBlock(`HTTP/1.1 101 ${pres.statusMessage || 'Switching Protocols'}`, h);
+      record.headBytesOut = Buffer.byteLength(block, 'latin1');
+      socket.write(block);
       if (uhead.length) socket.write(uhead);
       if (head.length) usock.write(head);
+      fo.traffic(head.length, uhead.length);
       usock.setNoDelay(true);
       socket.setNoDelay(true);
-      usock.on('data', (c: Buffer) => (member.bytesFrom += c.length));
-      socket.on('data', (c: Buffer) => (member.bytesTo += c.length));
+      usock.on('data', (c: Buffer) => fo.traffic(0, c.length));
+      socket.on('data', (c: Buffer) => fo.traffic(c.length, 0));
       usock.pipe(socket);
       socket.pipe(usock);
       const end = () => {
-        release();
+        fo.done(0, 0);
         usock.destroy();
         socket.destroy();
       };
@@ -171,7 +189,7 @@ function attempt(ctx: UpgradeContext, member: MemberState): Promise<'done' | str
       socket.on('error', end);
       usock.on('close', end);
       socket.on('close', end);
-      settle('done');
+      settle(DONE);
     });
     preq.end();
   });

@@ -8,7 +8,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import send from 'send';
 import mime from 'mime-types';
 import type { SiteModel, StaticModel } from '../config/model.js';
-import type { RequestInfo } from '../proxy/request-info.js';
+import type { RequestRecord } from '../proxy/core/record.js';
 import { errorPage } from '../proxy/errors.js';
 import type { Logger } from '../log/logger.js';
 import { safeStaticPath } from './safe-path.js';
@@ -70,7 +70,7 @@ export class StaticFiles {
   }
 
   /** For StickyServer.staticHandler. Resolves false when nothing was answered (the caller sends 404). */
-  readonly handle = (req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, _info: RequestInfo): Promise<boolean> =>
+  readonly handle = (req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, _record: RequestRecord): Promise<boolean> =>
     site.static ? this.serve(req, res, site.static, path) : Promise.resolve(false);
 
   /** Forgets cached real roots (after a reload, or when a root was replaced). */

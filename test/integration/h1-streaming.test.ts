@@ -392,15 +392,15 @@ test('what the lean engine does not forward is answered by node:http on the same
   assert.equal(up, 200);
 });
 
-test('request-done: one event per forwarded request, with the outcome and the answer', async () => {
+test('records: one per forwarded request, with the outcome and the answer', async () => {
   const m = await backend('m', 'first');
   const lb = await lean({
     balancers: { c: { stickysession: '_s', members: [{ url: m.url, route: 'first' }] } },
     proxyPass: [{ path: '/', to: 'balancer://c/' }],
   });
   const seen: { method: string; url: string; status: number; outcome?: string; route?: string; ct?: unknown }[] = [];
-  lb.app.server.on('request-done', (req: http.IncomingMessage, res: http.ServerResponse, info) => {
-    seen.push({ method: req.method!, url: req.url!, status: info.status, outcome: info.outcome, route: info.memberRoute, ct: res.getHeader('content-type') });
+  lb.app.server.records.subscribe((r) => {
+    seen.push({ method: r.method, url: r.target, status: r.status!, outcome: r.outcome, route: r.memberRoute, ct: r.responseHeaders()['content-type'] });
   });
   const before = lb.app.server.stats().requests;
   await rawRequest(lb.port, 'GET /x?_s=a.first HTTP/1.1\r\nHost: x\r\n\r\nPOST /y HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nz');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { compileLogFormat, checkLogFormat, escapeLogItem, strftime, LogFormatError, type AccessRecord } from '../../src/log/access-format.js';
 import { STANDARD_LOG_FORMATS } from '../../src/config/resolve.js';
 import { balancerEnv } from '../../src/log/access-record.js';
-import { newRequestInfo } from '../../src/proxy/request-info.js';
+import { RequestRecord } from '../../src/proxy/core/record.js';
 
 // 2010-08-21 12:57:37.250 in the local zone of the test process.
 const START = new Date(2010, 7, 21, 12, 57, 37, 250).getTime();
@@ -101,8 +101,8 @@ test('the balancer outcome as %{BALANCER_*}e', () => {
   );
   assert.equal(f.line(record()), 'balancer://seaside-cluster http://127.0.0.1:8081 R1 _s R1 -');
 
-  // From a RequestInfo, as the logs plugin builds it.
-  const info = newRequestInfo();
+  // From a request record, as the logs plugin reads it.
+  const info = new RequestRecord('h1-lean');
   info.balancer = 'seaside-cluster';
   info.member = { url: 'http://127.0.0.1:8082' } as never;
   info.memberRoute = 'R2';
@@ -113,7 +113,7 @@ test('the balancer outcome as %{BALANCER_*}e', () => {
   assert.equal(f.line(record({ env: balancerEnv(info, false) })), 'balancer://seaside-cluster http://127.0.0.1:8082 R2 _s R1 1');
   // A single-URL ProxyPass has no balancer name, only the worker.
   assert.equal(f.line(record({ env: balancerEnv(info, true) })), '- http://127.0.0.1:8082 R2 _s R1 1');
-  assert.deepEqual(balancerEnv(newRequestInfo(), false), {});
+  assert.deepEqual(balancerEnv(new RequestRecord('h1-lean'), false), {});
   assert.equal(compileLogFormat('%{STICKYLB_OUTCOME}e').line(record({ env: balancerEnv(info, false) })), 'route-changed');
 });
 

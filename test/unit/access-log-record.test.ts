@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Socket } from 'node:net';
-import { authenticatedUser, bodyBytes, countBodyBytes, plainAddress } from '../../src/log/access-record.js';
-import { newRequestInfo } from '../../src/proxy/request-info.js';
+import { authenticatedUser, plainAddress } from '../../src/log/access-record.js';
+import { RequestRecord } from '../../src/proxy/core/record.js';
+import { nodeRecord, settleNodeRecord } from '../../src/proxy/node-record.js';
 import { validateConfig } from '../../src/config/validate.js';
 
 function fakeRequest(method: string, url: string, headers: Record<string, string> = {}): http.IncomingMessage {
@@ -16,34 +17,33 @@ function fakeRequest(method: string, url: string, headers: Record<string, string
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
 
-test('body bytes: strings in their encoding, buffers, write and end; none for HEAD, 204 and 304', () => {
+test('body bytes of node:http answers: strings in their encoding, buffers, write and end; none for HEAD, 204 and 304', () => {
   const req = fakeRequest('GET', '/');
   const res = new http.ServerResponse(req);
-  countBodyBytes(res);
-  countBodyBytes(res);
+  const r = nodeRecord(req, res);
   res.write('héllo');
   res.write(Buffer.from([1, 2, 3]));
   res.write('6869', 'hex');
   res.end('!');
-  assert.equal(bodyBytes(req, res), 6 + 3 + 2 + 1);
+  settleNodeRecord(r, req, res);
+  assert.equal(r.bodyBytesOut, 6 + 3 + 2 + 1);
 
   const head = fakeRequest('HEAD', '/');
   const hres = new http.ServerResponse(head);
-  countBodyBytes(hres);
+  const hr = nodeRecord(head, hres);
   hres.end('ignored by Node for HEAD');
-  assert.equal(bodyBytes(head, hres), 0);
+  settleNodeRecord(hr, head, hres);
+  assert.equal(hr.bodyBytesOut, 0);
 
   for (const status of [204, 304]) {
-    const r = fakeRequest('GET', '/');
-    const s = new http.ServerResponse(r);
-    countBodyBytes(s);
+    const q = fakeRequest('GET', '/');
+    const s = new http.ServerResponse(q);
+    const sr = nodeRecord(q, s);
     s.statusCode = status;
     s.end();
-    assert.equal(bodyBytes(r, s), 0);
+    settleNodeRecord(sr, q, s);
+    assert.equal(sr.bodyBytesOut, 0);
   }
-  // Not counted: 0.
-  const plain = fakeRequest('GET', '/');
-  assert.equal(bodyBytes(plain, new http.ServerResponse(plain)), 0);
 });
 
 test('IPv4-mapped addresses are shown as IPv4', () => {
@@ -62,19 +62,28 @@ test('%u: only a user a password-checking handler let through', () => {
     static: { root: '/srv/www' },
   });
   const site = model.sites[0];
-  const info = (kind: 'handler' | 'static') => ({ ...newRequestInfo(), kind, site });
+  const rec = (kind: 'handler' | 'static', target: string, status: number, headers: Record<string, string> = {}, user?: string) => {
+    const r = new RequestRecord('h1-node');
+    r.kind = kind;
+    r.site = site;
+    r.target = target;
+    r.status = status;
+    r.requestPairs = Object.entries(headers).flat();
+    r.user = user;
+    return r;
+  };
   const auth = { authorization: basic('sven', 's3cret:with:colons') };
 
-  assert.equal(authenticatedUser(fakeRequest('GET', '/balancer-manager?b=c', auth), info('handler'), 200), 'sven');
+  assert.equal(authenticatedUser(rec('handler', '/balancer-manager?b=c', 200, auth)), 'sven');
   // Refused: the name was not accepted.
-  assert.equal(authenticatedUser(fakeRequest('GET', '/balancer-manager', auth), info('handler'), 401), undefined);
-  assert.equal(authenticatedUser(fakeRequest('GET', '/balancer-manager', auth), info('handler'), 403), undefined);
+  assert.equal(authenticatedUser(rec('handler', '/balancer-manager', 401, auth)), undefined);
+  assert.equal(authenticatedUser(rec('handler', '/balancer-manager', 403, auth)), undefined);
   // No password check on this handler, or not a handler at all: the header is only a claim.
-  assert.equal(authenticatedUser(fakeRequest('GET', '/server-status', auth), info('handler'), 200), undefined);
-  assert.equal(authenticatedUser(fakeRequest('GET', '/index.html', auth), info('static'), 200), undefined);
+  assert.equal(authenticatedUser(rec('handler', '/server-status', 200, auth)), undefined);
+  assert.equal(authenticatedUser(rec('static', '/index.html', 200, auth)), undefined);
   // Other schemes and no header.
-  assert.equal(authenticatedUser(fakeRequest('GET', '/balancer-manager', { authorization: 'Bearer x' }), info('handler'), 200), undefined);
-  assert.equal(authenticatedUser(fakeRequest('GET', '/balancer-manager'), info('handler'), 200), undefined);
+  assert.equal(authenticatedUser(rec('handler', '/balancer-manager', 200, { authorization: 'Bearer x' })), undefined);
+  assert.equal(authenticatedUser(rec('handler', '/balancer-manager', 200)), undefined);
   // Set explicitly by whoever authenticated the request.
-  assert.equal(authenticatedUser(fakeRequest('GET', '/x'), { ...info('static'), user: 'philippe' }, 200), 'philippe');
+  assert.equal(authenticatedUser(rec('static', '/x', 200, {}, 'philippe')), 'philippe');
 });

@@ -5,16 +5,15 @@ import assert from 'node:assert/strict';
 import { Metrics } from '../../src/manager/metrics.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { newRequestInfo } from '../../src/proxy/request-info.js';
+import { RequestRecord } from '../../src/proxy/core/record.js';
 
 test('latency buckets are cumulative, counts and sums add up, scrapes do not double count', async () => {
   const runtime = new RuntimeState(validateConfig({ balancers: { c: { members: [{ url: 'http://127.0.0.1:1', route: 'a' }] } }, proxyPass: [{ path: '/', to: 'balancer://c/' }] }));
   const metrics = new Metrics(() => runtime, 'test');
   const member = runtime.balancer('c')!.members[0];
   const done = (ms: number, status: number) => {
-    const info = newRequestInfo();
-    info.start = process.hrtime.bigint() - BigInt(ms * 1e6);
-    Object.assign(info, { kind: 'proxy', balancer: 'c', member, status, outcome: 'new' });
+    const info = new RequestRecord('h1-lean');
+    Object.assign(info, { kind: 'proxy', balancer: 'c', member, status, outcome: 'new', durationUs: ms * 1000 });
     metrics.record(info);
   };
   done(30, 200); // 0.03 s: in le=0.05, not in le=0.025

@@ -1,17 +1,18 @@
-// One proxied request on the lean engine: pick (sticky first), get a member connection, write
-// the head and stream the body, parse the answer and stream it back, with the failover rules of
-// forward.ts: a member that cannot be connected to is put in error and the pick runs again while
-// attempts remain; a pooled connection found dead before any answer is retried once on a fresh
-// one when the body sent so far fits the replay buffer. The client body is not read further
-// until a member connection is ready, so a connect failure fails over with the body intact.
+// One proxied request on the lean engine: get a member connection, write the head and stream the
+// body, parse the answer and stream it back. Picking, failing over, marking the member and
+// settling the answer are the failover core's (core/failover.ts): this class reports how each
+// attempt ended and does what the core says. The client body is not read further until a member
+// connection is ready, so a connect failure fails over with the body intact.
 import { STATUS_CODES } from 'node:http';
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { MemberState } from '../../balancer/member-state.js';
-import { pickMember, type PickOutcome } from '../../balancer/pick.js';
 import type { SiteModel } from '../../config/model.js';
-import { ProxyError, errorPage, isConnectError, reason } from '../errors.js';
-import { isHopByHop } from '../headers.js';
-import { newRequestInfo, type RequestInfo } from '../request-info.js';
+import type { AttemptFailure } from '../core/decide.js';
+import { Failover, type MemberPick, type Step } from '../core/failover.js';
+import { plainAddress } from '../node-record.js';
+import { RequestRecord } from '../core/record.js';
+import { ProxyError, errorPage, reason } from '../errors.js';
+import { forbiddenTrailer } from '../headers.js';
 import { rewriteResponseHeaders } from '../reverse-rewrite.js';
 import { ChunkedDecoder } from './chunked.js';
 import type { ClientSide } from './client-side.js';
@@ -25,8 +26,6 @@ import type { ConnOwner, MemberPool, UpstreamConn } from './pool.js';
 import type { RequestHead } from './request-head.js';
 import { parseResponseHead, type ResponseHead } from './response-head.js';
 import { upstreamHead } from './upstream-head.js';
-import { recordOutcome } from '../request-info.js';
-import { LeanRequest, LeanResponse } from './views.js';
 
 const CRLF = '\r\n';
 /** Reads up to this size are turned into one string before the head is looked for. */
@@ -41,11 +40,8 @@ const RESP_HEAD = 0;
 const RESP_BODY = 1;
 const RESP_DONE = 2;
 
-/** Trailer fields never passed on: they would change framing or routing. */
-function forbiddenTrailer(name: string): boolean {
-  const l = name.toLowerCase();
-  return l === 'content-length' || l === 'host' || isHopByHop(l);
-}
+/** Header pairs of error pages (Content-Length is added per page). */
+const ERROR_PAIRS = ['Content-Type', 'text/html; charset=utf-8', 'Cache-Control', 'no-store'];
 
 function trailerBlock(pairs: string[]): string {
   let s = '';
@@ -58,9 +54,9 @@ function retryPick(ex: Exchange): void {
 }
 
 export class Exchange implements ConnOwner {
-  readonly info: RequestInfo = newRequestInfo();
-  readonly req: LeanRequest;
-  readonly res = new LeanResponse();
+  readonly record = new RequestRecord('h1-lean');
+  /** The answer's head went to the client's outbox. */
+  headSent = false;
   /** The whole request body was received (or there is none). */
   bodyDone: boolean;
   /** The answer (or an error page) was sent completely, or the exchange was abandoned. */
@@ -70,17 +66,22 @@ export class Exchange implements ConnOwner {
   /** 'request-done' was emitted. */
   reported = false;
 
+  private readonly fo: Failover;
   private member: MemberState | undefined;
-  private outcome: (PickOutcome & { kind: 'member' }) | undefined;
+  private outcome: MemberPick | undefined;
   private pool: MemberPool | undefined;
   private up: UpstreamConn | undefined;
-  private attempts = 0;
-  private readonly maxAttempts: number;
-  private readonly deadline: number;
   private fresh = false;
   /** The connection in use was taken from the idle list (it may have died while idle). */
   private usedReused = false;
-  private busy = false;
+  /** Answer body bytes read from the member (Apache's "From"). */
+  private bytesFrom = 0;
+  /** The answer's header pairs, when they were built (ProxyPassReverse, error pages). */
+  private answerPairs: string[] | undefined;
+  /** The member's answer fields, when its lines were copied as they came. */
+  private answerFields: ResponseHead['fields'] | undefined;
+  /** A route cookie added to copied lines. */
+  private addedCookie: string | undefined;
   private headText = '';
   private headFor: MemberState | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -123,17 +124,41 @@ export class Exchange implements ConnOwner {
     private readonly balancer: BalancerState,
     private readonly upstreamTarget: string,
   ) {
-    this.req = new LeanRequest(head, client.socket);
-    this.info.site = site;
-    this.info.balancer = balancer.name;
-    this.maxAttempts = balancer.maxAttempts();
-    this.deadline = balancer.timeoutMs > 0 ? Date.now() + balancer.timeoutMs : 0;
+    const r = this.record;
+    const sock = client.socket;
+    r.method = head.method;
+    r.target = head.target;
+    r.httpVersion = head.minor === 1 ? '1.1' : '1.0';
+    r.clientAddress = plainAddress(sock.remoteAddress);
+    r.clientPort = sock.remotePort;
+    r.localAddress = plainAddress(sock.localAddress);
+    r.localPort = sock.localPort;
+    r.requestPairs = head.fields;
+    r.requestContentLength = head.contentLength;
+    r.requestChunked = head.chunked;
+    r.headBytesIn = head.length;
+    r.site = site;
+    r.responsePairs = this;
+    this.fo = new Failover(balancer, r, { target: head.target, cookie: head.cookie });
     this.keepAlive = head.keepAlive;
     this.reqMode = requestBody(head);
     this.reqRemaining = head.contentLength > 0 ? head.contentLength : 0;
     this.bodyDone = this.reqMode === BODY_NONE;
     if (this.reqMode === BODY_CHUNKED) this.decoder = new ChunkedDecoder(4096, client.maxHeaderSize());
-    if (this.bodyDone) this.req.complete = true;
+  }
+
+  /** Request body payload bytes received from the client. */
+  get bodyBytesIn(): number {
+    return this.bodyBytes;
+  }
+
+  /** The answer's header pairs as sent (the record asks for them only when an observer does). */
+  pairs(): readonly string[] {
+    if (this.answerPairs !== undefined) return this.answerPairs;
+    if (this.answerFields === undefined) return [];
+    const pairs = downstreamHeaders(this.answerFields.pairs()).slice();
+    if (this.addedCookie !== undefined) pairs.push('Set-Cookie', this.addedCookie);
+    return pairs;
   }
 
   // ---- Request body from the client ----
@@ -223,7 +248,6 @@ export class Exchange implements ConnOwner {
 
   private bodyEnd(): void {
     this.bodyDone = true;
-    this.req.complete = true;
     if (this.discard) {
       if (this.finished) this.client.bodyFinished(this);
       return;
@@ -257,8 +281,8 @@ export class Exchange implements ConnOwner {
 
   /** A malformed body: the member must never see a complete request. */
   private bodyError(err: ParseError): void {
-    this.info.error = new ProxyError('ERR_BAD_REQUEST', err.text);
-    this.info.status = err.status;
+    this.record.error = new ProxyError('ERR_BAD_REQUEST', err.text);
+    this.record.status = err.status;
     if (this.up) {
       this.up.destroy();
       this.up = undefined;
@@ -266,7 +290,7 @@ export class Exchange implements ConnOwner {
     this.cancelWait();
     this.endAttempt();
     this.keepAlive = false;
-    const answered = this.res.headersSent;
+    const answered = this.headSent;
     this.finished = true;
     this.respState = RESP_DONE;
     this.client.refuseBody(this, err, answered);
@@ -277,21 +301,23 @@ export class Exchange implements ConnOwner {
   pick(): void {
     this.timer = undefined;
     if (this.finished) return;
-    const canWait = this.deadline > 0 && Date.now() < this.deadline;
-    const out = pickMember(this.balancer, { target: this.head.target, cookie: this.head.cookie, waiting: canWait });
-    recordOutcome(this.info, out);
-    if (out.kind !== 'member') {
-      if (out.kind === 'none' && canWait) {
-        // Apache's balancer timeout: wait for a member to become usable.
-        this.timer = setTimeout(retryPick, Math.min(100, this.deadline - Date.now()), this);
-        return;
-      }
-      this.fail(new ProxyError(out.kind === 'none' ? 'ERR_NO_MEMBER' : 'ERR_NOFAILOVER', out.sticky.route ? `route ${out.sticky.route}` : undefined));
-      return;
-    }
-    this.outcome = out;
-    this.member = out.member;
-    this.attempt(false);
+    this.run(this.fo.pick());
+  }
+
+  /** Does what the failover core decided. */
+  private run(step: Step): void {
+    if (step.kind === 'attempt') {
+      this.outcome = step.pick;
+      this.member = step.member;
+      this.attempt(step.fresh);
+    } else if (step.kind === 'wait') this.timer = setTimeout(retryPick, step.ms, this);
+    else this.fail(step.error);
+  }
+
+  /** The attempt ended without an answer head: the core decides what comes next. */
+  private failed(failure: AttemptFailure): void {
+    this.dropUpstream();
+    this.run(this.fo.failed(failure, !this.sentOverflow));
   }
 
   private attempt(fresh: boolean): void {
@@ -306,19 +332,17 @@ export class Exchange implements ConnOwner {
     this.bodyWritten = false;
     this.respState = RESP_HEAD;
     this.respBuf = undefined;
-    m.busy++;
-    this.busy = true;
     this.pool = this.client.pools.get(m);
     const c = this.pool.acquire(this, m, fresh);
     if (c) this.onUpstreamReady(c);
     else if (!this.bodyDone) this.client.pauseReading();
   }
 
+  /** The exchange with the member is over: its traffic is counted and the attempt ends. */
   private endAttempt(): void {
-    if (this.busy) {
-      this.busy = false;
-      this.member!.busy--;
-    }
+    if (!this.fo.attempting) return;
+    this.fo.done(this.respState === RESP_HEAD ? 0 : this.bodyBytes, this.bytesFrom);
+    this.bytesFrom = 0;
   }
 
   private cancelWait(): void {
@@ -326,7 +350,7 @@ export class Exchange implements ConnOwner {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (!this.up && this.busy) this.pool?.cancel(this);
+    if (!this.up && this.fo.attempting) this.pool?.cancel(this);
   }
 
   onUpstreamReady(c: UpstreamConn): void {
@@ -360,24 +384,8 @@ export class Exchange implements ConnOwner {
 
   onUpstreamConnectFailed(_c: UpstreamConn, code: string): void {
     if (this.finished) return;
-    this.endAttempt();
     this.up = undefined;
-    const m = this.member!;
-    let error: ProxyError;
-    if (code === 'ERR_CONNECT_TIMEOUT') error = new ProxyError('ERR_CONNECT_TIMEOUT', `${m.url}: connect timeout`);
-    else if (isConnectError(code)) error = new ProxyError('ERR_CONNECT', `${m.url}: ${code}`);
-    else {
-      this.fail(new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', `${m.url}: ${code}`));
-      return;
-    }
-    this.balancer.markFailure(m, error.detail ?? error.code);
-    this.info.failures.push(`${m.url}: ${error.detail ?? error.code}`);
-    // Apache: try again while the member is now unusable and attempts remain.
-    if (!m.isUsable() && this.attempts++ < this.maxAttempts && !this.sentOverflow) {
-      this.pick();
-      return;
-    }
-    this.fail(error);
+    this.failed({ kind: 'connect-failed', code });
   }
 
   onUpstreamDrain(): void {
@@ -392,11 +400,8 @@ export class Exchange implements ConnOwner {
 
   onUpstreamTimeout(): void {
     if (this.finished) return;
-    const m = this.member!;
     if (this.respState === RESP_HEAD) {
-      if (this.balancer.model.failontimeout) this.balancer.markFailure(m, 'timeout');
-      this.dropUpstream();
-      this.fail(new ProxyError('ERR_UPSTREAM_TIMEOUT', `${m.url}: no answer in ${m.model.timeoutMs} ms`));
+      this.failed({ kind: 'timed-out' });
       return;
     }
     this.brokenAnswer('no traffic within the member timeout');
@@ -405,21 +410,11 @@ export class Exchange implements ConnOwner {
   onUpstreamLost(code: string): void {
     if (this.finished) return;
     this.up = undefined;
-    const m = this.member!;
     if (this.respState === RESP_HEAD) {
       // A pooled connection that closed before any byte of an answer: the member dropped it while
       // it was idle (its keep-alive timeout), not because of this request.
       const stale = !this.fresh && this.usedReused && this.respBuf === undefined && (code === 'end' || code === 'close' || code === 'ECONNRESET' || code === 'EPIPE');
-      if (stale) {
-        if (!this.sentOverflow) {
-          this.endAttempt();
-          this.attempt(true);
-          return;
-        }
-        this.fail(new ProxyError('ERR_UPSTREAM_RESET', `${m.url}: pooled connection closed`));
-        return;
-      }
-      this.fail(new ProxyError('ERR_UPSTREAM_RESET', `${m.url}: ${code === 'end' || code === 'close' ? 'socket hang up' : code}`));
+      this.failed(stale ? { kind: 'stale' } : { kind: 'reset', detail: code === 'end' || code === 'close' ? 'socket hang up' : code });
       return;
     }
     if (this.respMode === BODY_CLOSE && code === 'end') {
@@ -489,7 +484,7 @@ export class Exchange implements ConnOwner {
 
   /** 102 and 103 go to HTTP/1.1 clients (103 with its Link headers only); other 1xx are dropped. */
   private interim(r: ResponseHead): void {
-    if (this.head.minor !== 1 || this.res.headersSent) return;
+    if (this.head.minor !== 1 || this.headSent) return;
     if (r.status === 102) this.client.out.add('HTTP/1.1 102 Processing\r\n\r\n');
     else if (r.status === 103) {
       let s = '';
@@ -500,21 +495,13 @@ export class Exchange implements ConnOwner {
   }
 
   private answerHead(r: ResponseHead, buf: Buffer, offset: number, text: string | undefined): void {
-    const b = this.balancer;
-    const m = this.member!;
     const status = r.status;
     this.respState = RESP_BODY;
     // Nothing will be replayed once the member answered.
     this.sent = [];
     this.sentOverflow = true;
-    b.markSuccess(m);
-    if (b.model.failonstatus.length && b.model.failonstatus.includes(status)) b.markFailure(m, `status ${status}`);
-    const cls = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
-    m.responses[cls] = (m.responses[cls] ?? 0) + 1;
-    const res = this.res;
+    const routeCookie = this.fo.answered(status);
     const site = this.site;
-    const rc = b.model.routeCookie;
-    const routeCookie = rc && this.outcome!.routeChanged && m.route ? `${rc}=.${m.route}; Path=/; HttpOnly` : undefined;
     let lines: string;
     if (site.reverse.length || site.cookiePath.length || site.cookieDomain.length) {
       // ProxyPassReverse rules may rewrite values: work on name/value pairs.
@@ -523,17 +510,16 @@ export class Exchange implements ConnOwner {
       if (routeCookie) h.push('Set-Cookie', routeCookie);
       lines = '';
       for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
-      res.headerPairs = h;
+      this.answerPairs = h;
     } else {
       // The member's lines go on as they came.
       lines = downstreamLines(r.fields);
       if (routeCookie) {
         lines += `Set-Cookie: ${routeCookie}\r\n`;
-        res.extraPairs = ['Set-Cookie', routeCookie];
+        this.addedCookie = routeCookie;
       }
-      res.fields = r.fields;
+      this.answerFields = r.fields;
     }
-    this.info.status = status;
 
     this.respMode = answerBody(this.head.method === 'HEAD', status, r);
     this.upReusable = r.keepAlive && this.respMode !== BODY_CLOSE;
@@ -547,11 +533,8 @@ export class Exchange implements ConnOwner {
     if (!r.hasDate) s += this.client.dateLine();
     s += cf.lines;
     s += CRLF;
-    res.statusCode = status;
-    res.statusMessage = r.reason;
-    res._header = s;
-    res.headersSent = true;
-    res.shouldKeepAlive = cf.keepAlive;
+    this.headSent = true;
+    this.record.headBytesOut = s.length;
 
     this.client.out.add(s);
     if (this.respMode === BODY_NONE) {
@@ -573,16 +556,15 @@ export class Exchange implements ConnOwner {
   /** Body bytes from `buf[start..]`; `text` is the whole of `buf` as latin1 when it was made. */
   private answerBody(buf: Buffer, start: number, text?: string): void {
     const mode = this.respMode;
-    const m = this.member!;
     const o = this.client.out;
     if (mode === BODY_LENGTH) {
       const n = Math.min(this.respRemaining, buf.length - start);
       const piece = start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
       this.respRemaining -= n;
-      m.bytesFrom += n;
+      this.bytesFrom += n;
+      this.record.bodyBytesOut += n;
       if (text !== undefined && n <= SMALL_BODY) o.add(text.slice(start, start + n));
       else o.addBytes(piece, true);
-      this.res.write(piece);
       if (this.respRemaining === 0) {
         if (start + n < buf.length) this.upReusable = false;
         this.answerEnd();
@@ -599,12 +581,10 @@ export class Exchange implements ConnOwner {
       let n = 0;
       for (let i = 0; i < out.length; i++) n += out[i].length;
       if (n > 0) {
-        m.bytesFrom += n;
+        this.bytesFrom += n;
+        this.record.bodyBytesOut += n;
         if (this.clientMode === BODY_CHUNKED) o.add(`${n.toString(16)}\r\n`);
-        for (let i = 0; i < out.length; i++) {
-          o.addBytes(out[i], true);
-          this.res.write(out[i]);
-        }
+        for (let i = 0; i < out.length; i++) o.addBytes(out[i], true);
         if (this.clientMode === BODY_CHUNKED) o.add(CRLF);
       }
       out.length = 0;
@@ -615,11 +595,11 @@ export class Exchange implements ConnOwner {
       }
     } else if (mode === BODY_CLOSE) {
       const piece = start === 0 ? buf : buf.subarray(start);
-      m.bytesFrom += piece.length;
+      this.bytesFrom += piece.length;
+      this.record.bodyBytesOut += piece.length;
       if (this.clientMode === BODY_CHUNKED) o.add(`${piece.length.toString(16)}\r\n`);
       o.addBytes(piece, true);
       if (this.clientMode === BODY_CHUNKED) o.add(CRLF);
-      this.res.write(piece);
     }
     this.clientFlush();
   }
@@ -639,8 +619,8 @@ export class Exchange implements ConnOwner {
     }
     o.flush();
     this.answerFlushed = true;
+    this.endAttempt();
     this.respState = RESP_DONE;
-    this.member!.bytesTo += this.bodyBytes;
     const up = this.up;
     this.up = undefined;
     if (up) {
@@ -650,14 +630,12 @@ export class Exchange implements ConnOwner {
       }
       up.pool.release(up, this.upReusable && this.bodyWritten);
     }
-    this.endAttempt();
     this.complete();
   }
 
   /** The member's answer cannot be used: 502 before the head went out, a cut connection after. */
   private badAnswer(why: string): void {
-    this.dropUpstream();
-    this.fail(new ProxyError('ERR_UPSTREAM_BAD_RESPONSE', `${this.member!.url}: ${why}`));
+    this.failed({ kind: 'bad-answer', detail: why });
   }
 
   /** The answer broke off after its head was sent: the client cannot get a whole response. */
@@ -666,18 +644,21 @@ export class Exchange implements ConnOwner {
       // Nothing of the answer left yet (it broke off within the read that brought its head):
       // the client can still get a clean 502 instead of a cut connection.
       this.client.out.clear();
-      this.res.headersSent = false;
-      this.res._header = null;
+      this.headSent = false;
+      this.record.bodyBytesOut = 0;
+      this.answerPairs = undefined;
+      this.answerFields = undefined;
+      this.addedCookie = undefined;
       this.badAnswer(why);
       return;
     }
-    this.info.error = new ProxyError('ERR_UPSTREAM_RESET', why);
+    this.record.error = new ProxyError('ERR_UPSTREAM_RESET', `${this.member!.url}: ${why}`);
     this.dropUpstream();
     this.endAttempt();
     this.keepAlive = false;
     this.finished = true;
     this.respState = RESP_DONE;
-    this.res.destroyed = true;
+    this.record.aborted = true;
     this.client.out.clear();
     this.client.abandon(this);
   }
@@ -690,39 +671,34 @@ export class Exchange implements ConnOwner {
 
   /** Answers with an error page (or cuts the connection when the answer already began). */
   fail(err: ProxyError): void {
-    this.info.error = err;
+    this.record.error = err;
     this.dropUpstream();
     this.cancelWait();
     this.endAttempt();
-    if (this.res.headersSent) {
+    if (this.headSent) {
       this.brokenAnswer(err.message);
       return;
     }
-    const body = errorPage(err.status, err.message.split(' (')[0]);
+    const page = Buffer.from(errorPage(err.status, err.text));
     this.keepAlive = this.keepAlive && this.client.mayKeepAlive();
-    const h = `HTTP/1.1 ${err.status} ${reason(err.status)}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\n${this.client.dateLine()}${this.keepAlive ? this.client.keepAliveLines() : 'Connection: close\r\n'}\r\n`;
-    const res = this.res;
-    res.statusCode = err.status;
-    res.statusMessage = reason(err.status);
-    res.headerPairs = ['Content-Type', 'text/html; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body)), 'Cache-Control', 'no-store'];
-    res._header = h;
-    res.headersSent = true;
-    res.shouldKeepAlive = this.keepAlive;
-    this.info.status = err.status;
-    const bytes = Buffer.from(body);
+    const h = `HTTP/1.1 ${err.status} ${reason(err.status)}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: ${page.length}\r\nCache-Control: no-store\r\n${this.client.dateLine()}${this.keepAlive ? this.client.keepAliveLines() : 'Connection: close\r\n'}\r\n`;
+    const r = this.record;
+    r.status = err.status;
+    r.headBytesOut = h.length;
+    r.bodyBytesOut = page.length;
+    this.answerPairs = [...ERROR_PAIRS, 'Content-Length', String(page.length)];
+    this.headSent = true;
     const o = this.client.out;
     o.add(h);
-    o.addBytes(bytes);
+    o.addBytes(page);
     o.flush();
-    this.res.write(bytes);
     this.respState = RESP_DONE;
     this.complete();
   }
 
   private complete(): void {
     this.finished = true;
-    this.res.end();
-    this.res.writableFinished = true;
+    this.record.keepAlive = this.keepAlive;
     if (!this.bodyDone) {
       this.discard = true;
       this.pending = [];
@@ -740,7 +716,7 @@ export class Exchange implements ConnOwner {
     if (this.finished) return;
     this.finished = true;
     this.respState = RESP_DONE;
-    this.res.destroyed = true;
+    this.record.aborted = true;
     this.cancelWait();
     this.dropUpstream();
     this.endAttempt();

@@ -17,9 +17,18 @@ import { bareLf } from './fields.js';
 import { Outbox } from './outbox.js';
 import { ParseError } from './parse-error.js';
 import type { LeanPools } from './pool.js';
-import { parseRequestHead } from './request-head.js';
+import { UPGRADE } from './head-fields.js';
+import { parseRequestHead, type RequestHead } from './request-head.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/** A bodyless request that asks to switch to WebSocket (node-record.ts's isTunnel, on a lean head). */
+function isTunnel(head: RequestHead): boolean {
+  if (head.chunked || head.contentLength > 0) return false;
+  const f = head.fields;
+  for (let i = 0; i < f.count; i++) if (f.kinds[i] === UPGRADE && /(^|,)\s*websocket\s*(,|$)/i.test(f.value(i))) return true;
+  return false;
+}
 /** Reads up to this size are turned into one string before the head is looked for. */
 const SHORT_READ = 16_384;
 
@@ -176,10 +185,10 @@ export class ServerConn implements ClientSide {
     this.buf = undefined;
     this.out.clear();
     if (ex !== undefined) {
-      const answered = ex.res.headersSent;
+      const answered = ex.headSent;
       try {
-        ex.info.error = new ProxyError('ERR_INTERNAL', (e as Error)?.message);
-        ex.info.status = 500;
+        ex.record.error = new ProxyError('ERR_INTERNAL', (e as Error)?.message);
+        ex.record.status = 500;
         ex.abort();
       } catch {
         // Closing the connection below is all that is left to do.
@@ -277,8 +286,9 @@ export class ServerConn implements ClientSide {
       this.socket.end(rawErrorResponse(405, 'CONNECT is not supported: this server is not a forward proxy.'));
       return false;
     }
-    // Only origin-form requests to a ProxyPass rule take the lean path.
-    if (head.upgrade || head.expect || head.target.charCodeAt(0) !== 0x2f) return this.handOff(b, pos);
+    // Only origin-form requests to a ProxyPass rule take the lean path; a WebSocket handshake is
+    // tunnelled by node:http. Any other Upgrade is hop-by-hop: dropped, the request goes on.
+    if ((head.upgrade && isTunnel(head)) || head.expect || head.target.charCodeAt(0) !== 0x2f) return this.handOff(b, pos);
     let path: string;
     let query: string | undefined;
     try {
@@ -298,7 +308,6 @@ export class ServerConn implements ClientSide {
     const ex = new Exchange(this, head, site, balancer, query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`);
     this.exchange = ex;
     server.requestStarted();
-    server.emit('request-start', ex.req, ex.res, ex.info);
     let rest: Buffer | undefined = headEnd < b.length ? b.subarray(headEnd) : undefined;
     this.buf = undefined;
     if (rest !== undefined && !ex.bodyDone) {
@@ -347,10 +356,10 @@ export class ServerConn implements ClientSide {
   private report(ex: Exchange): void {
     if (ex.reported) return;
     ex.reported = true;
-    const server = this.engine.server;
-    server.requestFinished();
-    if (ex.info.status === undefined) ex.info.status = ex.res.statusCode;
-    server.emit('request-done', ex.req, ex.res, ex.info);
+    const r = ex.record;
+    r.bodyBytesIn = ex.bodyBytesIn;
+    if (!ex.finished || r.aborted) r.keepAlive = false;
+    this.engine.server.requestFinished(r);
   }
 
   private onEnd = (): void => {
