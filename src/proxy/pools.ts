@@ -3,6 +3,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type { MemberState } from '../balancer/member-state.js';
 
+/**
+ * Idle member connections are closed after at most this long, before a typical backend's
+ * keep-alive timeout (Node's default is 5 s): both engines' pools keep to it.
+ */
+export const MEMBER_IDLE_MS = 4_000;
+
 export class Pools {
   private agents = new Map<string, http.Agent>();
 
@@ -14,8 +20,7 @@ export class Pools {
         maxSockets: m.model.max,
         maxFreeSockets: Math.min(m.model.max, 256),
         scheduling: 'lifo',
-        // Idle pooled connections are closed before a typical backend's keep-alive timeout (5 s).
-        timeout: 4_000,
+        timeout: MEMBER_IDLE_MS,
       };
       a = m.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
       this.agents.set(m.id, a);

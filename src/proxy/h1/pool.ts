@@ -3,6 +3,7 @@
 // using it; its socket listeners are bound once, when it is created, and pass events on to
 // whoever owns it now, so a request adds no listeners and no closures.
 import net from 'node:net';
+import { MEMBER_IDLE_MS } from '../pools.js';
 import type { MemberState } from '../../balancer/member-state.js';
 import { Outbox } from './outbox.js';
 
@@ -24,10 +25,10 @@ export interface ConnOwner {
 }
 
 /**
- * Idle pooled connections are closed before a typical backend's keep-alive timeout (5 s), with
- * room for the pools' one-second clock.
+ * Idle pooled connections are closed within MEMBER_IDLE_MS, as the node:http engine's: the pools'
+ * clock ticks once a second, so a connection is dropped when it has been idle one tick less.
  */
-export const IDLE_MS = 3_000;
+export const IDLE_MS = MEMBER_IDLE_MS - 1_000;
 
 /**
  * Every member connection reads into this one buffer (`onread`), which spares an allocation and
