@@ -16,6 +16,7 @@ import { RecordStream, RequestRecord } from './core/record.js';
 import { nodeRecord, settleNodeRecord, upgradeAsPlainRequest, isTunnel } from './node-record.js';
 import { proxyUpgrade } from './websocket.js';
 import { attachLeanEngine } from './h1/engine.js';
+import { CertificateStore } from '../tls/certificate-store.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 
@@ -61,6 +62,11 @@ export class StickyServer extends EventEmitter {
   readonly handlers = new Map<string, HandlerFn>();
   /** Every finished request, from every transport: the one subscription of logs and metrics. */
   readonly records: RecordStream;
+  /**
+   * The certificates of the TLS listeners, by server name. Certificate files of the config are put
+   * here at start and on reload; other producers (ACME) call `certificates.put(names, material)`.
+   */
+  readonly certificates = new CertificateStore();
   staticHandler?: StaticFn;
   accessCheck?: AccessFn;
   private servers: { server: http.Server; listener: ListenerModel; sites: SiteModel[] }[] = [];
