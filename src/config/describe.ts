@@ -17,7 +17,7 @@ export interface SiteSetup {
   aliases: string[];
   hostHeader: string;
   routes: RouteLine[];
-  redirects: { path: string; from: string[] }[];
+  redirects: { path: string; from: string[]; relative: boolean }[];
   cookieRewrites: string[];
   handlers: { handler: string; path: string; who: string }[];
   static?: string;
@@ -51,6 +51,8 @@ export interface Setup {
   errorLog: string;
   persist: string;
   timeouts: string;
+  /** Whose defaults the settings left out got. */
+  defaults: string;
 }
 
 function listener(l: ListenerModel): string {
@@ -111,7 +113,7 @@ function describeSite(model: ConfigModel, site: SiteModel, index: number): SiteS
     aliases: site.serverAliases,
     hostHeader: site.preserveHost ? "the client's Host header is passed to members (ProxyPreserveHost On)" : "members see their own host:port as Host (ProxyPreserveHost Off)",
     routes,
-    redirects: site.reverse.map((r) => ({ path: r.path, from: r.prefixes })),
+    redirects: site.reverse.map((r) => ({ path: r.path, from: r.prefixes, relative: r.relative })),
     cookieRewrites: [
       ...site.cookiePath.map((c) => `cookie path ${c.from} → ${c.to}`),
       ...site.cookieDomain.map((c) => `cookie domain ${c.from} → ${c.to}`),
@@ -176,6 +178,10 @@ export function describeConfig(model: ConfigModel): Setup {
     errorLog: `${model.errorLog.path === '-' ? 'standard error' : model.errorLog.path}, level ${model.errorLog.level}`,
     persist: model.persist ? `manager changes are kept in ${model.persist.file} (BalancerPersist On)` : 'manager changes last until restart',
     timeouts: `Timeout ${ms(model.timeoutMs)}, KeepAliveTimeout ${ms(model.keepAliveTimeoutMs)}`,
+    defaults:
+      model.defaults === 'apache'
+        ? "Apache 2.4's for what the config leaves out (see the differences in docs/apache-migration.md)"
+        : "stickylb's for what the config leaves out (defaults: apache gives Apache 2.4's)",
   };
 }
 
@@ -194,7 +200,9 @@ export function renderSetup(s: Setup): string {
     out.push(`${site.title} on ${site.listen}${names}`);
     out.push('  Requests, first match wins:');
     out.push(...table(site.routes.map((r) => [r.path, r.action]), '    '));
-    for (const r of site.redirects) out.push(`  Redirects to ${r.from.length ? r.from.join(', ') : '(no member URLs)'} are rewritten to ${r.path}`);
+    for (const r of site.redirects) {
+      out.push(`  Redirects to ${r.from.length ? r.from.join(', ') : '(no member URLs)'} are rewritten to ${r.path}${r.relative ? ' (relative ones too)' : ''}`);
+    }
     if (!site.redirects.length) out.push('  Redirects from members are passed on unchanged (no ProxyPassReverse)');
     for (const c of site.cookieRewrites) out.push(`  Set-Cookie: ${c}`);
     out.push(`  Host: ${site.hostHeader}`);
@@ -227,5 +235,6 @@ export function renderSetup(s: Setup): string {
   out.push(`Persistence: ${s.persist}`);
   out.push(`Error log: ${s.errorLog}`);
   out.push(`Timeouts: ${s.timeouts}`);
+  out.push(`Defaults: ${s.defaults}`);
   return out.join('\n');
 }

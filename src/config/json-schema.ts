@@ -35,6 +35,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
     configSchema,
     {
       $schema: 'Where editors find this schema; ignored by stickylb.',
+      defaults: 'Defaults of the settings left out: "stickylb" (the default) or "apache" (Apache 2.4\'s: no retry back-off, relative redirects left alone, …; what Apache syntax files get). See docs/apache-migration.md.',
       listen: 'Ports to listen on: 8080, "127.0.0.1:8080", "[::1]:8080" or {host, port} (Apache Listen). Default [8080].',
       balancers: 'Balancers by name (Apache <Proxy balancer://NAME>). Rules reach them as balancer://NAME/.',
       ...site,
@@ -133,6 +134,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
     {
       path: 'The local path redirects are rewritten to.',
       to: 'balancer://NAME/path (covers every member) or a member URL http://host:port/path.',
+      relative: 'Also map relative redirects (Location: /landing) from the balancer path to `path`; one already under `path` is left alone. Default true; with defaults: apache, false (as Apache).',
     },
   ],
   [

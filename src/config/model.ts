@@ -83,7 +83,8 @@ export interface BalancerModel {
   balancerHeaders: boolean;
   /**
    * Cap of the retry interval of a member that keeps failing (it doubles on each failure after a
-   * recovery). Undefined: 5 x the member's retry, at most 10 minutes. 0: no back-off.
+   * recovery). Undefined: 5 x the member's retry, at most 10 minutes. 0: no back-off (the default
+   * under Apache syntax).
    */
   retryBackoffMaxMs?: number;
   members: MemberModel[];
@@ -106,6 +107,11 @@ export interface ReverseModel {
   prefixes: string[];
   /** The balancer path of the rule (`balancer://c/app/` gives `/app/`), for relative Locations. */
   upstreamPath: string;
+  /**
+   * Map relative redirects (`Location: /landing`) from upstreamPath to the local path. Off under
+   * Apache syntax (Apache leaves them alone), on by default in YAML.
+   */
+  relative: boolean;
 }
 
 export interface HandlerModel {
@@ -177,6 +183,8 @@ export interface RollingModel {
 export interface ConfigModel {
   /** File the config came from, when it came from one. */
   source?: string;
+  /** Whose defaults the settings left out got: stickylb's (YAML, JSON) or Apache 2.4's. */
+  defaults: 'stickylb' | 'apache';
   listeners: ListenerModel[];
   balancers: Record<string, BalancerModel>;
   /** Sites in order; the first one that matches a listener is its default. */

@@ -73,6 +73,8 @@ export function resolveHealth(
   raw: RawConfig,
   path: string,
   diags: Diagnostic[],
+  /** The check's timeout when none is set (Apache: the member's); else the interval, at most 10 s. */
+  timeoutMs?: number,
 ): HealthModel | undefined {
   const tpl = h?.template ?? fallback?.template;
   let merged: RawHealth = { ...(fallback ?? {}), ...(h ?? {}) };
@@ -96,7 +98,7 @@ export function resolveHealth(
     method: merged.method.toUpperCase() as HealthModel['method'],
     uri: merged.uri ?? '/',
     intervalMs,
-    timeoutMs: durationMs(merged.timeout, Math.min(intervalMs, 10_000)),
+    timeoutMs: durationMs(merged.timeout, timeoutMs ?? Math.min(intervalMs, 10_000)),
     passes: merged.passes ?? 1,
     fails: merged.fails ?? 1,
     expect,
@@ -119,7 +121,11 @@ function resolveMember(
 ): MemberModel {
   const u = new URL(m.url);
   const https = u.protocol === 'https:' || u.protocol === 'wss:';
-  const responseTimeout = m.timeout ?? b?.timeout ?? raw.proxyTimeout ?? raw.timeout;
+  const apache = raw.defaults === 'apache';
+  // Apache's balancer timeout is only the wait for a usable member; stickylb's is also the
+  // members' answer timeout when they set none.
+  const responseTimeout = m.timeout ?? (apache ? undefined : b?.timeout) ?? raw.proxyTimeout ?? raw.timeout;
+  const timeoutMs = durationMs(responseTimeout, DEFAULTS.timeoutMs);
   return {
     id: memberKey(m.url),
     url: m.url,
@@ -132,14 +138,15 @@ function resolveMember(
     lbset: m.lbset ?? 0,
     redirect: m.redirect ?? '',
     retryMs: durationMs(m.retry, DEFAULTS.retryMs),
-    timeoutMs: durationMs(responseTimeout, DEFAULTS.timeoutMs),
-    connectTimeoutMs: durationMs(m.connectiontimeout, DEFAULTS.connectTimeoutMs),
+    timeoutMs,
+    // Apache waits for a connection as long as for an answer (the member's timeout, else Timeout).
+    connectTimeoutMs: durationMs(m.connectiontimeout, apache ? timeoutMs : DEFAULTS.connectTimeoutMs),
     max: m.max ?? 256,
     keepalive: m.keepalive ?? true,
     disablereuse: m.disablereuse ?? false,
     status: applyStatus(noFlags(), m.status ?? ''),
     slowstartMs: durationMs(m.slowstart ?? b?.slowstart, 0),
-    health: resolveHealth(m.health, b?.health, raw, `${path}.health`, diags),
+    health: resolveHealth(m.health, b?.health, raw, `${path}.health`, diags, apache ? timeoutMs : undefined),
   };
 }
 
@@ -176,7 +183,9 @@ function resolveBalancer(name: string, b: RawBalancer, raw: RawConfig, diags: Di
     growth: b.growth ?? 0,
     routeCookie: b.routecookie,
     balancerHeaders: b.balancerheaders ?? false,
-    retryBackoffMaxMs: b.retrybackoff === undefined || b.retrybackoff === true ? undefined : b.retrybackoff === false ? 0 : durationMs(b.retrybackoff, 0),
+    // Apache retries a member in error after `retry` every time: no back-off unless asked for.
+    retryBackoffMaxMs:
+      b.retrybackoff === undefined ? (raw.defaults === 'apache' ? 0 : undefined) : b.retrybackoff === true ? undefined : b.retrybackoff === false ? 0 : durationMs(b.retrybackoff, 0),
     members,
   };
 }
@@ -284,12 +293,14 @@ function resolveSite(
 
   const reverse: ReverseModel[] = (site.proxyPassReverse ?? []).map((r) => {
     const t = parseTarget(r.to);
+    // Apache leaves relative redirects alone; stickylb maps them to the local path by default.
+    const relative = r.relative ?? raw.defaults !== 'apache';
     if (t.balancer) {
       const name = Object.keys(balancers).find((k) => k.toLowerCase() === t.balancer!.toLowerCase());
       const members = name ? balancers[name].members : [];
-      return { path: r.path, prefixes: members.map((m) => joinUrl(m.url, t.path)), upstreamPath: t.path || '/' };
+      return { path: r.path, prefixes: members.map((m) => joinUrl(m.url, t.path)), upstreamPath: t.path || '/', relative };
     }
-    return { path: r.path, prefixes: [joinUrl(t.url!, t.path)], upstreamPath: t.path || '/' };
+    return { path: r.path, prefixes: [joinUrl(t.url!, t.path)], upstreamPath: t.path || '/', relative };
   });
 
   const handlers: HandlerModel[] = (site.handlers ?? []).map((h) => ({
@@ -430,6 +441,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
   const persist = raw.persist === true ? { file: defaultPersistFile(opts.source) } : raw.persist ? { file: raw.persist.file } : undefined;
   return {
     source: opts.source,
+    defaults: raw.defaults ?? 'stickylb',
     listeners,
     balancers: model,
     sites,
@@ -442,7 +454,8 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     engine: raw.engine ?? DEFAULTS.engine,
     healthExpressions: raw.healthExpressions ?? {},
     logFormats: { ...STANDARD_LOG_FORMATS, ...(raw.logFormats ?? {}) },
-    errorLog: { path: raw.errorLog?.path ?? '-', level: raw.errorLog?.level ?? 'warn', format: raw.errorLog?.format ?? 'json' },
+    // Apache writes text lines; stickylb's own default is JSON, one object a line.
+    errorLog: { path: raw.errorLog?.path ?? '-', level: raw.errorLog?.level ?? 'warn', format: raw.errorLog?.format ?? (raw.defaults === 'apache' ? 'text' : 'json') },
     persist,
     nodes,
     rolling: {

@@ -117,6 +117,8 @@ export const proxyPassReverseSchema = z
   .object({
     path: pathSchema,
     to: z.string().regex(/^(balancer|https?):\/\/\S+$/i, 'must be balancer://NAME/path or http://host:port/path'),
+    /** Also map relative redirects (`Location: /landing`) from the balancer path to the local path. */
+    relative: z.boolean().optional(),
   })
   .strict();
 
@@ -218,6 +220,8 @@ export const configSchema = z
   .object({
     /** Where editors find the JSON Schema of this format (ignored by stickylb). */
     $schema: z.string().optional(),
+    /** Defaults of settings left out: stickylb's, or Apache 2.4's (what Apache syntax files get). */
+    defaults: z.enum(['stickylb', 'apache']).optional(),
     listen: z.array(listenSchema).optional(),
     balancers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'balancer names use letters, digits, _ . -'), balancerSchema).optional(),
     ...siteFields,

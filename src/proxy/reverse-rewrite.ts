@@ -28,18 +28,27 @@ export function reverseUrl(site: SiteModel, value: string, requestHost: string |
       if (!p.endsWith('/') && rest !== '' && !/^[/?#;]/.test(rest)) continue;
       return absolute(joinLocal(rule.path, rest), requestHost, proto);
     }
-    // A relative Location (`/landing`) from an app mounted at the balancer path.
-    if (value.startsWith('/') && !value.startsWith('//') && rule.upstreamPath !== rule.path) {
+    // A relative Location (`/landing`) from an app mounted at the balancer path: stickylb's
+    // option (`relative`); Apache leaves relative redirects alone.
+    if (rule.relative && value.startsWith('/') && !value.startsWith('//') && rule.upstreamPath !== rule.path) {
       const up = rule.upstreamPath;
-      // On a segment boundary, as for absolute URLs: /app does not capture /application.
-      const rest = value.slice(up.length);
-      if (value.startsWith(up) && (up.endsWith('/') || rest === '' || /^[/?#;]/.test(rest))) {
-        return joinLocal(rule.path, rest);
-      }
-      if (value === up.replace(/\/$/, '')) return joinLocal(rule.path, '');
+      // An app that already answers with the public path (`/app/landing` under
+      // ProxyPass /app/ balancer://c/) knows its prefix: the value is left as it is.
+      if (rule.path.length > up.length && underPath(value, rule.path)) continue;
+      if (underPath(value, up)) return joinLocal(rule.path, value.slice(up.length));
     }
   }
   return undefined;
+}
+
+/**
+ * `value` is `prefix` (with or without its trailing slash) or lies under it, on a segment boundary
+ * (/app does not take /application).
+ */
+function underPath(value: string, prefix: string): boolean {
+  if (!value.startsWith(prefix)) return prefix.endsWith('/') && value === prefix.slice(0, -1);
+  const rest = value.slice(prefix.length);
+  return prefix.endsWith('/') || rest === '' || /^[/?#;]/.test(rest);
 }
 
 function absolute(path: string, host: string | undefined, proto: string): string {

@@ -62,7 +62,7 @@ function stateOf(lb: RunningBalancer) {
   });
 }
 
-test('changes without nonce, with a wrong nonce, or from a foreign origin are refused with the reason', async () => {
+test('changes without nonce, with a wrong nonce, or from a foreign origin are refused with the reason [manager-nonce] [manager-post-origin]', async () => {
   await withBalancer({}, async (lb) => {
     const nonce = (await apiGet(lb.url)).balancers[0].nonce as string;
     const before = stateOf(lb);

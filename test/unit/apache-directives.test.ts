@@ -106,8 +106,10 @@ test('ProxyPass path !: an exclusion; words after it are warned about', () => {
 test('ProxyPass to a single URL: worker parameters go to member, durations with units', () => {
   const c = conf('ProxyPass /api http://127.0.0.1:9000/api retry=5 connectiontimeout=500ms keepalive=On hcmethod=GET');
   assert.deepEqual(c.raw.proxyPass, [
-    { path: '/api', to: 'http://127.0.0.1:9000/api', member: { retry: 5, connectiontimeout: '500ms', keepalive: true, health: { method: 'GET' } } },
+    { path: '/api', to: 'http://127.0.0.1:9000/api', member: { retry: 5, connectiontimeout: '500ms', health: { method: 'GET' } } },
   ]);
+  // Apache's keepalive is TCP keep-alive probes, not connection reuse [keepalive-parameter].
+  assert.deepEqual(c.messages, ['a.conf:1: info: ProxyPass: keepalive= is ignored (TCP keep-alive probes are left to the system; connections to members are reused unless disablereuse=On)']);
 });
 
 test('ProxyPass flags: nocanon, noquery, interpolate are ignored with a note; other bare words are warned about', () => {
@@ -239,7 +241,7 @@ test('BalancerMember: outside <Proxy> without a balancer; inside <Proxy http://>
 
 test('BalancerMember parameters: unknown is a warning, ignored Apache ones a note, balancer ones a warning', () => {
   assert.deepEqual(conf('BalancerMember balancer://c http://h:1 routee=x flushpackets=on stickysession=_s').messages, [
-    'a.conf:1: warning: BalancerMember: unknown parameter "routee=x" (ignored; member parameters: loadfactor, lbset, route, redirect, retry, timeout, connectiontimeout, ping, max, smax, ttl, keepalive, disablereuse, enablereuse, status, slowstart, hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate)',
+    'a.conf:1: warning: BalancerMember: unknown parameter "routee=x" (ignored; member parameters: loadfactor, lbset, route, redirect, retry, timeout, connectiontimeout, ping, max, smax, ttl, disablereuse, enablereuse, status, slowstart, hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate)',
     'a.conf:1: info: BalancerMember: flushpackets= is ignored (responses are streamed as they arrive)',
     'a.conf:1: warning: BalancerMember: stickysession is a balancer parameter, not a member parameter (ignored; set it on ProxyPass or ProxySet balancer://NAME)',
   ]);
@@ -421,7 +423,7 @@ test('<Proxy *> (forward proxy access) is ignored with a note; access rules in <
   ]);
 });
 
-test('balancers of two virtual hosts with one name become one balancer, with a warning', () => {
+test('balancers of two virtual hosts with one name become one balancer, with a warning [shared-balancers]', () => {
   const c = conf('<VirtualHost *:80>\nBalancerMember balancer://c http://h:1\n</VirtualHost>\n<VirtualHost *:81>\nBalancerMember balancer://c http://h:2\n</VirtualHost>');
   assert.equal(c.raw.balancers.c.members.length, 2);
   assert.deepEqual(c.messages, [

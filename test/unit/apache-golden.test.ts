@@ -54,7 +54,7 @@ test('apache golden: the repaired seeds route as the thread describes', () => {
   assert.deepEqual(sb.members.map((m) => m.route), ['R1', 'R2']);
   assert.equal(s.sites[0].serverName, 'smalltalk.wolf359.be');
   assert.equal(s.sites[0].static?.root, '/home/sven/html');
-  assert.deepEqual(s.sites[0].reverse, [{ path: '/', prefixes: ['http://127.0.0.1:8081/', 'http://127.0.0.1:8082/'], upstreamPath: '/' }]);
+  assert.deepEqual(s.sites[0].reverse, [{ path: '/', prefixes: ['http://127.0.0.1:8081/', 'http://127.0.0.1:8082/'], upstreamPath: '/', relative: false }]);
   assert.deepEqual(s.sites[0].handlers.map((h) => h.allow), [['all'], ['all']]);
 });
 

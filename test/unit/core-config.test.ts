@@ -148,7 +148,7 @@ test('config: the seed configuration resolves to the expected balancer model', (
     { kind: 'exclude', path: '/balancer-manager', match: undefined },
     { kind: 'proxy', path: '/', match: undefined, balancer: 'mycluster', targetPath: '/' },
   ]);
-  assert.deepEqual(model.sites[0].reverse, [{ path: '/', prefixes: ['http://127.0.0.1:8080/', 'http://127.0.0.1:9090/'], upstreamPath: '/' }]);
+  assert.deepEqual(model.sites[0].reverse, [{ path: '/', prefixes: ['http://127.0.0.1:8080/', 'http://127.0.0.1:9090/'], upstreamPath: '/', relative: true }]);
 });
 
 test('config: stickysession forms and stickysessionsep Off', () => {

@@ -53,7 +53,7 @@ test('headers: TE is dropped except for "trailers"', () => {
   assert.ok(!lines(upstreamRequestHeaders(['TE', 'gzip'], opts)).some((l) => l.startsWith('TE')));
 });
 
-test('headers: X-Forwarded-For, -Host and -Server are merged as Apache merges them', () => {
+test('headers: X-Forwarded-For, -Host and -Server are merged as Apache merges them; X-Forwarded-Proto is our own [forwarded-proto]', () => {
   const raw = ['X-Forwarded-For', '203.0.113.1', 'x-forwarded-for', '198.51.100.2', 'X-Forwarded-Host', 'a.example', 'X-Forwarded-Server', 'edge', 'X-Forwarded-Proto', 'https'];
   const out = lines(upstreamRequestHeaders(raw, opts));
   assert.deepEqual(out.filter((l) => l.startsWith('X-Forwarded')), [

@@ -28,7 +28,6 @@ const memberParams: Record<string, ParamSpec> = {
   max: { key: 'max', kind: 'int', form: 'NUMBER' },
   smax: { key: 'smax', kind: 'int', form: 'NUMBER' },
   ttl: { key: 'ttl', kind: 'duration', form: 'SECONDS' },
-  keepalive: { key: 'keepalive', kind: 'bool', form: 'On|Off' },
   disablereuse: { key: 'disablereuse', kind: 'bool', form: 'On|Off' },
   enablereuse: { key: 'disablereuse', kind: 'inverse-bool', form: 'On|Off' },
   status: { key: 'status', kind: 'string', form: '+H, -D, S, … (letters I N D H R S E C)' },
@@ -75,6 +74,9 @@ const ignoredMember: Record<string, string> = {
   upgrade: 'WebSocket upgrades are always passed through',
   mapping: 'paths are passed on as received',
   addressttl: 'member addresses are looked up by Node',
+  // Apache's keepalive is SO_KEEPALIVE on the member connection, not connection reuse (which is
+  // enablereuse / disablereuse, and on by default in both).
+  keepalive: 'TCP keep-alive probes are left to the system; connections to members are reused unless disablereuse=On',
 };
 const ignoredBalancer: Record<string, string> = {
   nonce: 'stickylb makes its own manager nonce',

@@ -35,7 +35,7 @@ interface SiteAcc {
   proxyPass: RuleAcc[];
   /** ProxyPass inside <Location>, tried before the others (last matching <Location> first). */
   locationProxyPass: RuleAcc[];
-  proxyPassReverse: Located<{ path: string; to: string }>[];
+  proxyPassReverse: Located<{ path: string; to: string; relative?: boolean }>[];
   cookiePath: Located<{ from: string; to: string }>[];
   cookieDomain: Located<{ from: string; to: string }>[];
   handlers: HandlerAcc[];
@@ -532,7 +532,7 @@ class Converter {
     let path: string;
     let url: string | undefined;
     if (s.location) {
-      if (d.args.length !== 1) return this.invalid(d, `inside <Location ${s.location.path}> give only the URL (ProxyPassReverse http://host:port/)`);
+      if (d.args.length < 1 || d.args[0].startsWith('/')) return this.invalid(d, `inside <Location ${s.location.path}> give only the URL (ProxyPassReverse http://host:port/)`);
       path = s.location.path;
       url = d.args[0];
     } else {
@@ -546,13 +546,19 @@ class Converter {
         return;
       }
       [path, url] = d.args;
-      for (const extra of d.args.slice(2)) {
-        if (extra.toLowerCase() === 'interpolate') this.diag(d, 'info', 'ProxyPassReverse: interpolate is ignored (environment variables are not interpolated)', 'ignored-parameter');
-        else this.diag(d, 'warning', `ProxyPassReverse: unknown word "${extra}" (ignored)`, 'unknown-parameter');
-      }
+    }
+    let relative: boolean | undefined;
+    for (const extra of d.args.slice(s.location ? 1 : 2)) {
+      const rel = /^relative=(.*)$/i.exec(extra);
+      if (extra.toLowerCase() === 'interpolate') this.diag(d, 'info', 'ProxyPassReverse: interpolate is ignored (environment variables are not interpolated)', 'ignored-parameter');
+      else if (rel) {
+        // stickylb's own: also map relative redirects (Location: /landing) to the local path.
+        relative = onOff(rel[1]);
+        if (relative === undefined) return this.invalid(d, `relative=${rel[1]} is not On or Off`);
+      } else this.diag(d, 'warning', `ProxyPassReverse: unknown word "${extra}" (ignored)`, 'unknown-parameter');
     }
     if (!BALANCER_URL.test(url) && !/^https?:\/\/[^/\s]+/i.test(url)) return this.badUrl(d, url, 'balancer://NAME/ or http://host:port/');
-    s.site.proxyPassReverse.push({ value: { path, to: url }, at: locOf(d) });
+    s.site.proxyPassReverse.push({ value: relative === undefined ? { path, to: url } : { path, to: url, relative }, at: locOf(d) });
   }
 
   private balancerMember(d: Directive, s: Scope): void {
@@ -632,6 +638,8 @@ class Converter {
     this.applyMemberSets();
     this.applyRouteCookies();
     const out = new RawBuilder();
+    // Settings the file leaves out behave as in Apache 2.4 (see docs/apache-migration.md).
+    out.set(['defaults'], 'apache', { file: this.file, line: 1, directive: 'defaults' });
     const derived = this.listen.length === 0 ? this.derivedListen() : [];
     if (!this.listen.length && !derived.length) {
       this.diagnostics.push({ severity: 'info', file: this.file, message: 'no Listen directive: stickylb listens on port 8080, its default', code: 'listen-default' });

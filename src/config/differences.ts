@@ -1,0 +1,271 @@
+// Where stickylb and Apache 2.4 differ, as data: the differences table of
+// docs/apache-migration.md is rendered from these rows (scripts/gen-docs.mjs), and
+// test/unit/apache-differences.test.ts checks every row with `values` against the models an
+// Apache config and a YAML config resolve to, and that a test names every row's key.
+// Pure data, no imports.
+
+export type DifferenceKind =
+  /** Apache syntax gets Apache 2.4's default; YAML keeps stickylb's own. */
+  | 'default'
+  /** The same in both front ends, and the same as Apache 2.4. */
+  | 'same'
+  /** stickylb's behaviour in both front ends, different from Apache 2.4. */
+  | 'kept'
+  /** Kept on purpose under Apache syntax too, for safety or because Apache cannot do it. */
+  | 'deliberate';
+
+export interface Difference {
+  /** Stable key; the tests showing the behaviour carry `[key]` in their titles. */
+  key: string;
+  kind: DifferenceKind;
+  /** The behaviour, in a few words (markdown). */
+  what: string;
+  /** What Apache httpd 2.4 does. */
+  apache24: string;
+  /** What stickylb does with an Apache config. */
+  apacheSyntax: string;
+  /** What stickylb does with a YAML or JSON config that does not say. */
+  yaml: string;
+  /** How to choose the other behaviour. */
+  setting: string;
+  /**
+   * The resolved default under each front end (what the table test reads from the models of
+   * test/fixtures/differences/site.conf and site.yaml). Durations are in milliseconds.
+   */
+  values?: { apache: unknown; yaml: unknown };
+}
+
+export const DIFFERENCES: readonly Difference[] = [
+  {
+    key: 'relative-redirects',
+    kind: 'default',
+    what: 'A relative redirect (`Location: /landing`) from a member under `ProxyPass /app/ balancer://c/` with `ProxyPassReverse /app/ balancer://c/`',
+    apache24: 'Left alone',
+    apacheSyntax: 'Left alone',
+    yaml: 'Mapped to the local path: `/app/landing`; a redirect already under the local path (`/app/landing`) is left alone',
+    setting: '`relative: true|false` on a `proxyPassReverse` entry; `relative=On` at the end of a `ProxyPassReverse` line',
+    values: { apache: false, yaml: true },
+  },
+  {
+    key: 'retry-backoff',
+    kind: 'default',
+    what: 'Retry interval of a member that fails again after it was retried',
+    apache24: '`retry` every time (default 60 s)',
+    apacheSyntax: '`retry` every time',
+    yaml: 'Doubles on each failure in a row, up to 5 × `retry` (at most 10 minutes); an answer resets it',
+    setting: '`retrybackoff` (balancer): a cap such as `5m`, `On` for the default cap, `Off` for none',
+    values: { apache: 60_000, yaml: 300_000 },
+  },
+  {
+    key: 'connect-timeout',
+    kind: 'default',
+    what: 'How long to wait for a connection to a member that sets no `connectiontimeout`',
+    apache24: 'The member\'s `timeout`, else `ProxyTimeout`, else `Timeout` (60 s)',
+    apacheSyntax: 'The member\'s `timeout`, else `ProxyTimeout`, else `Timeout` (60 s)',
+    yaml: '5 s',
+    setting: '`connectiontimeout` (member)',
+    values: { apache: 60_000, yaml: 5_000 },
+  },
+  {
+    key: 'answer-timeout',
+    kind: 'default',
+    what: 'A balancer\'s `timeout` (the wait for a usable member) and the answer timeout of its members',
+    apache24: 'Unrelated: members wait `timeout`, else `ProxyTimeout`, else `Timeout` for an answer',
+    apacheSyntax: 'Unrelated, as in Apache',
+    yaml: 'A member without its own `timeout` also waits the balancer\'s `timeout` for an answer, before `proxyTimeout` and `timeout`',
+    setting: '`timeout` on each member',
+    values: { apache: 60_000, yaml: 10_000 },
+  },
+  {
+    key: 'health-timeout',
+    kind: 'default',
+    what: 'How long an active health check may take',
+    apache24: 'The member\'s timeouts (mod_proxy_hcheck has no setting of its own)',
+    apacheSyntax: 'The member\'s answer timeout (60 s unless set)',
+    yaml: 'The check interval, at most 10 s',
+    setting: '`timeout` in `health` (YAML only)',
+    values: { apache: 60_000, yaml: 10_000 },
+  },
+  {
+    key: 'error-log-format',
+    kind: 'default',
+    what: 'Error log lines',
+    apache24: 'Text: `[time] [level] [pid …] message`',
+    apacheSyntax: 'Text lines in Apache\'s layout',
+    yaml: 'JSON, one object a line',
+    setting: '`errorLog.format: json|text`',
+    values: { apache: 'text', yaml: 'json' },
+  },
+  {
+    key: 'keepalive-parameter',
+    kind: 'default',
+    what: 'The member parameter `keepalive`',
+    apache24: 'TCP keep-alive probes (`SO_KEEPALIVE`) on member connections; connections are reused unless `disablereuse=On`',
+    apacheSyntax: 'Accepted and ignored (probes are left to the system); connections are reused unless `disablereuse=On`',
+    yaml: '`keepalive: false` stops reusing member connections',
+    setting: '`disablereuse` (member), in both',
+    values: { apache: true, yaml: false },
+  },
+  {
+    key: 'slow-start',
+    kind: 'same',
+    what: 'Slow start of a member that comes back',
+    apache24: 'None: it gets its full share at once',
+    apacheSyntax: 'None',
+    yaml: 'None',
+    setting: '`slowstart` (balancer or member), stickylb\'s own',
+    values: { apache: 0, yaml: 0 },
+  },
+  {
+    key: 'limit-request-body',
+    kind: 'deliberate',
+    what: '`LimitRequestBody` on a proxied request',
+    apache24: 'The body is forwarded to the member anyway',
+    apacheSyntax: 'A larger body is refused with 413',
+    yaml: 'The same, with the body limit setting',
+    setting: '–',
+  },
+  {
+    key: 'forwarded-trust',
+    kind: 'deliberate',
+    what: '`X-Forwarded-*` headers a client sends',
+    apache24: 'Taken as they are: the client\'s address is appended to its own `X-Forwarded-For`',
+    apacheSyntax: 'Believed only from a client that is a declared trusted proxy',
+    yaml: 'The same',
+    setting: 'The trusted proxies of the config',
+  },
+  {
+    key: 'forwarded-proto',
+    kind: 'kept',
+    what: '`X-Forwarded-Proto` to members',
+    apache24: 'Not sent by mod_proxy (needs `RequestHeader set`)',
+    apacheSyntax: 'Sent: the scheme the client used',
+    yaml: 'The same',
+    setting: '–',
+  },
+  {
+    key: 'acme-no-reload',
+    kind: 'deliberate',
+    what: 'A certificate issued or renewed by ACME',
+    apache24: 'mod_md uses it after a graceful restart',
+    apacheSyntax: 'Served as soon as it is issued, without a reload',
+    yaml: 'The same',
+    setting: '–',
+  },
+  {
+    key: 'tls-defaults',
+    kind: 'deliberate',
+    what: 'TLS protocols and ciphers when the config names none',
+    apache24: 'Those of the build and distribution (`SSLProtocol all -SSLv3` in 2.4\'s own defaults)',
+    apacheSyntax: 'TLS 1.2 and newer, modern ciphers',
+    yaml: 'The same',
+    setting: '`SSLProtocol`, `SSLCipherSuite` and their YAML equivalents, within these limits',
+  },
+  {
+    key: 'manager-nonce',
+    kind: 'deliberate',
+    what: 'The balancer manager\'s nonce',
+    apache24: '`nonce=None` turns the check off (and in fact locks the manager)',
+    apacheSyntax: 'Always required; `nonce=` is accepted and ignored',
+    yaml: 'Always required',
+    setting: '–',
+  },
+  {
+    key: 'manager-post-origin',
+    kind: 'deliberate',
+    what: 'Changes through the balancer manager',
+    apache24: 'By GET or POST, with the nonce',
+    apacheSyntax: 'By POST only, with the nonce and a `Referer` or `Origin` of the same site',
+    yaml: 'The same',
+    setting: '–',
+  },
+  {
+    key: 'handler-access',
+    kind: 'deliberate',
+    what: 'A manager, server-status or metrics location without access rules',
+    apache24: 'Open to everyone',
+    apacheSyntax: 'Only this machine (with a warning from `check`)',
+    yaml: 'Only this machine',
+    setting: '`Require …` in the `<Location>`; `allow` of the handler',
+    values: { apache: ['local'], yaml: ['local'] },
+  },
+  {
+    key: 'shared-balancers',
+    kind: 'deliberate',
+    what: 'Balancers and virtual hosts',
+    apache24: 'Each `<VirtualHost>` has balancers of its own',
+    apacheSyntax: 'Defined once and usable from every virtual host; two of the same name in different hosts become one (with a warning)',
+    yaml: 'Defined once under `balancers`, usable from every virtual host',
+    setting: '–',
+  },
+  {
+    key: 'no-listen',
+    kind: 'kept',
+    what: 'A config without `Listen`',
+    apache24: 'Does not start (no listening sockets)',
+    apacheSyntax: 'The ports of the `<VirtualHost>` addresses, else 8080',
+    yaml: '8080',
+    setting: '`Listen`; `listen`',
+    values: { apache: [{ port: 8080 }], yaml: [{ port: 8080 }] },
+  },
+  {
+    key: 'header-limit',
+    kind: 'kept',
+    what: 'Size of a request head',
+    apache24: '`LimitRequestFieldSize` 8190 bytes a line, `LimitRequestFields` 100',
+    apacheSyntax: '16384 bytes for the whole head (those directives are not read)',
+    yaml: '16384 bytes for the whole head',
+    setting: '`maxHeaderSize`',
+    values: { apache: 16_384, yaml: 16_384 },
+  },
+  {
+    key: 'member-max',
+    kind: 'kept',
+    what: 'Connections to one member',
+    apache24: 'As many as the MPM has threads (`ThreadsPerChild` per child process)',
+    apacheSyntax: 'At most 256',
+    yaml: 'At most 256',
+    setting: '`max` (member)',
+    values: { apache: 256, yaml: 256 },
+  },
+  {
+    key: 'error-log-path',
+    kind: 'kept',
+    what: 'Where the error log goes without `ErrorLog`',
+    apache24: '`logs/error_log` under `ServerRoot`',
+    apacheSyntax: 'Standard output',
+    yaml: 'Standard output',
+    setting: '`ErrorLog`; `errorLog.path`',
+    values: { apache: '-', yaml: '-' },
+  },
+];
+
+const KIND_WORDS: Record<DifferenceKind, string> = {
+  default: 'Apache syntax gets Apache\'s default',
+  same: 'Apache\'s default in both',
+  kept: 'stickylb\'s in both',
+  deliberate: 'On purpose, in both',
+};
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+/** The differences table as markdown (what docs/apache-migration.md holds between its markers). */
+export function differencesTable(rows: readonly Difference[] = DIFFERENCES): string {
+  const head = ['What', 'Apache 2.4', 'stickylb, Apache syntax', 'stickylb, YAML/JSON', 'Setting', 'Kind'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const r of rows) lines.push(`| ${[r.what, r.apache24, r.apacheSyntax, r.yaml, r.setting, KIND_WORDS[r.kind]].map(cell).join(' | ')} |`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const TABLE_BEGIN = '<!-- differences table: generated from src/config/differences.ts by `node scripts/gen-docs.mjs`; do not edit -->';
+export const TABLE_END = '<!-- end of differences table -->';
+
+/** The docs text with the table between its markers replaced by the current one. */
+export function withDifferencesTable(doc: string): string {
+  const a = doc.indexOf(TABLE_BEGIN);
+  const b = doc.indexOf(TABLE_END);
+  if (a < 0 || b < a) throw new Error('docs/apache-migration.md has no differences table markers');
+  return `${doc.slice(0, a + TABLE_BEGIN.length)}\n\n${differencesTable()}\n${doc.slice(b)}`;
+}
