@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import {
   accessLogSchema,
+  acmeSchema,
   balancerSchema,
   configSchema,
   healthSchema,
@@ -56,6 +57,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       nodes: 'Identical app nodes stickylb starts and supervises; each becomes a member with its own route.',
       rolling: 'Settings of `stickylb restart --rolling`.',
       admin: 'Path of the admin API.',
+      acme: 'Automatic certificates from an ACME CA such as Let\'s Encrypt (Apache mod_md): the domains to manage and the CA. See docs/tls.md.',
       manager: 'Shorthand for a balancer-manager handler of the default site (path default /balancer-manager).',
       serverStatus: 'Shorthand for a server-status handler of the default site (path default /server-status).',
       metrics: 'Shorthand for a Prometheus metrics handler of the default site (path default /metrics).',
@@ -179,6 +181,20 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       maxWait: `Restart a drained node after this long even if not idle: ${DURATION}. Default 300.`,
       hook: 'Command run to restart a member stickylb did not start.',
       sessionsPath: 'Path on each node that reports its live sessions (see the cluster library).',
+    },
+  ],
+  [
+    acmeSchema,
+    {
+      domains: 'Managed domains (Apache MDomain): each a DNS name or a list of names that share one certificate. No wildcards (they need DNS-01).',
+      directory: 'The CA\'s ACME directory URL, or letsencrypt, letsencrypt-staging, buypass, buypass-test (Apache MDCertificateAuthority). Default letsencrypt.',
+      contact: 'E-mail address of the ACME account (Apache MDContactEmail, else ServerAdmin).',
+      agreeToTerms: 'You accept the CA\'s terms of service (Apache MDCertificateAgreement accepted); most CAs require it. Default false.',
+      storeDir: 'Folder of the account key, certificate keys (mode 0600) and certificates, relative to the config file (Apache MDStoreDir). Default "md".',
+      renewWindow: 'Renew when this much of the lifetime is left ("33%") or this long before expiry ("21d", "12h"; a number is seconds) (Apache MDRenewWindow). Default "33%".',
+      retryDelay: `Wait after a failed order, doubled for each failure in a row, at most a day (Apache MDRetryDelay): ${DURATION}. Default 60.`,
+      keyType: 'Key of the certificates: rsa2048, rsa3072, rsa4096, p256 or p384 (Apache MDPrivateKeys). Default rsa2048.',
+      caCertificates: 'PEM file(s) of a private CA\'s root, trusted for the ACME server besides Node\'s CA store and NODE_EXTRA_CA_CERTS (never instead of them).',
     },
   ],
 ]);

@@ -180,6 +180,35 @@ export interface RollingModel {
   sessionsPath?: string;
 }
 
+/** How long before expiry a certificate is renewed: a share of its lifetime, or a fixed time. */
+export type RenewWindowModel = { percent: number } | { ms: number };
+
+/** One managed domain (Apache MDomain): one certificate for all its names. */
+export interface AcmeDomainModel {
+  /** DNS names; the first names the certificate (and its folder in the store). */
+  names: string[];
+}
+
+/** Automatic certificates from an ACME CA (Apache mod_md). */
+export interface AcmeModel {
+  /** The CA's directory URL. */
+  directory: string;
+  /** Contact e-mail of the account (MDContactEmail, else ServerAdmin). */
+  contact?: string;
+  /** The CA's terms of service are accepted (MDCertificateAgreement accepted). */
+  agreeToTerms: boolean;
+  /** Absolute folder of accounts, keys and certificates (MDStoreDir). */
+  storeDir: string;
+  renewWindow: RenewWindowModel;
+  /** First wait after a failed order; doubles with each failure in a row (MDRetryDelay). */
+  retryDelayMs: number;
+  /** Key type of the certificates (MDPrivateKeys). */
+  keyType: 'rsa2048' | 'rsa3072' | 'rsa4096' | 'p256' | 'p384';
+  /** Absolute PEM files trusted for the CA's host besides Node's CA store (never instead of it). */
+  caCertificates: string[];
+  domains: AcmeDomainModel[];
+}
+
 export interface ConfigModel {
   /** File the config came from, when it came from one. */
   source?: string;
@@ -204,6 +233,8 @@ export interface ConfigModel {
   nodes?: NodesModel;
   rolling: RollingModel;
   adminPath: string;
+  /** Automatic certificates (ACME); undefined when no domain is managed. */
+  acme?: AcmeModel;
 }
 
 export function noFlags(): StatusFlags {

@@ -26,6 +26,7 @@ import {
 import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
 import { checkHealthExpect } from '../health/expr.js';
 import { checkLogFormat } from '../log/access-format.js';
+import { resolveAcme } from './resolve-acme.js';
 
 export const DEFAULTS = {
   listen: { port: 8080 } as ListenerModel,
@@ -426,6 +427,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     });
   }
 
+  const acme = resolveAcme(raw.acme, opts.source, diags);
   const errors = diags.filter((d) => d.severity === 'error');
   if (errors.length) {
     for (const d of errors) {
@@ -466,6 +468,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
       sessionsPath: raw.rolling?.sessionsPath,
     },
     adminPath: raw.admin?.path ?? DEFAULTS.adminPath,
+    acme,
   };
 }
 

@@ -1,6 +1,7 @@
 // The one configuration schema. Every front end (YAML, JSON, Apache syntax) produces an object of
 // this shape; `validateConfig` in validate.ts is the only gate through which it becomes a model.
 import { z } from 'zod';
+import { acmeNameProblem, KNOWN_CAS } from '../acme/cas.js';
 
 /** Seconds as a number, or a string with a unit: `500ms`, `30s`, `5m`, `1h`. Resolved to ms. */
 export const durationSchema = z
@@ -216,6 +217,33 @@ export const rollingSchema = z
   })
   .strict();
 
+/** A DNS name a CA can certify over HTTP-01 or TLS-ALPN-01. */
+const acmeNameSchema = z.string().superRefine((name, ctx) => {
+  const problem = acmeNameProblem(name.toLowerCase());
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+});
+
+/** Automatic certificates from an ACME CA (Apache mod_md). */
+export const acmeSchema = z
+  .object({
+    /** Managed domains: one certificate each, for one name or a list of names. */
+    domains: z.array(z.union([acmeNameSchema, z.array(acmeNameSchema).min(1)])).min(1),
+    directory: z
+      .string()
+      .refine((v) => /^https?:\/\/[^/\s]+\S*$/i.test(v) || Object.hasOwn(KNOWN_CAS, v.toLowerCase()), `must be an http(s):// directory URL or one of ${Object.keys(KNOWN_CAS).join(', ')}`)
+      .optional(),
+    contact: z.string().regex(/^(mailto:)?[^@\s]+@[^@\s]+$/i, 'must be an e-mail address').optional(),
+    agreeToTerms: z.boolean().optional(),
+    storeDir: z.string().min(1).optional(),
+    renewWindow: z
+      .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*(%|ms|s|m|h|d)$/i, 'must be a share of the lifetime ("33%") or a time ("21d", "12h")')])
+      .optional(),
+    retryDelay: durationSchema.optional(),
+    keyType: z.enum(['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384']).optional(),
+    caCertificates: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     /** Where editors find the JSON Schema of this format (ignored by stickylb). */
@@ -251,6 +279,7 @@ export const configSchema = z
     nodes: nodesSchema.optional(),
     rolling: rollingSchema.optional(),
     admin: z.object({ path: pathSchema.optional() }).strict().optional(),
+    acme: acmeSchema.optional(),
     /** Shorthands for `handlers` entries of the default site. */
     manager: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
     serverStatus: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
@@ -265,3 +294,4 @@ export type RawHealth = z.infer<typeof healthSchema>;
 export type RawProxyPass = z.infer<typeof proxyPassSchema>;
 export type RawSite = z.infer<typeof virtualHostSchema>;
 export type RawNodes = z.infer<typeof nodesSchema>;
+export type RawAcme = z.infer<typeof acmeSchema>;

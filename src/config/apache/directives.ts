@@ -72,6 +72,18 @@ const supported: [string, readonly Context[] | undefined, string][] = [
   ['IncludeOptional', undefined, 'IncludeOptional FILE|DIRECTORY|WILDCARD'],
   ['Define', undefined, 'Define NAME [VALUE]'],
   ['UnDefine', undefined, 'UnDefine NAME'],
+  // mod_md: automatic certificates (read by md.ts).
+  ['MDomain', ['main'], 'MDomain NAME [NAME …] [auto|manual]'],
+  ['MDMember', undefined, 'MDMember NAME [NAME …] (inside <MDomainSet>)'],
+  ['MDCertificateAuthority', ['main'], 'MDCertificateAuthority URL|letsencrypt|letsencrypt-test|buypass|buypass-test'],
+  ['MDContactEmail', ['main'], 'MDContactEmail ADDRESS'],
+  ['MDCertificateAgreement', ['main'], 'MDCertificateAgreement accepted'],
+  ['MDStoreDir', ['main'], 'MDStoreDir DIRECTORY'],
+  ['MDRenewWindow', ['main'], 'MDRenewWindow 33%|21d|12h'],
+  ['MDPrivateKeys', ['main'], 'MDPrivateKeys RSA [2048|3072|4096] | secp256r1 | secp384r1'],
+  ['MDCAChallenges', ['main'], 'MDCAChallenges http-01'],
+  ['MDRetryDelay', ['main'], 'MDRetryDelay 5s|1m|…'],
+  ['MDMembers', ['main'], 'MDMembers auto|manual'],
 ];
 
 const ignoredNote = 'meaningless to a balancer';
@@ -187,6 +199,7 @@ const sectionList: SectionSpec[] = [
   { name: 'Proxy', opens: 'proxy', contexts: SV, closable: true, usage: '<Proxy balancer://name> BalancerMember … </Proxy>' },
   { name: 'ProxyMatch', opens: 'proxy', contexts: SV, closable: true, usage: '<ProxyMatch REGEX> … </ProxyMatch>' },
   { name: 'Files', opens: 'files', contexts: [...SV, 'directory'], closable: true, usage: '<Files NAME> … </Files>' },
+  { name: 'MDomainSet', opens: 'transparent', contexts: ['main'], closable: false, usage: '<MDomainSet NAME …> MDMember NAME … </MDomainSet>' },
   { name: 'FilesMatch', opens: 'files', contexts: [...SV, 'directory'], closable: true, usage: '<FilesMatch REGEX> … </FilesMatch>' },
   { name: 'IfModule', opens: 'transparent', contexts: SVD, closable: false, usage: '<IfModule [!]MODULE> … </IfModule>' },
   { name: 'IfDefine', opens: 'transparent', contexts: SVD, closable: false, usage: '<IfDefine [!]NAME> … </IfDefine>' },

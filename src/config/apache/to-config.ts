@@ -5,6 +5,7 @@ import type { Diagnostic, SourceMap } from '../diagnostics.js';
 import { memberKey } from '../resolve.js';
 import { evaluateAccess, isAccessDirective, type AccessResult, type Loc, type Located } from './access.js';
 import { directiveSpec, sectionSpec } from './directives.js';
+import { isMdDirective, MdCollector } from './md.js';
 import { parseParams, type Param, type ParamTarget } from './params.js';
 import type { Directive } from './parser.js';
 import { RawBuilder, type Path } from './raw-builder.js';
@@ -114,6 +115,8 @@ class Converter {
   /** Cookies of the ROUTEID recipe (Header add Set-Cookie "NAME=.%{BALANCER_WORKER_ROUTE}e"). */
   private readonly routeCookies: Located<string>[] = [];
   private defaultLogFormat?: string;
+  /** mod_md's directives (automatic certificates). */
+  private readonly md = new MdCollector(this.diagnostics);
 
   constructor(private readonly file: string) {}
 
@@ -195,6 +198,8 @@ class Converter {
         this.diag(d, 'info', `<${d.name} ${d.args.join(' ')}>: per-directory settings are ignored (stickylb serves files under DocumentRoot to every client)`, 'ignored-section');
         return;
       }
+      case 'MDomainSet':
+        return this.md.section(d);
       case 'LocationMatch':
         this.diag(d, 'warning', `<LocationMatch ${d.args.join(' ')}>: regular-expression locations are not supported (contents ignored; use <Location /path>)`, 'unsupported-section');
         return;
@@ -223,6 +228,11 @@ class Converter {
   }
 
   private directive(d: Directive, scope: Scope): void {
+    if (isMdDirective(d.name)) return this.md.read(d, scope.site !== this.main);
+    if (d.name.toLowerCase() === 'serveradmin') {
+      const site = scope.site;
+      this.md.serverAdminOf(d, site === this.main ? undefined : () => [site.serverName?.value ?? '', ...site.serverAliases.map((a) => a.value)].filter(Boolean));
+    }
     const handler = Object.hasOwn(this.handlers, d.name) ? this.handlers[d.name as keyof Converter['handlers']] : undefined;
     if (handler) {
       handler.call(this, d, scope);
@@ -655,6 +665,10 @@ class Converter {
       out.set(site.base, {}, site.at!);
       this.emitSite(out, site);
     });
+    this.md.emit(
+      out,
+      [this.main, ...this.vhosts].map((s) => [s.serverName?.value ?? '', ...s.serverAliases.map((a) => a.value)].filter(Boolean)),
+    );
     this.logFormats.forEach((f, nick) => out.set(['logFormats', nick], f.value, f.at));
     if (this.errorLog.path) out.set(['errorLog', 'path'], this.errorLog.path.value, this.errorLog.path.at);
     if (this.errorLog.level) out.set(['errorLog', 'level'], this.errorLog.level.value, this.errorLog.level.at);
