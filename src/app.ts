@@ -6,16 +6,12 @@ import { RuntimeState } from './balancer/runtime.js';
 import { StickyServer } from './proxy/server.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { resolveConfigPath } from './config/base-dir.js';
+import type { AppContext, Plugin, PluginKey } from './plugin/contract.js';
+import { checkPluginOrder } from './plugin/order.js';
 
-export interface Plugin {
-  readonly name: string;
-  /** Called once the server exists, before it listens. */
-  setup(app: App): void | Promise<void>;
-  /** Called after a successful reload with the new config. */
-  reload?(app: App, config: ConfigModel): void | Promise<void>;
-  /** Called on shutdown, after the listeners stopped and in-flight requests finished. */
-  close?(app: App): void | Promise<void>;
-}
+export type { AppContext, Plugin, PluginKey } from './plugin/contract.js';
+export { pluginKey } from './plugin/key.js';
+export { PluginOrderError } from './plugin/order.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -24,7 +20,10 @@ export interface AppOptions {
   plugins?: Plugin[];
 }
 
-/** The plugins every `stickylb run` uses. Each lives in its own folder. */
+/**
+ * The plugins every `stickylb run` uses, in setup order. Each lives in its own folder and
+ * declares what it needs; App.start checks the order against those declarations.
+ */
 export async function defaultPlugins(): Promise<Plugin[]> {
   const { healthPlugin } = await import('./health/plugin.js');
   const { launcherPlugin } = await import('./launcher/launcher.js');
@@ -32,17 +31,10 @@ export async function defaultPlugins(): Promise<Plugin[]> {
   const { staticPlugin } = await import('./static/plugin.js');
   const { managerPlugins } = await import('./manager/plugins.js');
   const { rollingPlugin } = await import('./rolling/plugin.js');
-  // The launcher comes first: members must have live nodes before checks and traffic start.
-  // Logs come before it, so they close last and keep every line of the shutdown.
-  const list: Plugin[] = [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin()];
-  // Access control, persistence, balancer-manager, server-status and metrics.
-  list.push(...managerPlugins());
-  // Rolling restarts extend the manager's API, so they come after it.
-  list.push(rollingPlugin());
-  return list;
+  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), rollingPlugin()];
 }
 
-export class App {
+export class App implements AppContext {
   readonly runtime: RuntimeState;
   readonly server: StickyServer;
   readonly logger: Logger;
@@ -59,8 +51,10 @@ export class App {
   }
 
   static async start(config: ConfigModel, opts: AppOptions = {}): Promise<App> {
-    const app = new App(config, opts);
     const plugins = opts.plugins ?? (await defaultPlugins());
+    // A missing or misplaced dependency is refused before anything starts.
+    checkPluginOrder(plugins);
+    const app = new App(config, opts);
     try {
       for (const p of plugins) {
         app.plugins.push(p);
@@ -75,7 +69,13 @@ export class App {
     return app;
   }
 
-  /** A plugin by name (the launcher, the health checker, …), if it is in use. */
+  /** What a plugin offers (the launcher, the manager's API, …), typed by its key; undefined when it is not in use. */
+  get<T>(key: PluginKey<T>): T | undefined {
+    const p = this.plugins.find((x) => x.name === key.name);
+    return p ? key.read(p) : undefined;
+  }
+
+  /** A plugin by name, if it is in use. Unchecked: prefer `get(KEY)` with the plugin's key. */
   plugin<T extends Plugin = Plugin>(name: string): T | undefined {
     return this.plugins.find((p) => p.name === name) as T | undefined;
   }

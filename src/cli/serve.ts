@@ -4,7 +4,7 @@ import type { ConfigModel } from '../config/model.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { App } from '../app.js';
-import type { LogsPlugin } from '../log/plugin.js';
+import { LOGS } from '../log/logs-key.js';
 
 export interface ServeOptions {
   /** Config file to re-read on SIGHUP. */
@@ -25,7 +25,7 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
     return 1;
   }
   // logrotate's postrotate sends SIGUSR1: reopen the log files.
-  app.plugin<LogsPlugin>('logs')?.installSignalHandler();
+  app.get(LOGS)?.installSignalHandler();
   for (const a of app.addresses) console.log(`stickylb listening on http://${a.host ?? '0.0.0.0'}:${a.port}`);
   for (const line of opts.banner?.(app) ?? []) console.log(line);
 

@@ -12,5 +12,5 @@ export {
   type HealthAnswer,
 } from './expr.js';
 export { describeStateChange, attachStateLogging, type HealthLogger, type StateLogLine } from './log-lines.js';
-export { healthPlugin, type HealthPluginOptions } from './plugin.js';
+export { healthPlugin, HEALTH, type HealthPlugin, type HealthPluginOptions } from './plugin.js';
 export { formatMs } from './format-ms.js';

@@ -1,7 +1,9 @@
 // The launcher: starts the identical app nodes of a `nodes:` section (only PORT and
 // STICKYLB_ROUTE differ), keeps them running, and tells the balancer's runtime state when one
 // goes down or comes back. A plugin of the App.
-import type { App, Plugin } from '../app.js';
+import type { AppContext, Plugin } from '../plugin/contract.js';
+import { pluginKey } from '../plugin/key.js';
+import { LOGS } from '../log/logs-key.js';
 import type { NodesModel } from '../config/model.js';
 import type { BalancerState } from '../balancer/balancer-state.js';
 import type { MemberState } from '../balancer/member-state.js';
@@ -21,7 +23,7 @@ export class NoNodeCanServeError extends Error {
 
 export class Launcher {
   readonly nodes: NodeProcess[] = [];
-  private app?: App;
+  private app?: AppContext;
 
   constructor(
     readonly model: NodesModel,
@@ -59,7 +61,7 @@ export class Launcher {
     return this.nodes.find((n) => standsFor(m, n));
   }
 
-  attach(app: App): void {
+  attach(app: AppContext): void {
     this.app = app;
     for (const n of this.nodes) {
       n.on('phase', (phase: string, detail?: string) => {
@@ -123,9 +125,19 @@ function standsFor(m: MemberState, n: NodeProcess): boolean {
   return m.port === n.spec.port && (m.route === n.spec.route || !m.route);
 }
 
-export function launcherPlugin(opts: LauncherOptions = {}): Plugin & { launcher?: Launcher } {
-  const plugin: Plugin & { launcher?: Launcher } = {
-    name: 'launcher',
+export interface LauncherPlugin extends Plugin {
+  /** Set in setup when the config has a `nodes:` section. */
+  launcher?: Launcher;
+}
+
+/** The launcher of the config's `nodes:` section; undefined without one (or without the plugin). */
+export const LAUNCHER = pluginKey('launcher', (p: LauncherPlugin) => p.launcher);
+
+export function launcherPlugin(opts: LauncherOptions = {}): LauncherPlugin {
+  const plugin: LauncherPlugin = {
+    name: LAUNCHER.name,
+    // The logs close after the nodes stopped, so every line of the shutdown is kept.
+    after: [LOGS],
     async setup(app) {
       if (!app.config.nodes) return;
       const launcher = new Launcher(app.config.nodes, opts);

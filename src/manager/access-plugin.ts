@@ -3,7 +3,7 @@
 // names an htpasswd file. Safe by default: without rules, only loopback clients get in.
 import { promises as dns } from 'node:dns';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { App, Plugin } from '../app.js';
+import type { Plugin } from '../plugin/contract.js';
 import type { HandlerModel } from '../config/model.js';
 import { decideAccess, parseRule, type AccessRule, type ReverseLookup } from './access-rules.js';
 import { HtpasswdFile } from './htpasswd.js';
@@ -67,7 +67,7 @@ export interface AccessPluginOptions {
 export function accessPlugin(opts: AccessPluginOptions = {}): Plugin {
   return {
     name: 'access',
-    setup(app: App) {
+    setup(app) {
       const compiled = new WeakMap<HandlerModel, Compiled>();
       const files = new Map<string, HtpasswdFile>();
       const reverse = opts.reverseLookup ?? cachedReverseLookup();

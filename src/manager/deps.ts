@@ -1,5 +1,6 @@
 // What the manager's request handlers need from the running app, in one place.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HandlerContext } from '../proxy/server.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { ConfigModel } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
@@ -11,6 +12,18 @@ import { managerView, type ManagerView } from './view.js';
 import { version } from './version.js';
 import { hostname } from 'node:os';
 
+/**
+ * Answers the requests below `<manager path>/api<path>` for another plugin; `rest` is what follows
+ * `<path>` ('' or '/…'). The handler chooses the methods it takes.
+ */
+export type ManagerApiHandler = (req: IncomingMessage, res: ServerResponse, ctx: HandlerContext, rest: string) => void | Promise<void>;
+
+export interface ManagerApiRoute {
+  /** Below `/api`, e.g. `/rolling`. */
+  path: string;
+  handler: ManagerApiHandler;
+}
+
 export interface ManagerDeps {
   runtime: RuntimeState;
   config(): ConfigModel;
@@ -19,6 +32,8 @@ export interface ManagerDeps {
   clock(): number;
   /** Extra page cards contributed by other plugins (the manager's path is passed in). */
   sections?: (path: string) => Html[];
+  /** JSON API routes contributed by other plugins, tried before the manager's own. */
+  apiRoutes?: readonly ManagerApiRoute[];
 }
 
 /** The server's name as the client addressed it (Apache's ap_get_server_name). */

@@ -26,6 +26,8 @@ export function managerHandler(deps: ManagerDeps): HandlerFn {
     const base = basePath(ctx.handler.path);
     const rest = ctx.path.slice(base.length);
     const query = new URLSearchParams(ctx.query ?? '');
+    const route = deps.apiRoutes?.find((r) => rest === `/api${r.path}` || rest.startsWith(`/api${r.path}/`));
+    if (route) return route.handler(req, res, ctx, rest.slice(`/api${route.path}`.length));
     if (rest === '/api' || rest.startsWith('/api/')) return handleApi(deps, req, res, rest.slice(4), query);
     if (rest !== '' && rest !== '/') return sendText(res, 404, `Not found: ${ctx.path}`);
 

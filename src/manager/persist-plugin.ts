@@ -5,7 +5,8 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { App, Plugin } from '../app.js';
+import type { AppContext, Plugin } from '../plugin/contract.js';
+import { pluginKey } from '../plugin/key.js';
 import type { StateChange } from '../balancer/balancer-state.js';
 import type { ConfigModel } from '../config/model.js';
 import { parseState, reconcileReload, restore, snapshot, type SavedState } from './persist.js';
@@ -35,8 +36,11 @@ export interface PersistPlugin extends Plugin {
   flush(): Promise<void>;
 }
 
+/** Persistence of manager changes (`flush()` waits until they are on disk). */
+export const PERSIST = pluginKey<PersistPlugin>('persist');
+
 export function persistPlugin(): PersistPlugin {
-  let app: App | undefined;
+  let app: AppContext | undefined;
   let config: ConfigModel | undefined;
   let dirty = false;
   let saving: Promise<void> | undefined;
@@ -77,8 +81,8 @@ export function persistPlugin(): PersistPlugin {
   };
 
   return {
-    name: 'persist',
-    async setup(a: App) {
+    name: PERSIST.name,
+    async setup(a) {
       app = a;
       config = a.config;
       const file = a.config.persist?.file;
@@ -105,7 +109,7 @@ export function persistPlugin(): PersistPlugin {
       latest = snapshot(a.runtime, a.runtime.clock());
       a.runtime.events.on('change', onChange);
     },
-    reload(a: App, next: ConfigModel) {
+    reload(a, next) {
       const previous = config ?? a.config;
       // Taken before settling the reload, whose own changes update `latest`.
       const before = latest;
@@ -119,7 +123,7 @@ export function persistPlugin(): PersistPlugin {
       latest = snapshot(a.runtime, a.runtime.clock());
       if (next.persist) schedule();
     },
-    async close(a: App) {
+    async close(a) {
       a.runtime.events.off('change', onChange);
       await saving;
     },

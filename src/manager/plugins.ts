@@ -1,9 +1,10 @@
 // The manager's App plugins: access control for the built-in handlers, persistence of manager
 // changes, and the balancer-manager, server-status and metrics handlers.
-import type { App, Plugin } from '../app.js';
+import type { AppContext, Plugin } from '../plugin/contract.js';
+import { pluginKey } from '../plugin/key.js';
 import type { ConfigModel } from '../config/model.js';
 import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
-import type { ManagerDeps } from './deps.js';
+import type { ManagerApiHandler, ManagerApiRoute, ManagerDeps } from './deps.js';
 import { managerHandler } from './manager-handler.js';
 import { Metrics } from './metrics.js';
 import { metricsHandler } from './metrics-handler.js';
@@ -13,25 +14,48 @@ import { persistPlugin } from './persist-plugin.js';
 import { statusHandler } from './status-handler.js';
 import { version } from './version.js';
 
-function depsOf(app: App, nonces: Nonces): ManagerDeps {
+function depsOf(app: AppContext, nonces: Nonces): ManagerDeps {
   return { runtime: app.runtime, config: () => app.config, nonces, logger: app.logger, clock: () => app.runtime.clock() };
 }
 
-export interface ManagerPlugin extends Plugin {
+/** What the balancer-manager offers other plugins (`app.get(MANAGER)`). */
+export interface ManagerApi {
+  /** The balancers' nonces: a change made through an added route must check them too. */
   readonly nonces: Nonces;
-  /** Other plugins add page cards here (rendered on every page view). */
-  readonly sections: ((path: string) => Html)[];
+  /**
+   * Answers `<manager path>/api<path>` and everything below it (`path` like `/rolling`) with
+   * `handler`, before the manager's own API. The manager's access rules apply as to every request.
+   */
+  addApiRoute(path: string, handler: ManagerApiHandler): void;
+  /** Adds a card to the manager page, rendered on every page view (the manager's path is passed in). */
+  addSection(section: (path: string) => Html): void;
 }
+
+export interface ManagerPlugin extends Plugin, ManagerApi {}
+
+export const MANAGER = pluginKey<ManagerApi, ManagerPlugin>('balancer-manager', (p) => p);
+
+/** The paths of the manager's own API, which added routes may not take. */
+const OWN_API = /^\/balancers(\/|$)/;
 
 export function managerPlugin(): ManagerPlugin {
   const nonces = new Nonces();
   const sections: ((path: string) => Html)[] = [];
+  const apiRoutes: ManagerApiRoute[] = [];
   return {
-    name: 'balancer-manager',
+    name: MANAGER.name,
     nonces,
-    sections,
-    setup(app: App) {
-      const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)) };
+    addApiRoute(path, handler) {
+      if (!/^(\/[^/?#]+)+$/.test(path) || OWN_API.test(path)) throw new Error(`manager API route ${JSON.stringify(path)}: give a path such as /rolling, outside /balancers`);
+      const clash = apiRoutes.find((r) => `${r.path}/`.startsWith(`${path}/`) || `${path}/`.startsWith(`${r.path}/`));
+      if (clash) throw new Error(`manager API route ${path} overlaps ${clash.path}`);
+      apiRoutes.push({ path, handler });
+    },
+    addSection(section) {
+      sections.push(section);
+    },
+    setup(app) {
+      const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)), apiRoutes };
       app.server.handlers.set('balancer-manager', managerHandler(deps));
     },
   };
@@ -40,7 +64,7 @@ export function managerPlugin(): ManagerPlugin {
 export function statusPlugin(): Plugin {
   return {
     name: 'server-status',
-    setup(app: App) {
+    setup(app) {
       app.server.handlers.set('server-status', statusHandler(depsOf(app, new Nonces())));
     },
   };
@@ -50,17 +74,20 @@ export interface MetricsPlugin extends Plugin {
   metrics?: Metrics;
 }
 
+/** The Prometheus registry and counters of the metrics handler. */
+export const METRICS = pluginKey('metrics', (p: MetricsPlugin) => p.metrics);
+
 export function metricsPlugin(): MetricsPlugin {
   const plugin: MetricsPlugin = {
-    name: 'metrics',
-    setup(app: App) {
+    name: METRICS.name,
+    setup(app) {
       const metrics = new Metrics(() => app.runtime, version());
       plugin.metrics = metrics;
       app.server.handlers.set('metrics', metricsHandler(metrics));
       // Counting costs a little on every request: only when some site serves /metrics.
       if (servesMetrics(app.config)) metrics.attach(app.server);
     },
-    reload(app: App, config: ConfigModel) {
+    reload(app, config) {
       if (servesMetrics(config) && !plugin.metrics?.attached) plugin.metrics?.attach(app.server);
     },
     close() {

@@ -9,15 +9,17 @@
 // the balancer's nonce and a same-origin Origin, as every manager change does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { App, Plugin } from '../app.js';
-import type { HandlerContext, HandlerFn } from '../proxy/server.js';
-import type { ManagerPlugin } from '../manager/plugins.js';
+import type { AppContext, Plugin } from '../plugin/contract.js';
+import { pluginKey } from '../plugin/key.js';
+import { missingDependency } from '../plugin/order.js';
+import type { HandlerContext } from '../proxy/server.js';
+import { MANAGER, type ManagerApi } from '../manager/plugins.js';
 import { BodyError, readBody } from '../manager/body.js';
 import { checkSameOrigin } from '../manager/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
 import { html, type Html } from '../util/html.js';
-import type { Launcher } from '../launcher/launcher.js';
+import { LAUNCHER } from '../launcher/launcher.js';
 import { RollingRestart, RollingError, type RollingEvent, type RollingSummary } from './rolling-restart.js';
 
 const startSchema = z
@@ -36,8 +38,11 @@ export interface RollingPlugin extends Plugin {
   current?: RollingRestart;
 }
 
-function stateOf(app: App, r: RollingRestart | undefined) {
-  const launcher = app.plugin<Plugin & { launcher?: Launcher }>('launcher')?.launcher;
+/** The rolling-restart plugin (`current`: the rollout running or the last one). */
+export const ROLLING = pluginKey<RollingPlugin>('rolling');
+
+function stateOf(app: AppContext, r: RollingRestart | undefined) {
+  const launcher = app.get(LAUNCHER);
   return {
     /** The balancer of the current rollout, or the one a new rollout restarts by default. */
     balancer: r?.balancer ?? defaultBalancer(app),
@@ -52,19 +57,14 @@ function stateOf(app: App, r: RollingRestart | undefined) {
 
 export function rollingPlugin(): RollingPlugin {
   const plugin: RollingPlugin = {
-    name: 'rolling',
+    name: ROLLING.name,
+    // Rollouts are started, followed and aborted through the manager's API and page.
+    dependencies: [MANAGER],
     setup(app) {
-      const inner = app.server.handlers.get('balancer-manager');
-      if (!inner) return;
-      const manager = app.plugin<ManagerPlugin>('balancer-manager');
-      const wrapped: HandlerFn = (req, res, ctx) => {
-        const base = ctx.handler.path.replace(/\/+$/, '');
-        const rest = ctx.path.slice(base.length);
-        if (rest === '/api/rolling' || rest.startsWith('/api/rolling/')) return handle(app, plugin, manager, req, res, ctx, rest.slice('/api/rolling'.length));
-        return inner(req, res, ctx);
-      };
-      app.server.handlers.set('balancer-manager', wrapped);
-      manager?.sections.push((path) => rollingSection(app, plugin.current, manager, path));
+      const manager = app.get(MANAGER);
+      if (!manager) throw missingDependency(plugin.name, MANAGER.name);
+      manager.addApiRoute('/rolling', (req, res, ctx, rest) => handle(app, plugin, manager, req, res, ctx, rest));
+      manager.addSection((path) => rollingSection(app, plugin.current, manager, path));
     },
     close() {
       plugin.current?.abort();
@@ -74,9 +74,9 @@ export function rollingPlugin(): RollingPlugin {
 }
 
 async function handle(
-  app: App,
+  app: AppContext,
   plugin: RollingPlugin,
-  manager: ManagerPlugin | undefined,
+  manager: ManagerApi,
   req: IncomingMessage,
   res: ServerResponse,
   ctx: HandlerContext,
@@ -108,7 +108,7 @@ async function handle(
   const current = plugin.current;
   const balancer = body.balancer ?? defaultBalancer(app);
   if (!balancer || !app.runtime.balancer(balancer)) return sendJson(res, 404, { error: `no balancer named ${balancer ?? '(none)'}` });
-  if (!manager || !manager.nonces.matches(balancer, body.nonce)) {
+  if (!manager.nonces.matches(balancer, body.nonce)) {
     return sendJson(res, 403, { error: `refused: missing or wrong nonce for balancer ${balancer} (read it from GET ${ctx.handler.path.replace(/\/+$/, '')}/api)` });
   }
 
@@ -170,7 +170,7 @@ function formToBody(text: string): Record<string, unknown> {
 }
 
 /** The manager page's card: node phases, the rollout in progress or the last one, and the buttons. */
-function rollingSection(app: App, r: RollingRestart | undefined, manager: ManagerPlugin, path: string): Html {
+function rollingSection(app: AppContext, r: RollingRestart | undefined, manager: ManagerApi, path: string): Html {
   const base = path.replace(/\/+$/, '');
   const state = stateOf(app, r);
   const balancer = state.balancer;
@@ -195,8 +195,8 @@ ${state.waitingForOperator ? html`<form method="post" action="${base}/api/rollin
   return html`<section class="card" id="rolling"><h2>Nodes and rolling restart</h2>${nodes}${progress}</section>`;
 }
 
-function defaultBalancer(app: App): string | undefined {
-  const launcher = app.plugin<Plugin & { launcher?: Launcher }>('launcher')?.launcher;
+function defaultBalancer(app: AppContext): string | undefined {
+  const launcher = app.get(LAUNCHER);
   return launcher?.model.balancer ?? app.runtime.named()[0]?.name;
 }
 

@@ -4,10 +4,10 @@
 import { EventEmitter } from 'node:events';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { App, Plugin } from '../app.js';
+import type { AppContext } from '../plugin/contract.js';
 import type { BalancerState } from '../balancer/balancer-state.js';
 import type { MemberState } from '../balancer/member-state.js';
-import type { Launcher } from '../launcher/launcher.js';
+import { LAUNCHER, type Launcher } from '../launcher/launcher.js';
 import type { NodeProcess } from '../launcher/node-process.js';
 import { portAccepts } from '../launcher/node-process.js';
 import { probe } from '../health/probe.js';
@@ -121,11 +121,11 @@ export class RollingRestart extends EventEmitter {
   private readonly launcher?: Launcher;
 
   constructor(
-    private readonly app: App,
+    private readonly app: AppContext,
     private readonly o: RollingOptions,
   ) {
     super();
-    const launcher = app.plugin<Plugin & { launcher?: Launcher }>('launcher')?.launcher;
+    const launcher = app.get(LAUNCHER);
     this.launcher = launcher;
     const name = o.balancer ?? launcher?.model.balancer ?? app.runtime.named()[0]?.name;
     const b = name ? app.runtime.balancer(name) : undefined;
