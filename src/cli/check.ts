@@ -1,7 +1,7 @@
 // `stickylb check -c FILE`: validates a config (YAML, JSON or Apache syntax), prints every
 // diagnostic as file:line: severity: message, then the effective setup in plain words.
 // Exit 0 when the config is usable (warnings allowed unless --strict), 1 on errors, 2 on usage.
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { configFileArgs } from './args.js';
 import { analyseConfigFile } from '../config/analyse.js';
 import { formatDiagnostic } from '../config/diagnostics.js';

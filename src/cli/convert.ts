@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, relative, resolve as resolvePath, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Document } from 'yaml';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { configFileArgs } from './args.js';
 import { analyseConfigFile } from '../config/analyse.js';
 import { formatDiagnostic, type Diagnostic } from '../config/diagnostics.js';

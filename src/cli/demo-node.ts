@@ -1,6 +1,6 @@
 // `stickylb demo-node`: one node of the Seaside-style demo app. Every node is started the same way;
 // only PORT and STICKYLB_ROUTE (or --port and --route) differ.
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: stickylb demo-node [--port PORT] [--route ROUTE] [--host HOST]
 

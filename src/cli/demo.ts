@@ -1,6 +1,6 @@
 // `stickylb demo` (what `npm start` runs): a balancer on :8080 in front of two nodes of the
 // Seaside-style demo app, started by the launcher, with the manager and server status.
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { parse } from './args.js';
 import { validateConfig } from '../config/validate.js';
 import type { RawConfig } from '../config/schema.js';

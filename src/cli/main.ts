@@ -1,9 +1,8 @@
 // Command line entry: `stickylb <command> [options]`. Each command lives in its own file and is
 // loaded on demand, so `stickylb check` does not load the proxy.
-export interface Command {
-  summary: string;
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command.js';
+
+export type { Command } from './command.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,

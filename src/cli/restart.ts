@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import readline from 'node:readline';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { parse } from './args.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';

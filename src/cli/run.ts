@@ -1,5 +1,5 @@
 // `stickylb run -c FILE`: start the balancer (and the nodes of a `nodes:` section).
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { configFileArgs } from './args.js';
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';

@@ -1,6 +1,6 @@
 // `stickylb schema`: prints the JSON Schema of the YAML/JSON config format (or writes it with -o).
 import { writeFileSync } from 'node:fs';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 import { parse, UsageError } from './args.js';
 import { configJsonSchemaText } from '../config/json-schema.js';
 

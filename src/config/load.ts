@@ -5,9 +5,10 @@ import { parseDocument } from 'yaml';
 import type { ConfigModel } from './model.js';
 import { validateConfig } from './validate.js';
 import { ConfigError, type Diagnostic, type SourceMap } from './diagnostics.js';
+import type { ConfigFormat, FrontEnd, FrontEndResult } from './front-end.js';
 import { apacheFrontEnd } from './apache/index.js';
 
-export type ConfigFormat = 'yaml' | 'json' | 'apache';
+export type { ConfigFormat, FrontEnd, FrontEndResult } from './front-end.js';
 
 export interface LoadResult {
   model: ConfigModel;
@@ -16,9 +17,6 @@ export interface LoadResult {
   /** The raw object the front end produced (what `convert` prints). */
   raw: unknown;
 }
-
-/** A front end turns file text into the raw config object (the schema's shape). */
-export type FrontEnd = (text: string, file: string) => { raw: unknown; diagnostics: Diagnostic[]; sourceMap?: SourceMap };
 
 const frontEnds = new Map<ConfigFormat, FrontEnd>();
 
@@ -38,7 +36,7 @@ export function formatFor(file: string, explicit?: string): ConfigFormat {
   return 'yaml';
 }
 
-function yamlFrontEnd(text: string, file: string) {
+function yamlFrontEnd(text: string, file: string): FrontEndResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length) {
@@ -75,7 +73,7 @@ function yamlFrontEnd(text: string, file: string) {
   return { raw: doc.toJS() ?? {}, diagnostics, sourceMap };
 }
 
-function jsonFrontEnd(text: string, file: string) {
+function jsonFrontEnd(text: string, file: string): FrontEndResult {
   try {
     return { raw: JSON.parse(text), diagnostics: [] };
   } catch (e) {
@@ -88,7 +86,7 @@ registerFrontEnd('json', jsonFrontEnd);
 registerFrontEnd('apache', apacheFrontEnd);
 
 /** Parses text in a format to a raw object, without validating it. */
-export function parseConfigText(text: string, file: string, format: ConfigFormat) {
+export function parseConfigText(text: string, file: string, format: ConfigFormat): FrontEndResult {
   const fe = frontEnds.get(format);
   if (!fe) throw new ConfigError([{ severity: 'error', file, message: `no front end for format ${format}` }]);
   return fe(text, file);

@@ -1,7 +1,7 @@
 // The Apache httpd syntax front end: `.conf` files (and `--format apache`) to the raw config
 // object, with file:line for every value so later schema errors can name the config line.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import type { FrontEnd } from '../load.js';
+import type { FrontEnd } from '../front-end.js';
 import type { ConfigFs } from './include.js';
 import { parseApache } from './parser.js';
 import { toConfig } from './to-config.js';
