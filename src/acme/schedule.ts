@@ -74,13 +74,19 @@ export interface DueInput {
   window: RenewWindow;
   /** Earliest time of the next attempt after failures (0: none pending). */
   retryAfterMs: number;
+  /**
+   * When the certificate in service was issued, and the least time before it is renewed: a window
+   * longer than the lifetime must not make every new certificate due at once, again and again.
+   */
+  issued?: { at: number; minAgeMs: number };
 }
 
 /** Decides whether to order a certificate now, or when to look again. */
 export function whatIsDue(i: DueInput): Due {
   if (i.retryAfterMs > i.now) return { action: 'wait', untilMs: i.retryAfterMs };
   if (!i.cert) return { action: 'issue' };
-  const at = renewAt(i.cert.notBefore, i.cert.notAfter, i.window);
+  let at = renewAt(i.cert.notBefore, i.cert.notAfter, i.window);
+  if (i.issued) at = Math.max(at, i.issued.at + i.issued.minAgeMs);
   if (i.now >= at) return { action: 'renew' };
   return { action: 'wait', untilMs: at };
 }

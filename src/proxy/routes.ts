@@ -1,8 +1,13 @@
 // ProxyPass rule matching: rules in config order, first match wins, `!` excludes. Pure.
 import type { RuleModel, SiteModel, HandlerModel } from '../config/model.js';
 import { matchesPrefix } from './path.js';
+import type { ChallengeAnswers } from '../acme/challenges.js';
+
+/** Where a CA fetches the answer to an HTTP-01 challenge (RFC 8555 §8.3). */
+export const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 
 export type RouteMatch =
+  | { kind: 'challenge'; answer: string }
   | { kind: 'handler'; handler: HandlerModel }
   | { kind: 'exclude'; rule: RuleModel }
   | { kind: 'proxy'; balancer: string; upstreamPath: string; rule: RuleModel }
@@ -27,7 +32,16 @@ export function joinPath(target: string, rest: string): string {
   return target + rest;
 }
 
-export function matchRoute(site: SiteModel, path: string): RouteMatch {
+/**
+ * The route of a request path on a site. `challenges` (present only while certificates are
+ * managed) answers the CA's HTTP-01 requests before any rule, so even `ProxyPass /` cannot send
+ * them to a member; a token it does not know is routed as any other path.
+ */
+export function matchRoute(site: SiteModel, path: string, challenges?: ChallengeAnswers): RouteMatch {
+  if (challenges !== undefined && path.startsWith(ACME_CHALLENGE_PREFIX)) {
+    const answer = challenges.answer(path.slice(ACME_CHALLENGE_PREFIX.length));
+    if (answer !== undefined) return { kind: 'challenge', answer };
+  }
   // Handlers (balancer-manager, server-status, metrics) win over ProxyPass, as Apache's
   // `ProxyPass /balancer-manager !` + `<Location>` pair intends; without the `!` Apache would
   // proxy them, which nobody wants.

@@ -17,6 +17,7 @@ import { nodeRecord, settleNodeRecord, upgradeAsPlainRequest, isTunnel } from '.
 import { proxyUpgrade } from './websocket.js';
 import { attachLeanEngine } from './h1/engine.js';
 import { CertificateStore } from '../tls/certificate-store.js';
+import type { ChallengeAnswers } from '../acme/challenges.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 
@@ -69,6 +70,8 @@ export class StickyServer extends EventEmitter {
   readonly certificates = new CertificateStore();
   staticHandler?: StaticFn;
   accessCheck?: AccessFn;
+  /** Answers to a CA's HTTP-01 challenges, set while certificates are managed (src/acme). */
+  challenges?: ChallengeAnswers;
   private servers: { server: http.Server; listener: ListenerModel; sites: SiteModel[] }[] = [];
   private sockets = new Set<Socket>();
   private closedBytesIn = 0;
@@ -131,6 +134,8 @@ export class StickyServer extends EventEmitter {
       bound.push({ host: l.host, port });
       this.servers.push(entry);
     }
+    // Plugins that need the listeners up (ACME orders: the CA calls back) start now.
+    this.emit('listening', bound);
     return bound;
   }
 
@@ -294,7 +299,13 @@ export class StickyServer extends EventEmitter {
     }
     const site = selectSite(sites, req.headers.host);
     record.site = site;
-    const m = matchRoute(site, path);
+    const m = matchRoute(site, path, this.challenges);
+    if (m.kind === 'challenge') {
+      record.kind = 'handler';
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': String(Buffer.byteLength(m.answer)) });
+      res.end(m.answer);
+      return;
+    }
     if (m.kind === 'handler') {
       record.kind = 'handler';
       const fn = this.handlers.get(m.handler.handler);

@@ -297,7 +297,7 @@ export class ServerConn implements ClientSide {
       return this.handOff(b, pos);
     }
     const site = selectSite(this.entry.sites, head.host);
-    const m = matchRoute(site, path);
+    const m = matchRoute(site, path, this.engine.server.challenges);
     if (m.kind !== 'proxy') return this.handOff(b, pos);
     const server = this.engine.server;
     const balancer = server.runtime.balancers.get(m.balancer);
