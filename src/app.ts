@@ -31,7 +31,8 @@ export async function defaultPlugins(): Promise<Plugin[]> {
   const { staticPlugin } = await import('./static/plugin.js');
   const { managerPlugins } = await import('./manager/plugins.js');
   const { rollingPlugin } = await import('./rolling/plugin.js');
-  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), rollingPlugin()];
+  const { acmePlugin } = await import('./acme/plugin.js');
+  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), rollingPlugin(), acmePlugin()];
 }
 
 export class App implements AppContext {

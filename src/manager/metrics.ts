@@ -189,6 +189,20 @@ export class Metrics {
     serverGauge('stickylb_start_time_seconds', 'When the listener started (Unix time).', (s) => s.startedAt / 1000);
     serverCounter('stickylb_received_bytes_total', 'Bytes read from clients.', (s) => s.bytesIn);
     serverCounter('stickylb_sent_bytes_total', 'Bytes sent to clients.', (s) => s.bytesOut);
+    new Gauge({
+      name: 'stickylb_certificate_expiry_seconds',
+      help: 'When each certificate the TLS listeners serve expires (Unix time), by its first name and where it came from (a file, acme, acme-temporary).',
+      labelNames: ['name', 'source'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of server()?.certificates.list() ?? []) {
+          const from = c.certificates[0]?.source ?? '';
+          const source = from === 'ACME' ? 'acme' : from === 'ACME (temporary)' ? 'acme-temporary' : 'file';
+          this.set({ name: c.names[0], source }, c.notAfter.getTime() / 1000);
+        }
+      },
+    });
     new Gauge({ name: 'stickylb_info', help: 'The running version.', labelNames: ['version'], registers }).set({ version }, 1);
   }
 

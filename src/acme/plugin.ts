@@ -1,0 +1,84 @@
+// Automatic certificates as an App plugin: at start the stored (or a temporary) certificate of
+// every managed domain goes into the TLS listeners' certificate store; once the listeners are up,
+// what is due is ordered in the background and swapped in as it arrives. The router answers the
+// CA's HTTP-01 requests from `server.challenges` while certificates are managed, and only then.
+import type { AppContext, Plugin } from '../plugin/contract.js';
+import { pluginKey } from '../plugin/key.js';
+import type { AcmeModel } from '../config/model.js';
+import type { CertificateStore } from '../tls/certificate-store.js';
+import { MANAGER, METRICS } from '../manager/plugins.js';
+import { Renewer, type CertificateTarget, type RenewerOptions } from './renewer.js';
+import { acmeMetrics } from './metrics.js';
+import { acmeManagerSection, acmeApiHandler } from './manager.js';
+
+export interface AcmePluginOptions {
+  /** Clock and order function for tests of the scheduling; the defaults are the real ones. */
+  now?: RenewerOptions['now'];
+  order?: RenewerOptions['order'];
+}
+
+export interface AcmePlugin extends Plugin {
+  renewer?: Renewer;
+}
+
+/** The renewer of the managed domains (undefined when no domain is managed). */
+export const ACME = pluginKey('acme', (p: AcmePlugin) => p.renewer);
+
+/** Certificates go to the TLS listeners' store, labelled as ACME's. */
+export function storeTarget(store: CertificateStore): CertificateTarget {
+  return {
+    install(names, cert, info) {
+      store.put(names, { cert: cert.certPem, key: cert.keyPem, source: info.temporary ? 'ACME (temporary)' : 'ACME' });
+    },
+    remove(names) {
+      store.remove(names);
+    },
+  };
+}
+
+export function acmePlugin(opts: AcmePluginOptions = {}): AcmePlugin {
+  let listening = false;
+  const plugin: AcmePlugin = {
+    name: ACME.name,
+    // The manager's page and API and the metrics registry get the certificates' state when in use.
+    after: [MANAGER, METRICS],
+    async setup(app) {
+      app.server.once('listening', () => {
+        listening = true;
+        plugin.renewer?.run();
+      });
+      app.get(MANAGER)?.addSection((path) => acmeManagerSection(plugin.renewer?.list() ?? [], path));
+      app.get(MANAGER)?.addApiRoute('/certificates', acmeApiHandler(() => plugin.renewer));
+      const registry = app.get(METRICS)?.registry;
+      if (registry) acmeMetrics(registry, () => plugin.renewer);
+      if (app.config.acme) await start(app, app.config.acme);
+    },
+    async reload(app, config) {
+      if (!plugin.renewer) {
+        if (config.acme) await start(app, config.acme);
+        return;
+      }
+      await plugin.renewer.reload(config.acme);
+      if (!config.acme) stop(app);
+    },
+    close(app) {
+      stop(app);
+    },
+  };
+
+  async function start(app: AppContext, acme: AcmeModel): Promise<void> {
+    const renewer = new Renewer({ acme, target: storeTarget(app.server.certificates), logger: app.logger, now: opts.now, order: opts.order });
+    await renewer.load();
+    plugin.renewer = renewer;
+    app.server.challenges = renewer.challenges;
+    if (listening) renewer.run();
+  }
+
+  function stop(app: AppContext): void {
+    plugin.renewer?.close();
+    plugin.renewer = undefined;
+    app.server.challenges = undefined;
+  }
+
+  return plugin;
+}
