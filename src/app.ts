@@ -16,8 +16,15 @@ export { PluginOrderError } from './plugin/order.js';
 export interface AppOptions {
   logger?: Logger;
   clock?: () => number;
-  /** Plugins to use instead of the default set (tests). */
+  /** Plugins to use instead of the default set (tests, worker processes). */
   plugins?: Plugin[];
+  /** The runtime state to use instead of a new one (worker processes report what theirs counts). */
+  runtime?: RuntimeState;
+  /**
+   * Open the config's listeners (default true). The owner of worker processes does not: its
+   * workers listen, and it answers their manager, server-status and metrics requests.
+   */
+  listen?: boolean;
 }
 
 /**
@@ -47,7 +54,7 @@ export class App implements AppContext {
     this.config = config;
     this.logger =
       opts.logger ?? createLogger({ path: resolveConfigPath(config, config.errorLog.path), level: config.errorLog.level, format: config.errorLog.format });
-    this.runtime = new RuntimeState(config, opts.clock);
+    this.runtime = opts.runtime ?? new RuntimeState(config, opts.clock);
     this.server = new StickyServer({ config, runtime: this.runtime, logger: this.logger });
   }
 
@@ -61,7 +68,7 @@ export class App implements AppContext {
         app.plugins.push(p);
         await p.setup(app);
       }
-      app.addresses = await app.server.listen();
+      if (opts.listen !== false) app.addresses = await app.server.listen();
     } catch (e) {
       // Undo what was started (node processes, timers) before reporting the failure.
       await app.close(0).catch(() => undefined);
