@@ -3,13 +3,15 @@
 // what is due is ordered in the background and swapped in as it arrives. The router answers the
 // CA's HTTP-01 requests from `server.challenges` while certificates are managed, and only then.
 import type { AppContext, Plugin } from '../plugin/contract.js';
-import { pluginKey } from '../plugin/key.js';
 import type { AcmeModel } from '../config/model.js';
 import type { CertificateStore } from '../tls/certificate-store.js';
 import { MANAGER, METRICS } from '../manager/plugins.js';
 import { Renewer, type CertificateTarget, type RenewerOptions } from './renewer.js';
 import { acmeMetrics } from './metrics.js';
 import { acmeManagerSection, acmeApiHandler } from './manager.js';
+import { ACME } from './key.js';
+
+export { ACME };
 
 export interface AcmePluginOptions {
   /** Clock and order function for tests of the scheduling; the defaults are the real ones. */
@@ -20,9 +22,6 @@ export interface AcmePluginOptions {
 export interface AcmePlugin extends Plugin {
   renewer?: Renewer;
 }
-
-/** The renewer of the managed domains (undefined when no domain is managed). */
-export const ACME = pluginKey('acme', (p: AcmePlugin) => p.renewer);
 
 /** Certificates go to the TLS listeners' store, labelled as ACME's. */
 export function storeTarget(store: CertificateStore): CertificateTarget {

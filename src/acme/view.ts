@@ -42,16 +42,3 @@ export function fromNow(at: number, now: number): string {
   const text = a >= 2 * 86_400_000 ? `${Math.round(a / 86_400_000)} days` : a >= 2 * 3_600_000 ? `${Math.round(a / 3_600_000)} h` : a >= 120_000 ? `${Math.round(a / 60_000)} min` : `${Math.round(a / 1000)} s`;
   return d >= 0 ? `in ${text}` : `${text} ago`;
 }
-
-/** One line a domain, for people: state, what serves, until when, what comes next. */
-export function describeCertificate(c: ManagedCertificate, now: number): string {
-  const serving = c.temporary ? 'a temporary self-signed certificate serves' : `the certificate from ${c.issuer ?? 'the CA'} serves until ${iso(c.notAfter)} (${fromNow(c.notAfter!, now)})`;
-  const next =
-    c.state === 'pending' || c.state === 'renewing'
-      ? 'an order is under way'
-      : c.nextAttemptAt !== undefined
-        ? `${c.state === 'error' ? 'next try' : 'renewal'} ${fromNow(c.nextAttemptAt, now)}`
-        : '';
-  const error = c.lastError ? `; last error: ${c.lastError}` : '';
-  return `${c.names.join(', ')}: ${c.state}; ${serving}${next ? `; ${next}` : ''}${error}`;
-}

@@ -7,6 +7,7 @@ import type { Logger } from '../log/logger.js';
 import type { Applied } from './changes.js';
 import type { Nonces } from './nonce.js';
 import type { Html } from '../util/html.js';
+import type { ManagedCertificate } from '../acme/renewer.js';
 import { parseBasicAuth } from './htpasswd.js';
 import { managerView, type ManagerView } from './view.js';
 import { version } from './version.js';
@@ -34,6 +35,8 @@ export interface ManagerDeps {
   sections?: (path: string) => Html[];
   /** JSON API routes contributed by other plugins, tried before the manager's own. */
   apiRoutes?: readonly ManagerApiRoute[];
+  /** The managed (ACME) certificates, when some are managed. */
+  certificates?(): ManagedCertificate[];
 }
 
 /** The server's name as the client addressed it (Apache's ap_get_server_name). */

@@ -2,6 +2,7 @@
 // changes, and the balancer-manager, server-status and metrics handlers.
 import type { AppContext, Plugin } from '../plugin/contract.js';
 import { pluginKey } from '../plugin/key.js';
+import { ACME } from '../acme/key.js';
 import type { ConfigModel } from '../config/model.js';
 import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
 import type { ManagerApiHandler, ManagerApiRoute, ManagerDeps } from './deps.js';
@@ -15,7 +16,7 @@ import { statusHandler } from './status-handler.js';
 import { version } from './version.js';
 
 function depsOf(app: AppContext, nonces: Nonces): ManagerDeps {
-  return { runtime: app.runtime, config: () => app.config, nonces, logger: app.logger, clock: () => app.runtime.clock() };
+  return { runtime: app.runtime, config: () => app.config, nonces, logger: app.logger, clock: () => app.runtime.clock(), certificates: () => app.get(ACME)?.list() ?? [] };
 }
 
 /** What the balancer-manager offers other plugins (`app.get(MANAGER)`). */

@@ -51,6 +51,24 @@ export function renderAuto(v: StatusView): string {
       if (m.health?.last) lines.push(`${w}HealthCheck: ${m.health.last}`);
     });
   });
+  if (v.certificates.length) {
+    // mod_md's lines; stickylb activates a new certificate at once, so none waits to be "Ready".
+    const c = v.certificates;
+    lines.push(
+      `ManagedCertificatesTotal: ${c.length}`,
+      `ManagedCertificatesOK: ${c.filter((x) => x.state === 'valid').length}`,
+      `ManagedCertificatesRenew: ${c.filter((x) => x.state === 'renewing' || x.state === 'pending').length}`,
+      `ManagedCertificatesErrored: ${c.filter((x) => x.state === 'error').length}`,
+      'ManagedCertificatesReady: 0',
+    );
+    c.forEach((x, i) => {
+      const p = `ManagedCertificate[${i}]`;
+      lines.push(`${p}Name: ${x.name}`, `${p}Names: ${x.names.join(' ')}`, `${p}State: ${x.state}`, `${p}Temporary: ${x.temporary ? 'yes' : 'no'}`);
+      if (x.notAfter !== undefined) lines.push(`${p}ValidUntil: ${new Date(x.notAfter).toISOString()}`);
+      if (x.nextAttemptAt !== undefined) lines.push(`${p}NextOrder: ${new Date(x.nextAttemptAt).toISOString()}`);
+      if (x.lastError) lines.push(`${p}LastError: ${x.lastError}`);
+    });
+  }
   // Values are one line each: a route or URL can never break the format.
   return `${lines.map((l) => l.replace(/[\r\n]+/g, ' ')).join('\n')}\n`;
 }

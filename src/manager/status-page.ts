@@ -20,6 +20,20 @@ function fixed(n: number): string {
   return n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2);
 }
 
+/** mod_md's "Managed Certificates" table: every managed domain, its state and its certificate. */
+function managedCertificates(v: StatusView) {
+  if (!v.certificates.length) return '';
+  return html`<section class="card" id="certificates"><h2>Managed certificates</h2>
+<div class="scroll"><table>
+<thead><tr><th>Domain</th><th>Names</th><th>Status</th><th>Certificate</th><th>Valid until</th><th>Next order</th><th>Last error</th></tr></thead>
+<tbody>${v.certificates.map(
+    (c) =>
+      html`<tr><td>${c.name}</td><td>${c.names.join(' ')}</td><td>${c.state}</td><td>${c.temporary ? 'temporary (self-signed)' : (c.issuer ?? '')}</td><td>${c.notAfter === undefined ? '' : statusDate(c.notAfter)}</td><td>${c.state === 'pending' || c.state === 'renewing' ? 'under way' : c.nextAttemptAt === undefined ? '' : statusDate(c.nextAttemptAt)}</td><td>${c.lastError ?? ''}</td></tr>`,
+  )}</tbody>
+</table></div>
+</section>`;
+}
+
 export function renderStatusPage(v: StatusView, opts: { managerPath?: string } = {}): string {
   const fig = (label: string, value: string) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
   const balancers = v.balancers
@@ -57,6 +71,7 @@ ${fig('Requests in flight', String(v.inFlight))}
 </dl>
 </section>
 ${balancers}
+${managedCertificates(v)}
 </main>
 </body></html>
 `.value;

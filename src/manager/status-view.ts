@@ -5,6 +5,7 @@ import type { RuntimeState } from '../balancer/runtime.js';
 import type { ConfigModel } from '../config/model.js';
 import type { ServerStats } from '../proxy/server.js';
 import { balancerView, type BalancerView } from './view.js';
+import type { ManagedCertificate } from '../acme/renewer.js';
 
 export interface StatusView {
   serverName: string;
@@ -23,9 +24,19 @@ export interface StatusView {
   bytesPerReq: number;
   /** Present when proxyStatus is on. */
   balancers?: BalancerView[];
+  /** The managed (ACME) certificates, as mod_md adds them to server-status. */
+  certificates: ManagedCertificate[];
 }
 
-export function statusView(opts: { runtime: RuntimeState; config: ConfigModel; stats: ServerStats; serverName: string; version: string; now: number }): StatusView {
+export function statusView(opts: {
+  runtime: RuntimeState;
+  config: ConfigModel;
+  stats: ServerStats;
+  serverName: string;
+  version: string;
+  now: number;
+  certificates?: ManagedCertificate[];
+}): StatusView {
   const s = opts.stats;
   const uptime = Math.max(0, (opts.now - s.startedAt) / 1000);
   // Rates over the whole uptime, as mod_status computes them; at least one second to divide by.
@@ -46,5 +57,6 @@ export function statusView(opts: { runtime: RuntimeState; config: ConfigModel; s
     bytesOutPerSec: s.bytesOut / per,
     bytesPerReq: s.requests ? s.bytesOut / s.requests : 0,
     balancers: opts.config.proxyStatus ? opts.runtime.named().map((b) => balancerView(b, { config: opts.config, nonceOf: () => '' })) : undefined,
+    certificates: opts.certificates ?? [],
   };
 }

@@ -50,6 +50,9 @@ describe('ACME with pebble', () => {
       engine,
       // Every path goes to the app; the CA's requests must still be answered by stickylb.
       proxyPass: [{ path: '/', to: `${backend.url}/` }],
+      serverStatus: {},
+      manager: {},
+      metrics: {},
       acme: {
         domains: [NAMES],
         directory: pebble.directory,
@@ -106,6 +109,22 @@ describe('ACME with pebble', () => {
     assert.ok(chain[0].checkIssued(chain[1]) && chain[0].verify(chain[1].publicKey), 'leaf signed by the intermediate');
     assert.ok(chain[chain.length - 1].verify(root.publicKey), 'intermediate signed by pebble\'s root');
     firstSerial = cert.leaf.serialNumber;
+
+    // The state on server-status (mod_md's lines), the manager's API and the metrics.
+    const auto = (await request(`http://127.0.0.1:${port}/server-status?auto`)).body;
+    assert.match(auto, /^ManagedCertificatesTotal: 1$/m);
+    assert.match(auto, /^ManagedCertificatesOK: 1$/m);
+    assert.match(auto, /^ManagedCertificate\[0\]Names: site\.test www\.site\.test$/m);
+    assert.ok(auto.includes(`\nManagedCertificate[0]ValidUntil: ${new Date(cert.leaf.validTo).toISOString()}\n`), auto);
+    const page = (await request(`http://127.0.0.1:${port}/server-status`)).body;
+    assert.match(page, /<h2>Managed certificates<\/h2>[\s\S]*<td>site\.test<\/td><td>site\.test www\.site\.test<\/td><td>valid<\/td>/);
+    const api = (await request(`http://127.0.0.1:${port}/balancer-manager/api/certificates`)).json();
+    assert.equal(api.certificates[0].state, 'valid');
+    assert.equal(api.certificates[0].notAfter, new Date(cert.leaf.validTo).toISOString());
+    assert.match((await request(`http://127.0.0.1:${port}/balancer-manager`)).body, /<h2>Certificates \(ACME\)<\/h2>/);
+    const metrics = (await request(`http://127.0.0.1:${port}/metrics`)).body;
+    assert.match(metrics, new RegExp(`^stickylb_certificate_expiry_seconds\\{name="site\\.test",source="acme"\\} ${Date.parse(cert.leaf.validTo) / 1000}$`, 'm'));
+    assert.match(metrics, /^stickylb_acme_order_failures\{name="site\.test"\} 0$/m);
 
     // Every challenge was answered by stickylb, none reached the app behind ProxyPass /.
     assert.deepEqual(backend.seen.filter((r) => r.url.startsWith('/.well-known/acme-challenge/')), []);
