@@ -153,6 +153,15 @@ export const DIFFERENCES: readonly Difference[] = [
     setting: '–',
   },
   {
+    key: 'acme-retry-delay',
+    kind: 'default',
+    what: 'Wait before ordering a certificate again after a failed order (it doubles with each failure in a row, up to a day)',
+    apache24: 'mod_md: 5 s (`MDRetryDelay`)',
+    apacheSyntax: '5 s',
+    yaml: '60 s, gentler on the CA\'s rate limits',
+    setting: '`MDRetryDelay`; `acme.retryDelay`',
+  },
+  {
     key: 'tls-defaults',
     kind: 'deliberate',
     what: 'TLS protocols and ciphers when the config names none',

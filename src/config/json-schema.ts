@@ -192,7 +192,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       agreeToTerms: 'You accept the CA\'s terms of service (Apache MDCertificateAgreement accepted); most CAs require it. Default false.',
       storeDir: 'Folder of the account key, certificate keys (mode 0600) and certificates, relative to the config file (Apache MDStoreDir). Default "md".',
       renewWindow: 'Renew when this much of the lifetime is left ("33%") or this long before expiry ("21d", "12h"; a number is seconds) (Apache MDRenewWindow). Default "33%".',
-      retryDelay: `Wait after a failed order, doubled for each failure in a row, at most a day (Apache MDRetryDelay): ${DURATION}. Default 60.`,
+      retryDelay: `Wait after a failed order, doubled for each failure in a row, at most a day (Apache MDRetryDelay): ${DURATION}. Default 60; 5 with defaults: apache (mod_md's).`,
       keyType: 'Key of the certificates: rsa2048, rsa3072, rsa4096, p256 or p384 (Apache MDPrivateKeys). Default rsa2048.',
       caCertificates: 'PEM file(s) of a private CA\'s root, trusted for the ACME server besides Node\'s CA store and NODE_EXTRA_CA_CERTS (never instead of them).',
     },

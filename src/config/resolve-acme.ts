@@ -12,7 +12,10 @@ export const ACME_DEFAULTS = {
   keyType: 'rsa2048' as AcmeModel['keyType'],
 };
 
-export function resolveAcme(raw: RawAcme | undefined, source: ConfigModel['source'], diags: Diagnostic[]): AcmeModel | undefined {
+/** mod_md's first wait after a failed order (MDRetryDelay), for Apache syntax. */
+export const APACHE_RETRY_DELAY_MS = 5000;
+
+export function resolveAcme(raw: RawAcme | undefined, source: ConfigModel['source'], diags: Diagnostic[], apacheDefaults = false): AcmeModel | undefined {
   if (!raw) return undefined;
   const owner = new Map<string, number>();
   const domains = raw.domains.map((entry, i) => {
@@ -46,7 +49,8 @@ export function resolveAcme(raw: RawAcme | undefined, source: ConfigModel['sourc
     agreeToTerms: raw.agreeToTerms ?? false,
     storeDir: resolveConfigPath({ source }, raw.storeDir ?? ACME_DEFAULTS.storeDir),
     renewWindow,
-    retryDelayMs: durationMs(raw.retryDelay, DEFAULT_RETRY_DELAY_MS),
+    // Apache syntax waits as mod_md does; stickylb's own default is gentler on the CA's limits.
+    retryDelayMs: durationMs(raw.retryDelay, apacheDefaults ? APACHE_RETRY_DELAY_MS : DEFAULT_RETRY_DELAY_MS),
     keyType: raw.keyType ?? ACME_DEFAULTS.keyType,
     caCertificates: files.map((f) => resolveConfigPath({ source }, f)),
     domains,

@@ -427,7 +427,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     });
   }
 
-  const acme = resolveAcme(raw.acme, opts.source, diags);
+  const acme = resolveAcme(raw.acme, opts.source, diags, raw.defaults === 'apache');
   const errors = diags.filter((d) => d.severity === 'error');
   if (errors.length) {
     for (const d of errors) {

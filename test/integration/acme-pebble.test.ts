@@ -87,7 +87,7 @@ describe('ACME with pebble', () => {
 
   let firstSerial = '';
 
-  test('issue: a temporary certificate at once, the CA\'s within the deadline, without a reload', async () => {
+  test('issue: a temporary certificate at once, the CA\'s within the deadline, without a reload [acme-no-reload]', async () => {
     const app = await start(config());
     const renewer = app.get(ACME)!;
     // Before the CA answers: a self-signed stand-in for the domain's names.

@@ -71,8 +71,12 @@ test('mod_md directives become the acme block; the vhost names of a domain join 
   assert.deepEqual(acme.caCertificates, []);
 });
 
-test('mod_md defaults: Let\'s Encrypt, store "md" next to the config, a third of the lifetime, no terms accepted', () => {
+test('mod_md defaults: Let\'s Encrypt, store "md" next to the config, a third of the lifetime, no terms accepted, 5 s after a failure [acme-retry-delay]', () => {
   const acme = apache('MDomain example.org www.example.org').model!.acme!;
+  // mod_md's first wait after a failure; YAML waits a minute.
+  assert.equal(acme.retryDelayMs, 5000);
+  assert.equal(yaml({ acme: { domains: ['example.org'] } }).model!.acme!.retryDelayMs, 60_000);
+  assert.equal(yaml({ defaults: 'apache', acme: { domains: ['example.org'] } }).model!.acme!.retryDelayMs, 5000);
   assert.equal(acme.directory, 'https://acme-v02.api.letsencrypt.org/directory');
   assert.equal(acme.storeDir, '/etc/stickylb/md');
   assert.deepEqual(acme.renewWindow, { percent: 33 });
