@@ -7,6 +7,7 @@ import type { RawConfig } from './schema.js';
 import type { Diagnostic, SourceMap } from './diagnostics.js';
 import { memberKey } from './resolve.js';
 import { matchesPrefix } from '../proxy/path.js';
+import { lintAcme } from './lint-acme.js';
 
 /** Config paths of a site's rules, reverse rules and handlers, in the model's order. */
 interface SiteOrigins {
@@ -120,6 +121,7 @@ export function lintConfig(model: ConfigModel, opts: LintOptions = {}): Diagnost
     lintHandlers(site, o, ruleText, at, warn, locate);
   });
   lintBalancers(model, raw, at, warn);
+  lintAcme(model, warn);
   // A rule of the main server shows up in every virtual host; say it once.
   const seen = new Set<string>();
   return out.filter((d) => {

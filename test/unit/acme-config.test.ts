@@ -7,6 +7,7 @@ import { parseApacheConfig } from '../../src/config/apache/index.js';
 import type { ConfigFs } from '../../src/config/apache/include.js';
 import { ConfigError, formatDiagnostic } from '../../src/config/diagnostics.js';
 import { validateConfig } from '../../src/config/validate.js';
+import { lintConfig } from '../../src/config/lint.js';
 
 const noFs: ConfigFs = { readFile: () => '', readdir: () => [], isDirectory: () => false, exists: () => false };
 
@@ -178,4 +179,18 @@ test('YAML acme block: wildcards, addresses, duplicates and bad values are refus
   ].sort());
   const dup = yaml({ acme: { domains: ['a.example', ['b.example', 'A.example']] } });
   assert.deepEqual(dup.errors, ['/srv/lb/stickylb.yaml: error: acme.domains[1]: a.example is already in acme.domains[0]; a name can be in one managed domain only']);
+});
+
+test('check warns when the CA will most likely refuse: terms not accepted, nothing on port 80, no contact', () => {
+  const text = 'Listen 8080\nMDomain example.org';
+  const r = parseApacheConfig(text, '/etc/stickylb/a.conf', noFs, {});
+  const model = validateConfig(r.raw, { source: '/etc/stickylb/a.conf', sourceMap: r.sourceMap });
+  const lines = lintConfig(model, { raw: r.raw, sourceMap: r.sourceMap, file: '/etc/stickylb/a.conf' }).map(formatDiagnostic);
+  assert.deepEqual(lines, [
+    "/etc/stickylb/a.conf:2: warning: automatic certificates: the CA's terms of service are not accepted; Let's Encrypt and most CAs issue nothing without it (MDCertificateAgreement accepted; acme.agreeToTerms: true)",
+    '/etc/stickylb/a.conf:2: info: automatic certificates: no contact address, so the CA cannot warn you about expiring certificates or changes of its terms (MDContactEmail or ServerAdmin; acme.contact)',
+    '/etc/stickylb/a.conf:2: warning: automatic certificates: the CA fetches its HTTP-01 challenge from port 80 of each name, and stickylb listens on 8080: forward port 80 to a plain-HTTP listener of stickylb, or listen on 80',
+  ]);
+  const good = parseApacheConfig('Listen 80\nMDomain example.org\nMDContactEmail a@example.org\nMDCertificateAgreement accepted', '/etc/stickylb/a.conf', noFs, {});
+  assert.deepEqual(lintConfig(validateConfig(good.raw), { raw: good.raw, sourceMap: good.sourceMap }), []);
 });
