@@ -30,7 +30,12 @@ export function storeTarget(store: CertificateStore): CertificateTarget {
       store.put(names, { cert: cert.certPem, key: cert.keyPem, source: info.temporary ? 'ACME (temporary)' : 'ACME' });
     },
     remove(names) {
-      store.remove(names);
+      // Only what ACME put there: a reload may have given these names certificate files meanwhile.
+      const drop = names.filter((name) => {
+        const e = store.lookup(name);
+        return e !== undefined && e.names.includes(name.toLowerCase()) && e.certificates.every((c) => c.source.startsWith('ACME'));
+      });
+      if (drop.length) store.remove(drop);
     },
   };
 }

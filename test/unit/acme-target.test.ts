@@ -1,0 +1,24 @@
+// Managed certificates go into the TLS listeners' certificate store, and only ACME's own entries
+// leave it when a domain is no longer managed (a reload may have given the names files meanwhile).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CertificateStore } from '../../src/tls/certificate-store.js';
+import { storeTarget } from '../../src/acme/plugin.js';
+import { temporaryCertificate } from '../../src/acme/temporary.js';
+
+test('install puts an ACME certificate in; remove takes out only ACME\'s entries', async () => {
+  const store = new CertificateStore();
+  const target = storeTarget(store);
+  const acme = await temporaryCertificate(['a.example', 'www.a.example']);
+  target.install(['a.example', 'www.a.example'], acme, { temporary: true });
+  assert.equal(store.lookup('www.a.example')?.certificates[0].source, 'ACME (temporary)');
+  target.install(['a.example', 'www.a.example'], acme, { temporary: false });
+  assert.equal(store.lookup('a.example')?.certificates[0].source, 'ACME');
+
+  // The config now gives www.a.example a certificate file; dropping the managed domain keeps it.
+  const file = await temporaryCertificate(['www.a.example']);
+  store.put(['www.a.example'], { cert: file.certPem, key: file.keyPem, source: '/etc/ssl/www.pem' });
+  target.remove!(['a.example', 'www.a.example']);
+  assert.equal(store.lookup('a.example'), undefined);
+  assert.equal(store.lookup('www.a.example')?.certificates[0].source, '/etc/ssl/www.pem');
+});
