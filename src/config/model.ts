@@ -2,6 +2,8 @@
 // every front end. Frozen after validation; everything that changes at run time lives in
 // BalancerState (src/balancer/state.ts), not here.
 
+import type { AccessSectionModel, EdgeModel, SiteEdgeModel } from './edge-model.js';
+
 /** Member status flags, Apache's letters. */
 export const STATUS_LETTERS = ['I', 'N', 'D', 'H', 'R', 'S', 'E', 'C'] as const;
 export type StatusLetter = (typeof STATUS_LETTERS)[number];
@@ -121,6 +123,8 @@ export interface HandlerModel {
   deny: string[];
   htpasswd?: string;
   realm: string;
+  /** Rules as Apache writes them; when set they decide instead of allow, deny and htpasswd. */
+  access?: AccessSectionModel;
 }
 
 export interface StaticModel {
@@ -142,7 +146,7 @@ export interface ListenerModel {
   port: number;
 }
 
-export interface SiteModel {
+export interface SiteModel extends SiteEdgeModel {
   serverName?: string;
   serverAliases: string[];
   /** Listeners this site answers on; undefined means every listener. */
@@ -233,6 +237,8 @@ export interface ConfigModel {
   nodes?: NodesModel;
   rolling: RollingModel;
   adminPath: string;
+  /** Request, connection and rate limits, slow-client timeouts, the PROXY protocol. */
+  edge: EdgeModel;
   /** Automatic certificates (ACME); undefined when no domain is managed. */
   acme?: AcmeModel;
 }

@@ -26,6 +26,7 @@ import {
 import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
 import { checkHealthExpect } from '../health/expr.js';
 import { checkLogFormat } from '../log/access-format.js';
+import { edgeSiteOf, inheritedAccess, prepareEdge, resolveHandlerAccess, resolveSiteEdge } from './edge-resolve.js';
 import { resolveAcme } from './resolve-acme.js';
 
 export const DEFAULTS = {
@@ -304,13 +305,14 @@ function resolveSite(
     return { path: r.path, prefixes: [joinUrl(t.url!, t.path)], upstreamPath: t.path || '/', relative };
   });
 
-  const handlers: HandlerModel[] = (site.handlers ?? []).map((h) => ({
+  const handlers: HandlerModel[] = (site.handlers ?? []).map((h, hi) => ({
     path: h.path,
     handler: h.handler,
     allow: h.allow ?? ['local'],
     deny: h.deny ?? [],
     htpasswd: h.htpasswd,
     realm: h.realm ?? 'stickylb',
+    access: resolveHandlerAccess(h, `${index}handlers[${hi}]`, diags),
   }));
 
   return {
@@ -323,6 +325,7 @@ function resolveSite(
     cookiePath: site.cookiePath ?? [],
     cookieDomain: site.cookieDomain ?? [],
     handlers,
+    ...resolveSiteEdge(site, index, diags),
     static: site.static
       ? {
           root: site.static.root,
@@ -370,6 +373,7 @@ function topSite(raw: RawConfig): RawSite {
     handlers,
     static: raw.static,
     accessLog: raw.accessLog,
+    ...edgeSiteOf(raw),
   };
 }
 
@@ -379,6 +383,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     const problem = checkHealthExpect(text);
     if (problem) diags.push({ severity: 'error', path: `healthExpressions.${name}`, message: `healthExpressions.${name}: ${problem}`, code: 'health-expect' });
   }
+  const edge = prepareEdge(raw, opts.source, diags);
   const balancers: Record<string, RawBalancer> = { ...(raw.balancers ?? {}) };
   const nodes = resolveNodes(raw, balancers, diags);
   const implicit: Record<string, RawBalancer> = {};
@@ -397,6 +402,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
           proxyPass: [...(top.proxyPass ?? []), ...(vh.proxyPass ?? [])],
           proxyPassReverse: [...(top.proxyPassReverse ?? []), ...(vh.proxyPassReverse ?? [])],
           handlers: [...(vh.handlers ?? []), ...(top.handlers ?? [])],
+          ...inheritedAccess(top, vh),
         },
         `virtualHosts[${i}].`,
         raw,
@@ -468,6 +474,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
       sessionsPath: raw.rolling?.sessionsPath,
     },
     adminPath: raw.admin?.path ?? DEFAULTS.adminPath,
+    edge,
     acme,
   };
 }

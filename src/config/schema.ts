@@ -1,6 +1,7 @@
 // The one configuration schema. Every front end (YAML, JSON, Apache syntax) produces an object of
 // this shape; `validateConfig` in validate.ts is the only gate through which it becomes a model.
 import { z } from 'zod';
+import { accessRulesSchema, edgeGlobalFields, edgeSiteFields, proxyProtocolSchema } from './edge-schema.js';
 import { acmeNameProblem, KNOWN_CAS } from '../acme/cas.js';
 
 /** Seconds as a number, or a string with a unit: `500ms`, `30s`, `5m`, `1h`. Resolved to ms. */
@@ -133,6 +134,8 @@ export const accessSchema = z
     /** Basic auth from an htpasswd file (bcrypt entries). */
     htpasswd: z.string().min(1).optional(),
     realm: z.string().optional(),
+    /** Rules as Apache writes them (Require, Order/Allow/Deny, AuthType …); they replace allow, deny and htpasswd. */
+    access: accessRulesSchema.optional(),
   })
   .strict();
 
@@ -179,6 +182,7 @@ export const siteFields = {
   handlers: z.array(handlerSchema).optional(),
   static: staticSchema.optional(),
   accessLog: z.array(accessLogSchema).optional(),
+  ...edgeSiteFields,
 };
 
 export const virtualHostSchema = z
@@ -263,6 +267,9 @@ export const configSchema = z
     replayBuffer: z.number().int().min(0).optional(),
     /** HTTP/1.1 engine of the listeners: node:http, or stickylb's own (src/proxy/h1). */
     engine: z.enum(['node', 'lean']).optional(),
+    ...edgeGlobalFields,
+    /** Listeners that take HAProxy's PROXY protocol (Apache RemoteIPProxyProtocol On): true for all, or their addresses. */
+    proxyProtocol: proxyProtocolSchema.optional(),
     healthExpressions: z.record(z.string(), z.string()).optional(),
     healthTemplates: z.record(z.string(), healthSchema).optional(),
     logFormats: z.record(z.string(), z.string()).optional(),

@@ -9,6 +9,8 @@ export interface AccessRecord {
   /** Time from arrival until the response was finished, in microseconds. */
   durationUs: number;
   remoteAddr?: string;
+  /** The connection's other end (%{c}a); the client itself unless a declared proxy stands between. */
+  peerAddr?: string;
   remotePort?: number;
   localAddr?: string;
   localPort?: number;
@@ -264,7 +266,7 @@ function directive(letter: string, arg: string | undefined, clf: (ms: number) =>
     case 'h': return plain('remote_host', (r) => r.remoteAddr);
     case 'a':
       if (arg !== undefined && arg !== 'c') throw new LogFormatError(`%{${arg}}a: only %a and %{c}a are known`);
-      return plain(arg === 'c' ? 'peer_addr' : 'remote_addr', (r) => r.remoteAddr);
+      return arg === 'c' ? plain('peer_addr', (r) => r.peerAddr ?? r.remoteAddr) : plain('remote_addr', (r) => r.remoteAddr);
     case 'A': return plain('local_addr', (r) => r.localAddr);
     case 'u': return { key: 'remote_user', text: (r) => (r.user === '' ? '""' : esc(r.user)), json: (r) => r.user ?? null };
     case 't': return timeDirective(arg, clf);

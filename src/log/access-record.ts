@@ -60,6 +60,7 @@ export function accessRecord(r: RequestRecord, ctx: RecordContext = {}): AccessR
     startMs: r.startMs,
     durationUs: r.durationUs,
     remoteAddr: r.clientAddress,
+    peerAddr: r.peerAddress,
     remotePort: r.clientPort,
     localAddr: r.localAddress,
     localPort: r.localPort,

@@ -6,8 +6,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from '../plugin/contract.js';
 import type { HandlerModel } from '../config/model.js';
 import { decideAccess, parseRule, type AccessRule, type ReverseLookup } from './access-rules.js';
-import { HtpasswdFile } from './htpasswd.js';
+import { HtpasswdFile } from '../edge/htpasswd.js';
 import { sendText } from './respond.js';
+import { sectionAccess } from '../edge/gate.js';
+import type { RequestRecord } from '../proxy/core/record.js';
 
 interface Compiled {
   allow: AccessRule[];
@@ -85,9 +87,25 @@ export function accessPlugin(opts: AccessPluginOptions = {}): Plugin {
         return c;
       };
 
-      app.server.accessCheck = async (req: IncomingMessage, res: ServerResponse, h: HandlerModel) => {
+      app.server.accessCheck = async (req: IncomingMessage, res: ServerResponse, h: HandlerModel, record?: RequestRecord) => {
+        // The real client: behind declared proxies, the address they vouch for.
+        const remote = record?.clientAddress ?? req.socket.remoteAddress ?? '';
+        if (h.access) {
+          const v = await app.server.edge.decide(sectionAccess(h.access), {
+            method: req.method ?? 'GET',
+            authorization: req.headers.authorization,
+            client: remote,
+            local: req.socket.localAddress,
+          });
+          if (v.ok) {
+            if (v.user !== undefined && record) record.user = v.user;
+            return true;
+          }
+          log.warn({ handler: h.handler, path: h.path, client: remote }, `${h.path}: access refused: ${v.reason}`);
+          sendText(res, v.status, v.status === 403 ? `Forbidden: ${remote} may not use ${h.path}.` : v.text, Object.fromEntries(v.headers ?? []));
+          return false;
+        }
         const { allow, deny } = rulesOf(h);
-        const remote = req.socket.remoteAddress ?? '';
         const decision = await decideAccess(allow, deny, { remote, local: req.socket.localAddress }, reverse);
         if (!decision.allowed) {
           log.warn({ handler: h.handler, path: h.path, client: remote }, `${h.path}: access refused: ${decision.reason}`);

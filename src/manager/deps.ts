@@ -8,7 +8,7 @@ import type { Applied } from './changes.js';
 import type { Nonces } from './nonce.js';
 import type { Html } from '../util/html.js';
 import type { ManagedCertificate } from '../acme/renewer.js';
-import { parseBasicAuth } from './htpasswd.js';
+import { parseBasicAuth } from '../edge/htpasswd.js';
 import { managerView, type ManagerView } from './view.js';
 import { version } from './version.js';
 import { hostname } from 'node:os';

@@ -31,7 +31,16 @@ function connectionTokens(raw: string[]): Set<string> | undefined {
 }
 
 export interface UpstreamHeaderOptions {
+  /** The address of the connection's other end: appended to X-Forwarded-For. */
   clientIp: string;
+  /**
+   * The other end is a declared proxy: its X-Forwarded-For, -Host and -Server are kept and
+   * extended and its X-Forwarded-Proto and Forwarded kept. Otherwise a client's own forwarding
+   * headers are dropped and replaced by ours.
+   */
+  viaProxy?: boolean;
+  /** Add an RFC 7239 Forwarded header (extending a declared proxy's). */
+  forwarded?: boolean;
   /** The client's Host header. */
   host: string | undefined;
   /** Host header to send upstream (member host:port, or the client's with ProxyPreserveHost). */
@@ -43,17 +52,31 @@ export interface UpstreamHeaderOptions {
   extra?: [string, string][];
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** One element of an RFC 7239 Forwarded header for this hop. */
+export function forwardedElement(clientIp: string, host: string | undefined, proto: string): string {
+  const node = clientIp.includes(':') ? `"[${clientIp}]"` : clientIp || 'unknown';
+  let s = `for=${node}`;
+  if (host !== undefined) s += `;host=${TOKEN.test(host) ? host : `"${host.replace(/["\\]/g, '\\$&')}"`}`;
+  return `${s};proto=${proto}`;
+}
+
 /**
  * Builds the upstream request headers as a flat [name, value, …] array: hop-by-hop headers
  * dropped (TE kept only as `trailers`), Host set, X-Forwarded-For/-Host/-Server merged as Apache
- * merges them, X-Forwarded-Proto set.
+ * merges them when the other end is a declared proxy (replaced by ours otherwise),
+ * X-Forwarded-Proto set unless a declared proxy set it.
  */
 export function upstreamRequestHeaders(raw: string[], o: UpstreamHeaderOptions): string[] {
   const drop = connectionTokens(raw);
   const out: string[] = [];
+  const trusted = o.viaProxy === true;
   let xff: string | undefined;
   let xfh: string | undefined;
   let xfs: string | undefined;
+  let xfp: string | undefined;
+  let fwd: string | undefined;
   let teTrailers = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
@@ -61,18 +84,25 @@ export function upstreamRequestHeaders(raw: string[], o: UpstreamHeaderOptions):
     const value = raw[i + 1];
     if (lower === 'host') continue;
     if (lower === 'x-forwarded-for') {
-      xff = xff ? `${xff}, ${value}` : value;
+      if (trusted) xff = xff ? `${xff}, ${value}` : value;
       continue;
     }
     if (lower === 'x-forwarded-host') {
-      xfh = xfh ? `${xfh}, ${value}` : value;
+      if (trusted) xfh = xfh ? `${xfh}, ${value}` : value;
       continue;
     }
     if (lower === 'x-forwarded-server') {
-      xfs = xfs ? `${xfs}, ${value}` : value;
+      if (trusted) xfs = xfs ? `${xfs}, ${value}` : value;
       continue;
     }
-    if (lower === 'x-forwarded-proto') continue;
+    if (lower === 'x-forwarded-proto') {
+      if (trusted) xfp = xfp ? `${xfp}, ${value}` : value;
+      continue;
+    }
+    if (lower === 'forwarded') {
+      if (trusted) fwd = fwd ? `${fwd}, ${value}` : value;
+      continue;
+    }
     if (lower.startsWith('x-stickylb-')) continue;
     if (lower === 'te') {
       if (/(^|,)\s*trailers\s*(;|,|$)/i.test(value)) teTrailers = true;
@@ -90,7 +120,11 @@ export function upstreamRequestHeaders(raw: string[], o: UpstreamHeaderOptions):
   out.push('X-Forwarded-For', xff ? `${xff}, ${o.clientIp}` : o.clientIp);
   if (o.host !== undefined) out.push('X-Forwarded-Host', xfh ? `${xfh}, ${o.host}` : o.host);
   out.push('X-Forwarded-Server', xfs ? `${xfs}, ${o.serverName}` : o.serverName);
-  out.push('X-Forwarded-Proto', o.proto);
+  out.push('X-Forwarded-Proto', xfp ?? o.proto);
+  if (o.forwarded) {
+    const mine = forwardedElement(o.clientIp, o.host, o.proto);
+    out.push('Forwarded', fwd ? `${fwd}, ${mine}` : mine);
+  } else if (fwd !== undefined) out.push('Forwarded', fwd);
   if (o.extra) for (const [k, v] of o.extra) out.push(k, v);
   return out;
 }

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RequestRecord } from './core/record.js';
+import { proxiedAddressOf } from './proxy-protocol.js';
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`: dual-stack sockets report IPv4 clients that way. */
 export function plainAddress(a: string | undefined): string | undefined {
@@ -53,8 +54,9 @@ export function nodeRecord(req: IncomingMessage, res: ServerResponse | undefined
   r.method = req.method ?? '-';
   r.target = req.url ?? '-';
   r.httpVersion = req.httpVersion;
-  r.clientAddress = plainAddress(sock?.remoteAddress);
-  r.clientPort = sock?.remotePort;
+  const proxied = sock === undefined ? undefined : proxiedAddressOf(sock);
+  r.clientAddress = r.peerAddress = proxied?.address ?? plainAddress(sock?.remoteAddress);
+  r.clientPort = proxied?.port ?? sock?.remotePort;
   r.localAddress = plainAddress(sock?.localAddress);
   r.localPort = sock?.localPort;
   r.requestPairs = req.rawHeaders;

@@ -14,10 +14,16 @@ export class RequestBody {
   private listening = false;
   /** Bytes read from the client so far. */
   bytes = 0;
+  /** The body grew past `maxBytes`: what was not yet sent never will be. */
+  overLimit = false;
 
   constructor(
     private readonly req: IncomingMessage,
     private readonly limit: number,
+    /** LimitRequestBody (0: none), counted as the body streams (chunked bodies too). */
+    private readonly maxBytes = 0,
+    /** Called once when the body grows past `maxBytes`; the member connection is already cut. */
+    private readonly onOverLimit?: () => void,
   ) {}
 
   /** True until more than `limit` bytes have been read. */
@@ -65,7 +71,19 @@ export class RequestBody {
   }
 
   private onData = (chunk: Buffer) => {
+    if (this.overLimit) return;
     this.bytes += chunk.length;
+    if (this.maxBytes > 0 && this.bytes > this.maxBytes) {
+      // The member never sees the rest, nor the end, of a body over the limit.
+      this.overLimit = true;
+      const t = this.target;
+      this.target = undefined;
+      this.chunks = [];
+      this.req.pause();
+      t?.destroy();
+      this.onOverLimit?.();
+      return;
+    }
     if (!this.overflow) {
       if (this.size + chunk.length <= this.limit) {
         this.chunks.push(chunk);

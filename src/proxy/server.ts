@@ -16,6 +16,11 @@ import { RecordStream, RequestRecord } from './core/record.js';
 import { nodeRecord, settleNodeRecord, upgradeAsPlainRequest, isTunnel } from './node-record.js';
 import { proxyUpgrade } from './websocket.js';
 import { attachLeanEngine } from './h1/engine.js';
+import { guardConnections } from './accept.js';
+import { proxiedAddressOf } from './proxy-protocol.js';
+import { Edge } from '../edge/gate.js';
+import { applyRemoteIp, headerText } from '../edge/client.js';
+import { admitThen, bodyCut, edgeAdmit, proxyUrlOf, rawRefusal, refuseHead, upgradeRefusal } from '../edge/node-gate.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { ChallengeAnswers } from '../acme/challenges.js';
 import type { Logger } from '../log/logger.js';
@@ -38,7 +43,7 @@ export type HandlerFn = (req: http.IncomingMessage, res: http.ServerResponse, ct
 export type StaticFn = (req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, record: RequestRecord) => boolean | Promise<boolean>;
 
 /** Decides whether a handler may be used by this request (access rules, auth); answers if not. */
-export type AccessFn = (req: http.IncomingMessage, res: http.ServerResponse, handler: HandlerModel) => boolean | Promise<boolean>;
+export type AccessFn = (req: http.IncomingMessage, res: http.ServerResponse, handler: HandlerModel, record: RequestRecord) => boolean | Promise<boolean>;
 
 export interface ServerOptions {
   config: ConfigModel;
@@ -70,6 +75,11 @@ export class StickyServer extends EventEmitter {
   readonly certificates = new CertificateStore();
   staticHandler?: StaticFn;
   accessCheck?: AccessFn;
+  /** Trusted proxies aside, everything the edge decides: access sections, limits, their counters. */
+  readonly edge: Edge = new Edge(
+    () => this.config,
+    () => this.logger,
+  );
   /** Answers to a CA's HTTP-01 challenges, set while certificates are managed (src/acme). */
   challenges?: ChallengeAnswers;
   private servers: { server: http.Server; listener: ListenerModel; sites: SiteModel[] }[] = [];
@@ -99,9 +109,10 @@ export class StickyServer extends EventEmitter {
         maxHeaderSize: this.config.maxHeaderSize,
         keepAliveTimeout: this.config.keepAliveTimeoutMs,
         requestTimeout: Math.max(this.config.timeoutMs * 5, 300_000),
-        headersTimeout: Math.min(this.config.timeoutMs, 60_000),
+        headersTimeout: this.config.edge.readTimeout.headerMaxMs || this.config.edge.readTimeout.headerMs || Math.min(this.config.timeoutMs, 60_000),
         requireHostHeader: true,
       });
+      server.maxRequestsPerSocket = this.config.edge.maxKeepAliveRequests;
       const entry = { server, listener: l, sites: sitesFor(this.config.sites, l) };
       // The lean engine takes the connections first and hands what it does not forward to node:http.
       if (this.config.engine === 'lean') attachLeanEngine(this, entry);
@@ -122,6 +133,8 @@ export class StickyServer extends EventEmitter {
           this.closedBytesOut += s.bytesWritten;
         });
       });
+      // Last: the PROXY header and the connection limits come before every connection listener.
+      guardConnections(server, { config: () => this.config, edge: this.edge, logger: () => this.logger, listener: l, plainHttp: true });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host, () => {
@@ -275,6 +288,7 @@ export class StickyServer extends EventEmitter {
   }
 
   private dispatch(req: http.IncomingMessage, res: http.ServerResponse, sites: SiteModel[], record: RequestRecord): void | Promise<void> {
+    if (refuseHead(this, req, res, record)) return;
     const target = this.targetOf(req);
     if (target instanceof ProxyError) {
       record.kind = 'error';
@@ -299,6 +313,7 @@ export class StickyServer extends EventEmitter {
     }
     const site = selectSite(sites, req.headers.host);
     record.site = site;
+    if (site.remoteIp !== undefined) applyRemoteIp(record, site, (name) => headerText(req.headers[name]), proxiedAddressOf(req.socket) !== undefined);
     const m = matchRoute(site, path, this.challenges);
     if (m.kind === 'challenge') {
       record.kind = 'handler';
@@ -321,7 +336,10 @@ export class StickyServer extends EventEmitter {
         sendError(res, record, new ProxyError('ERR_NO_MEMBER', `balancer ${m.balancer} is gone`));
         return;
       }
-      return forward({
+      const proceed = (bodyLimit: number) =>
+        forward({
+        bodyLimit,
+        onBodyOverLimit: () => bodyCut(this, record, bodyLimit),
         req,
         res,
         record,
@@ -332,8 +350,13 @@ export class StickyServer extends EventEmitter {
         replayBuffer: this.config.replayBuffer,
         pools: this.pools,
       });
+      return admitThen(edgeAdmit(this, req, res, record, site, path, proxyUrlOf(this, m.balancer, m.upstreamPath)), proceed);
     }
     record.kind = 'static';
+    return admitThen(edgeAdmit(this, req, res, record, site, path, undefined), () => this.serveStatic(req, res, site, path, record));
+  }
+
+  private serveStatic(req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, record: RequestRecord): void | Promise<void> {
     if (site.static && this.staticHandler) {
       return Promise.resolve(this.staticHandler(req, res, site, path, record)).then((answered) => {
         if (!answered) sendError(res, record, new ProxyError('ERR_NOT_FOUND'));
@@ -343,7 +366,7 @@ export class StickyServer extends EventEmitter {
   }
 
   private async runHandler(req: http.IncomingMessage, res: http.ServerResponse, fn: HandlerFn, ctx: HandlerContext): Promise<void> {
-    if (this.accessCheck && !(await this.accessCheck(req, res, ctx.handler))) return;
+    if (this.accessCheck && !(await this.accessCheck(req, res, ctx.handler, ctx.record))) return;
     await fn(req, res, ctx);
   }
 
@@ -365,6 +388,7 @@ export class StickyServer extends EventEmitter {
     socket.on('error', () => socket.destroy());
     const site = selectSite(sites, req.headers.host);
     record.site = site;
+    if (site.remoteIp !== undefined) applyRemoteIp(record, site, (name) => headerText(req.headers[name]), proxiedAddressOf(req.socket) !== undefined);
     // Refused upgrades are answered and logged like any other request.
     const refuse = (err: ProxyError) => {
       record.status = err.status;
@@ -386,7 +410,8 @@ export class StickyServer extends EventEmitter {
     if (m.kind !== 'proxy') return refuse(new ProxyError('ERR_NOT_FOUND'));
     const b = this.runtime.balancers.get(m.balancer);
     if (!b) return refuse(new ProxyError('ERR_NO_MEMBER', `balancer ${m.balancer} is gone`));
-    proxyUpgrade({
+    const go = () =>
+      proxyUpgrade({
       req,
       socket,
       head,
@@ -396,5 +421,14 @@ export class StickyServer extends EventEmitter {
       upstreamTarget: query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`,
       serverName: site.serverName ?? this.serverName,
     }).finally(finished);
+    const refusal = upgradeRefusal(this, req, record, site, path, proxyUrlOf(this, m.balancer, m.upstreamPath));
+    const settle = (r: Awaited<typeof refusal>) => {
+      if (r === undefined) return void go();
+      record.status = r.status;
+      socket.end(rawRefusal(r));
+      finished();
+    };
+    if (refusal instanceof Promise) void refusal.then(settle);
+    else settle(refusal);
   }
 }

@@ -84,7 +84,9 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       }
     };
     const headers = upstreamRequestHeaders(req.rawHeaders, {
-      clientIp: req.socket.remoteAddress ?? '',
+      clientIp: ctx.record.peerAddress ?? '',
+      viaProxy: ctx.record.viaProxy,
+      forwarded: site.forwarded,
       host: req.headers.host,
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,

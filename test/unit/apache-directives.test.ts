@@ -280,8 +280,15 @@ test('<Location> with SetHandler: a handler with the evaluated access lists, htp
     '<Location /balancer-manager>\n  SetHandler balancer-manager\n  AuthType Basic\n  AuthName "LB admin"\n  AuthUserFile /etc/lb.htpasswd\n  Require valid-user\n</Location>\n<Location /server-status>\n  SetHandler server-status\n  Require ip 10.1\n</Location>',
   );
   assert.deepEqual(c.raw.handlers, [
-    { path: '/balancer-manager', handler: 'balancer-manager', allow: ['all'], htpasswd: '/etc/lb.htpasswd', realm: 'LB admin' },
-    { path: '/server-status', handler: 'server-status', allow: ['10.1.0.0/16'] },
+    {
+      path: '/balancer-manager',
+      handler: 'balancer-manager',
+      allow: ['all'],
+      htpasswd: '/etc/lb.htpasswd',
+      realm: 'LB admin',
+      access: { authType: 'basic', authName: 'LB admin', authUserFile: '/etc/lb.htpasswd', require: ['valid-user'] },
+    },
+    { path: '/server-status', handler: 'server-status', allow: ['10.1.0.0/16'], access: { require: ['ip 10.1'] } },
   ]);
   assert.deepEqual(c.messages, []);
 });
@@ -294,10 +301,11 @@ test('<Location> handler without access rules: stickylb keeps it local, and says
   ]);
 });
 
-test('<Location> without a handler: access rules are not enforced (warning); SetHandler others are not supported', () => {
-  assert.deepEqual(conf('<Location /private>\nRequire ip 10.1\n</Location>').messages, [
-    'a.conf:1: warning: <Location /private>: access rules are enforced only for balancer-manager and server-status locations; requests for /private are not restricted',
-  ]);
+test('<Location> without a handler: its access rules become an access entry, enforced; SetHandler others are not supported', () => {
+  const p = conf('<Location /private>\nRequire ip 10.1\nLimitRequestBody 1000\n</Location>');
+  assert.deepEqual(p.messages, []);
+  assert.deepEqual(p.raw.access, [{ path: '/private', require: ['ip 10.1'], limitRequestBody: 1000 }]);
+  assert.deepEqual(p.sourceMap.get('access[0].require[0]'), { file: 'a.conf', line: 2, directive: 'Require' });
   assert.deepEqual(conf('<Location /private>\nRequire all granted\n</Location>').messages, []);
   assert.deepEqual(conf('<Location /cgi>\nSetHandler cgi-script\n</Location>').messages, [
     'a.conf:2: warning: SetHandler cgi-script: not supported (ignored; supported: balancer-manager, server-status)',
@@ -307,13 +315,16 @@ test('<Location> without a handler: access rules are not enforced (warning); Set
   ]);
 });
 
-test('<Location ~ regex> and <LocationMatch> are not supported (warning, contents ignored)', () => {
+test('<Location ~ regex> and <LocationMatch>: their access rules are read, the rest is not (warning, contents ignored)', () => {
   assert.deepEqual(conf('<Location ~ "^/x">\nSetHandler server-status\n</Location>').messages, [
-    'a.conf:1: warning: <Location ~ ^/x>: regular-expression locations are not supported (contents ignored)',
+    'a.conf:1: warning: <Location ~ ^/x>: regular-expression locations are read for access rules only (contents ignored)',
   ]);
   assert.deepEqual(conf('<LocationMatch ^/x>\n</LocationMatch>').messages, [
-    'a.conf:1: warning: <LocationMatch ^/x>: regular-expression locations are not supported (contents ignored; use <Location /path>)',
+    'a.conf:1: warning: <LocationMatch ^/x>: regular-expression locations are read for access rules only (contents ignored; use <Location /path>)',
   ]);
+  const m = conf('<LocationMatch "^/(admin|ops)">\nRequire all denied\n</LocationMatch>');
+  assert.deepEqual(m.raw.access, [{ match: '^/(admin|ops)', require: ['all denied'] }]);
+  assert.deepEqual(m.messages, ['a.conf:1: info: <LocationMatch ^/(admin|ops)>: only its access rules and LimitRequestBody are read (use <Location /path> for the rest)']);
 });
 
 test('ProxyPass inside <Location>: the location is the path; such rules come first, the last <Location> first', () => {
@@ -415,12 +426,15 @@ test('<IfModule> contents are read; <IfDefine> too, with a note; <If>, <Limit> a
   ]);
 });
 
-test('<Proxy *> (forward proxy access) is ignored with a note; access rules in <Proxy balancer://> are not enforced', () => {
-  assert.deepEqual(conf('<Proxy *>\nOrder deny,allow\nAllow from all\n</Proxy>').messages, ['a.conf:1: info: <Proxy *>: forward-proxy settings are ignored (stickylb is no forward proxy)']);
+test('<Proxy *> and <Proxy balancer://>: their access rules cover the requests proxied there; other forward-proxy sections are ignored with a note', () => {
+  const star = conf('<Proxy *>\nOrder deny,allow\nAllow from all\n</Proxy>');
+  assert.deepEqual(star.messages, []);
+  assert.deepEqual(star.raw.access, [{ proxy: '*', order: 'deny,allow', allowFrom: ['all'] }]);
+  assert.deepEqual(conf('<Proxy *>\n</Proxy>').messages, ['a.conf:1: info: <Proxy *>: forward-proxy settings are ignored (stickylb is no forward proxy)']);
   assert.deepEqual(conf('<Proxy balancer://c>\nBalancerMember http://h:1\nRequire all granted\n</Proxy>').messages, []);
-  assert.deepEqual(conf('<Proxy balancer://c>\nBalancerMember http://h:1\nRequire ip 10.1\n</Proxy>').messages, [
-    'a.conf:1: warning: <Proxy balancer://c>: access rules inside <Proxy> are not enforced by stickylb (clients are not restricted)',
-  ]);
+  const b = conf('<Proxy balancer://c>\nBalancerMember http://h:1\nRequire ip 10.1\n</Proxy>');
+  assert.deepEqual(b.messages, []);
+  assert.deepEqual(b.raw.access, [{ proxy: 'balancer://c', require: ['ip 10.1'] }]);
 });
 
 test('balancers of two virtual hosts with one name become one balancer, with a warning [shared-balancers]', () => {

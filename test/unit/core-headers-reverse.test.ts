@@ -53,15 +53,30 @@ test('headers: TE is dropped except for "trailers"', () => {
   assert.ok(!lines(upstreamRequestHeaders(['TE', 'gzip'], opts)).some((l) => l.startsWith('TE')));
 });
 
-test('headers: X-Forwarded-For, -Host and -Server are merged as Apache merges them; X-Forwarded-Proto is our own [forwarded-proto]', () => {
-  const raw = ['X-Forwarded-For', '203.0.113.1', 'x-forwarded-for', '198.51.100.2', 'X-Forwarded-Host', 'a.example', 'X-Forwarded-Server', 'edge', 'X-Forwarded-Proto', 'https'];
+test('headers: a client\'s own X-Forwarded-* and Forwarded are replaced by ours; X-Forwarded-Proto is our own [forwarded-proto] [forwarded-trust]', () => {
+  const raw = ['X-Forwarded-For', '203.0.113.1', 'x-forwarded-for', '198.51.100.2', 'X-Forwarded-Host', 'a.example', 'X-Forwarded-Server', 'edge', 'X-Forwarded-Proto', 'https', 'Forwarded', 'for=203.0.113.1'];
   const out = lines(upstreamRequestHeaders(raw, opts));
-  assert.deepEqual(out.filter((l) => l.startsWith('X-Forwarded')), [
+  assert.deepEqual(out.filter((l) => l.startsWith('X-Forwarded') || l.startsWith('Forwarded')), [
+    'X-Forwarded-For: 192.0.2.7',
+    'X-Forwarded-Host: www.example.org',
+    'X-Forwarded-Server: lb.example.org',
+    'X-Forwarded-Proto: http',
+  ]);
+});
+
+test('headers: from a declared proxy X-Forwarded-For, -Host and -Server are kept and extended as Apache merges them, its X-Forwarded-Proto kept [forwarded-trust]', () => {
+  const raw = ['X-Forwarded-For', '203.0.113.1', 'x-forwarded-for', '198.51.100.2', 'X-Forwarded-Host', 'a.example', 'X-Forwarded-Server', 'edge', 'X-Forwarded-Proto', 'https', 'Forwarded', 'for=203.0.113.1;proto=https'];
+  const out = lines(upstreamRequestHeaders(raw, { ...opts, viaProxy: true, forwarded: true }));
+  assert.deepEqual(out.filter((l) => l.startsWith('X-Forwarded') || l.startsWith('Forwarded')), [
     'X-Forwarded-For: 203.0.113.1, 198.51.100.2, 192.0.2.7',
     'X-Forwarded-Host: a.example, www.example.org',
     'X-Forwarded-Server: edge, lb.example.org',
-    'X-Forwarded-Proto: http',
+    'X-Forwarded-Proto: https',
+    'Forwarded: for=203.0.113.1;proto=https, for=192.0.2.7;host=www.example.org;proto=http',
   ]);
+  // Kept as it came without the Forwarded option; an IPv6 client is quoted and bracketed.
+  assert.ok(lines(upstreamRequestHeaders(raw, { ...opts, viaProxy: true })).includes('Forwarded: for=203.0.113.1;proto=https'));
+  assert.ok(lines(upstreamRequestHeaders([], { ...opts, clientIp: '2001:db8::1', forwarded: true })).includes('Forwarded: for="[2001:db8::1]";host=www.example.org;proto=http'));
 });
 
 test('headers: ProxyPreserveHost sends the client Host; clients cannot forge X-Stickylb-* headers', () => {

@@ -36,12 +36,23 @@ function pairsOf(lines: string): string[] {
   return out;
 }
 
+REQUESTS.push(['Forwarded and X-Forwarded-Proto of the client', ['Host', 'x', 'Forwarded', 'for=192.0.2.1;proto=https', 'forwarded', 'for=198.51.100.1', 'X-Forwarded-Proto', 'https', 'X-Forwarded-For', '192.0.2.1']]);
+
+const TRUST: [string, { viaProxy?: boolean; forwarded?: boolean }][] = [
+  ['from a client', {}],
+  ['from a declared proxy', { viaProxy: true }],
+  ['from a declared proxy, with Forwarded', { viaProxy: true, forwarded: true }],
+  ['from a client, with Forwarded', { forwarded: true }],
+];
+
 for (const [what, raw] of REQUESTS) {
-  test(`upstream headers as headers.ts builds them: ${what}`, () => {
-    const host = raw.find((_, i) => i % 2 === 0 && raw[i].toLowerCase() === 'host') === undefined ? undefined : raw[raw.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === 'host') + 1];
-    const o = { clientIp: '127.0.0.9', host, upstreamHost: 'member:8080', serverName: 'lb.example', proto: 'http' as const, extra: [['X-Stickylb-Route', 'first']] as [string, string][] };
-    assert.deepEqual(pairsOf(upstreamLines(request(raw).fields, o)), upstreamRequestHeaders(raw, o));
-  });
+  for (const [who, trust] of TRUST) {
+    test(`upstream headers as headers.ts builds them: ${what}, ${who}`, () => {
+      const host = raw.find((_, i) => i % 2 === 0 && raw[i].toLowerCase() === 'host') === undefined ? undefined : raw[raw.findIndex((v, i) => i % 2 === 0 && v.toLowerCase() === 'host') + 1];
+      const o = { clientIp: '127.0.0.9', host, upstreamHost: 'member:8080', serverName: 'lb.example', proto: 'http' as const, extra: [['X-Stickylb-Route', 'first']] as [string, string][], ...trust };
+      assert.deepEqual(pairsOf(upstreamLines(request(raw).fields, o)), upstreamRequestHeaders(raw, o));
+    });
+  }
 }
 
 const ANSWERS: [string, string[]][] = [

@@ -5,6 +5,7 @@ import type { Diagnostic, SourceMap } from '../diagnostics.js';
 import { memberKey } from '../resolve.js';
 import { evaluateAccess, isAccessDirective, type AccessResult, type Loc, type Located } from './access.js';
 import { directiveSpec, sectionSpec } from './directives.js';
+import { EdgeConverter } from './edge-sections.js';
 import { isMdDirective, MdCollector } from './md.js';
 import { parseParams, type Param, type ParamTarget } from './params.js';
 import type { Directive } from './parser.js';
@@ -115,6 +116,8 @@ class Converter {
   /** Cookies of the ROUTEID recipe (Header add Set-Cookie "NAME=.%{BALANCER_WORKER_ROUTE}e"). */
   private readonly routeCookies: Located<string>[] = [];
   private defaultLogFormat?: string;
+  /** Trusted proxies, request limits and the access rules of sections. */
+  private readonly edge = new EdgeConverter();
   /** mod_md's directives (automatic certificates). */
   private readonly md = new MdCollector(this.diagnostics);
 
@@ -201,7 +204,8 @@ class Converter {
       case 'MDomainSet':
         return this.md.section(d);
       case 'LocationMatch':
-        this.diag(d, 'warning', `<LocationMatch ${d.args.join(' ')}>: regular-expression locations are not supported (contents ignored; use <Location /path>)`, 'unsupported-section');
+        if (this.edge.section(d, scope.site, { match: d.args.join(' ') }, this.diagnostics)) this.diag(d, 'info', `<LocationMatch ${d.args.join(' ')}>: only its access rules and LimitRequestBody are read (use <Location /path> for the rest)`, 'unsupported-section');
+        else this.diag(d, 'warning', `<LocationMatch ${d.args.join(' ')}>: regular-expression locations are read for access rules only (contents ignored; use <Location /path>)`, 'unsupported-section');
         return;
       case 'IfModule':
       case 'RequireAll':
@@ -228,6 +232,7 @@ class Converter {
   }
 
   private directive(d: Directive, scope: Scope): void {
+    if (this.edge.directive(d, scope.site, scope.location !== undefined || scope.proxy !== undefined, this.diagnostics)) return;
     if (isMdDirective(d.name)) return this.md.read(d, scope.site !== this.main);
     if (d.name.toLowerCase() === 'serveradmin') {
       const site = scope.site;
@@ -273,27 +278,29 @@ class Converter {
 
   private location(d: Directive, scope: Scope): void {
     if (d.args.length !== 1) {
-      if (d.args[0] === '~') this.diag(d, 'warning', `<Location ~ ${d.args.slice(1).join(' ')}>: regular-expression locations are not supported (contents ignored)`, 'unsupported-section');
+      if (d.args[0] === '~') {
+        if (this.edge.section(d, scope.site, { match: d.args.slice(1).join(' ') }, this.diagnostics)) this.diag(d, 'info', `<Location ~ ${d.args.slice(1).join(' ')}>: only its access rules and LimitRequestBody are read`, 'unsupported-section');
+        else this.diag(d, 'warning', `<Location ~ ${d.args.slice(1).join(' ')}>: regular-expression locations are read for access rules only (contents ignored)`, 'unsupported-section');
+      }
       else this.diag(d, 'error', `<Location ${d.args.join(' ')}>: expected one path (<Location /path>)`, 'invalid-value');
       return;
     }
     const path = d.args[0];
     const inner: Scope = { site: scope.site, location: { path, at: locOf(d) } };
     this.walk(d.children!, inner);
+    // The rules are enforced as Apache evaluates them (edge-sections.ts); the allow/deny lists of
+    // evaluateAccess only describe a handler's rules to `check`.
     const access = evaluateAccess(d.children!);
-    this.diagnostics.push(...access.diagnostics);
     const h = inner.location!.handler;
     const name = h?.value.toLowerCase();
     if (name === 'balancer-manager' || name === 'server-status' || name === 'metrics') {
       scope.site.handlers.push({ path, handler: { value: name, at: h!.at }, access, at: locOf(d) });
+      this.edge.handler(d, this.diagnostics);
       if (!access.present) {
         this.diag(d, 'warning', `<Location ${path}>: no access rules, so Apache lets everyone use the ${name}; stickylb lets in only this machine (add "Require ip …" or "Require all granted" to say who may)`, 'handler-default-access');
       }
-    } else if (access.present) {
-      const everyone = access.allow?.some((e) => e.value === 'all') && !access.deny?.length && !access.htpasswd;
-      if (!everyone) {
-        this.diag(d, 'warning', `<Location ${path}>: access rules are enforced only for balancer-manager and server-status locations; requests for ${path} are not restricted`, 'access-not-enforced');
-      }
+    } else {
+      this.edge.section(d, scope.site, { path }, this.diagnostics);
     }
   }
 
@@ -307,16 +314,14 @@ class Converter {
     } else if (d.name === 'Proxy' && MEMBER_URL.test(url)) {
       inner = { site: scope.site, proxy: { url } };
     } else {
+      // <Proxy *> and <ProxyMatch> cover proxied requests too: their access rules are enforced.
+      const where = d.name === 'ProxyMatch' ? { proxyMatch: d.args.join(' ') } : url === '*' ? { proxy: '*' } : undefined;
+      if (where && this.edge.section(d, scope.site, where, this.diagnostics)) return;
       this.diag(d, 'info', `<${d.name} ${d.args.join(' ')}>: forward-proxy settings are ignored (stickylb is no forward proxy)`, 'ignored-section');
       return;
     }
     this.walk(d.children!, inner);
-    const access = evaluateAccess(d.children!);
-    this.diagnostics.push(...access.diagnostics.filter((x) => x.severity === 'error'));
-    if (access.present) {
-      const everyone = access.allow?.some((e) => e.value === 'all') && !access.deny?.length && !access.htpasswd;
-      if (!everyone) this.diag(d, 'warning', `<Proxy ${url}>: access rules inside <Proxy> are not enforced by stickylb (clients are not restricted)`, 'access-not-enforced');
-    }
+    this.edge.section(d, scope.site, { proxy: url.replace(/\/+$/, '') }, this.diagnostics);
   }
 
   private readonly handlers = {
@@ -677,6 +682,7 @@ class Converter {
       out.set(['healthTemplates', name], {}, t.at);
       for (const p of t.value) out.set(['healthTemplates', name, p.key], p.value, t.at);
     });
+    this.edge.emit(out, this.main, this.vhosts);
     const persist = this.global.get('persist');
     if (persist) out.set(['persist'], persist.value, persist.at);
     this.checkLogFormats();
@@ -747,6 +753,7 @@ class Converter {
       }
       if (a.htpasswd) out.set([...hp, 'htpasswd'], a.htpasswd.value, a.htpasswd.at);
       if (a.realm) out.set([...hp, 'realm'], a.realm.value, a.realm.at);
+      this.edge.emitHandler(out, hp, h.at);
     }
     if (site.static) out.set([...b, 'static'], { root: site.static.value }, site.static.at);
     for (const l of site.accessLog) {

@@ -78,8 +78,16 @@ export class RequestRecord {
   target = '-';
   /** `1.1`, `1.0`. */
   httpVersion = '1.1';
+  /**
+   * The real client's address (Apache's %a): the connection's, or the one its PROXY header gave,
+   * or the one the declared proxies' client-address header gave (RemoteIPHeader).
+   */
   clientAddress: string | undefined = undefined;
   clientPort: number | undefined = undefined;
+  /** The address of the connection's other end (Apache's %{c}a): the PROXY header's, else the socket's. */
+  peerAddress: string | undefined = undefined;
+  /** The peer is a declared proxy of the site: its X-Forwarded-* headers are kept and extended. */
+  viaProxy = false;
   localAddress: string | undefined = undefined;
   localPort: number | undefined = undefined;
   /** Request header fields as received (flat pairs). */

@@ -9,6 +9,9 @@ import type { LeanPools } from './pool.js';
 
 export interface ClientSide {
   readonly socket: Socket;
+  /** The connection's other end: its PROXY header's address, else the socket's. */
+  readonly peerAddress: string;
+  readonly peerPort: number | undefined;
   /** Gathers what goes to the client into as few writes as possible. */
   readonly out: Outbox;
   readonly pools: LeanPools;

@@ -62,7 +62,7 @@ export class LeanEngine {
     const config = this.server.config;
     const keepAliveMs = config.keepAliveTimeoutMs;
     const headersMs = Math.min(config.timeoutMs, 60_000);
-    for (const c of this.conns) c.sweep(now, keepAliveMs, headersMs);
+    for (const c of this.conns) c.sweep(now, keepAliveMs, headersMs, config.edge.readTimeout);
   }
 
   /**

@@ -65,6 +65,8 @@ export class Exchange implements ConnOwner {
   keepAlive: boolean;
   /** 'request-done' was emitted. */
   reported = false;
+  /** LimitRequestBody of the request (0: none): a chunked body that grows past it is refused with 413. */
+  bodyLimit = 0;
 
   private readonly fo: Failover;
   private member: MemberState | undefined;
@@ -129,8 +131,8 @@ export class Exchange implements ConnOwner {
     r.method = head.method;
     r.target = head.target;
     r.httpVersion = head.minor === 1 ? '1.1' : '1.0';
-    r.clientAddress = plainAddress(sock.remoteAddress);
-    r.clientPort = sock.remotePort;
+    r.clientAddress = r.peerAddress = client.peerAddress;
+    r.clientPort = client.peerPort;
     r.localAddress = plainAddress(sock.localAddress);
     r.localPort = sock.localPort;
     r.requestPairs = head.fields;
@@ -184,6 +186,11 @@ export class Exchange implements ConnOwner {
       return -1;
     }
     for (let i = 0; i < out.length; i++) this.bodyBytes += out[i].length;
+    if (this.bodyLimit > 0 && this.bodyBytes > this.bodyLimit) {
+      out.length = 0;
+      this.bodyError(new ParseError('body-too-large'));
+      return -1;
+    }
     if (out.length && !this.discard) {
       if (this.up && !this.waitUpDrain && this.pending.length === 0) {
         const o = this.up.out;
@@ -368,7 +375,9 @@ export class Exchange implements ConnOwner {
         balancer: this.balancer,
         out: this.outcome!,
         upstreamTarget: this.upstreamTarget,
-        clientIp: this.client.socket.remoteAddress ?? '',
+        clientIp: this.client.peerAddress,
+        viaProxy: this.record.viaProxy,
+        forwarded: this.site.forwarded,
         serverName: this.client.serverName(this.site),
         preserveHost: this.site.preserveHost,
         keepAlive: c.pool.reuse,

@@ -24,10 +24,13 @@ export const TRANSFER_ENCODING = 13;
 export const COOKIE = 14;
 export const EXPECT = 15;
 export const DATE = 16;
+/** Forwarded (RFC 7239): like X-Forwarded-*, taken only from a declared proxy. */
+export const FORWARDED = 17;
 
 const lit = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 const L_TE = lit('te');
 const L_HOST = lit('host');
+const L_FORWARDED = lit('forwarded');
 const L_DATE = lit('date');
 const L_COOKIE = lit('cookie');
 const L_EXPECT = lit('expect');
@@ -75,6 +78,8 @@ export function classifyBytes(b: Uint8Array, start: number, end: number): number
       if (c === 0x75) return same(b, start, L_UPGRADE) ? UPGRADE : PLAIN;
       if (c === 0x74) return same(b, start, L_TRAILER) ? TRAILER : PLAIN;
       break;
+    case 9:
+      return c === 0x66 && same(b, start, L_FORWARDED) ? FORWARDED : PLAIN;
     case 10:
       if (c === 0x63) return same(b, start, L_CONNECTION) ? CONNECTION : PLAIN;
       return c === 0x6b && same(b, start, L_KEEP_ALIVE) ? HOP : PLAIN;

@@ -2,10 +2,12 @@
 // head's fields for the lean engine's hot path: the lines passed on are copied as they came, in
 // runs, and only the values the rules read are cut out. test/unit/h1-headers.test.ts checks that
 // the result is the same headers headers.ts gives the node engine.
+import { forwardedElement } from '../headers.js';
 import {
   COOKIE,
   DATE,
   EXPECT,
+  FORWARDED,
   HOST,
   HeadFields,
   PLAIN,
@@ -25,6 +27,9 @@ const TE_TRAILERS = /(^|,)\s*trailers\s*(;|,|$)/i;
 
 export interface UpstreamLinesOptions {
   clientIp: string;
+  /** The other end is a declared proxy (see headers.ts's UpstreamHeaderOptions). */
+  viaProxy?: boolean;
+  forwarded?: boolean;
   host: string | undefined;
   upstreamHost: string;
   serverName: string;
@@ -66,9 +71,13 @@ export function upstreamLines(f: HeadFields, o: UpstreamLinesOptions): string {
   const at = f.at;
   const kinds = f.kinds;
   const runs = new Runs(f.text);
+  // A client's own forwarding headers are dropped; a declared proxy's are kept and extended.
+  const trusted = o.viaProxy === true;
   let xff: string | undefined;
   let xfh: string | undefined;
   let xfs: string | undefined;
+  let xfp: string | undefined;
+  let fwd: string | undefined;
   let teTrailers = false;
   for (let i = 0; i < kinds.length; i++) {
     switch (kinds[i]) {
@@ -79,18 +88,33 @@ export function upstreamLines(f: HeadFields, o: UpstreamLinesOptions): string {
         if (!f.dropped(i)) runs.add(at[i * STRIDE], at[i * STRIDE + 4] + 2);
         break;
       case XFF: {
+        if (!trusted) break;
         const v = f.value(i);
         xff = xff ? `${xff}, ${v}` : v;
         break;
       }
       case XFH: {
+        if (!trusted) break;
         const v = f.value(i);
         xfh = xfh ? `${xfh}, ${v}` : v;
         break;
       }
       case XFS: {
+        if (!trusted) break;
         const v = f.value(i);
         xfs = xfs ? `${xfs}, ${v}` : v;
+        break;
+      }
+      case XFP: {
+        if (!trusted) break;
+        const v = f.value(i);
+        xfp = xfp ? `${xfp}, ${v}` : v;
+        break;
+      }
+      case FORWARDED: {
+        if (!trusted) break;
+        const v = f.value(i);
+        fwd = fwd ? `${fwd}, ${v}` : v;
         break;
       }
       case TE:
@@ -107,7 +131,11 @@ export function upstreamLines(f: HeadFields, o: UpstreamLinesOptions): string {
   s += `X-Forwarded-For: ${xff ? `${xff}, ${o.clientIp}` : o.clientIp}\r\n`;
   if (o.host !== undefined) s += `X-Forwarded-Host: ${xfh ? `${xfh}, ${o.host}` : o.host}\r\n`;
   s += `X-Forwarded-Server: ${xfs ? `${xfs}, ${o.serverName}` : o.serverName}\r\n`;
-  s += `X-Forwarded-Proto: ${o.proto}\r\n`;
+  s += `X-Forwarded-Proto: ${xfp ?? o.proto}\r\n`;
+  if (o.forwarded) {
+    const mine = forwardedElement(o.clientIp, o.host, o.proto);
+    s += `Forwarded: ${fwd ? `${fwd}, ${mine}` : mine}\r\n`;
+  } else if (fwd !== undefined) s += `Forwarded: ${fwd}\r\n`;
   if (o.extra) for (const [k, v] of o.extra) s += `${k}: ${v}\r\n`;
   return s;
 }
@@ -128,7 +156,7 @@ export function downstreamLines(f: HeadFields): string {
 }
 
 function keptDownstream(k: number): boolean {
-  return k === PLAIN || k === COOKIE || k === EXPECT || k === DATE || k === HOST || k === XFF || k === XFH || k === XFS || k === XFP || k === STICKYLB;
+  return k === PLAIN || k === COOKIE || k === EXPECT || k === DATE || k === HOST || k === XFF || k === XFH || k === XFS || k === XFP || k === STICKYLB || k === FORWARDED;
 }
 
 /**

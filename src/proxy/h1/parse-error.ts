@@ -27,7 +27,11 @@ export type ParseReason =
   | 'bad-chunk-crlf'
   | 'chunk-line-too-long'
   | 'bad-trailer'
-  | 'trailers-too-large';
+  | 'trailers-too-large'
+  | 'too-many-fields'
+  | 'field-too-long'
+  | 'request-line-too-long'
+  | 'body-too-large';
 
 const TEXT: Record<ParseReason, string> = {
   'bad-request-line': 'The request line is malformed.',
@@ -56,13 +60,23 @@ const TEXT: Record<ParseReason, string> = {
   'chunk-line-too-long': 'A chunk size line is too long.',
   'bad-trailer': 'An invalid trailer field.',
   'trailers-too-large': 'The trailer section is too large.',
+  'too-many-fields': "The number of request header fields exceeds this server's limit.",
+  'field-too-long': 'Size of a request header field exceeds server limit.',
+  'request-line-too-long': "The requested URL's length exceeds the capacity limit for this server.",
+  'body-too-large': 'The request body is larger than this server accepts.',
+};
+
+const STATUS: Partial<Record<ParseReason, number>> = {
+  'head-too-large': 431,
+  'request-line-too-long': 414,
+  'body-too-large': 413,
 };
 
 export class ParseError {
   readonly status: number;
   readonly text: string;
   constructor(readonly reason: ParseReason) {
-    this.status = reason === 'head-too-large' ? 431 : 400;
+    this.status = STATUS[reason] ?? 400;
     this.text = TEXT[reason];
   }
 }

@@ -18,6 +18,13 @@ import { Outbox } from './outbox.js';
 import { ParseError } from './parse-error.js';
 import type { LeanPools } from './pool.js';
 import { UPGRADE } from './head-fields.js';
+import { plainAddress } from '../node-record.js';
+import { proxiedAddressOf } from '../proxy-protocol.js';
+import type { ReadTimeoutModel } from '../../config/edge-model.js';
+import type { Verdict } from '../../edge/gate.js';
+import { readDeadline } from '../../edge/read-timeout.js';
+import { proxyUrlOf } from '../../edge/node-gate.js';
+import { fieldValue, headLimitReason, leanClient, refusalAnswer, refusalRecord } from './edge-hook.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -48,6 +55,20 @@ export class ServerConn implements ClientSide {
   private headSince = 0;
   /** Last traffic or end of an answer (engine clock), for the keep-alive timeout. */
   private lastActive: number;
+  /** The connection's other end: its PROXY header's address, else the socket's. */
+  readonly peerAddress: string;
+  readonly peerPort: number | undefined;
+  /** The connection came with a PROXY header that gave an address. */
+  private readonly proxied: boolean;
+  /** Requests begun on this connection (MaxKeepAliveRequests). */
+  private requests = 0;
+  /** Waiting for the gate's answer on the request at the start of `buf`. */
+  private waiting = false;
+  /** That answer, used once by the same request. */
+  private verdict: Verdict | undefined;
+  /** When the body now arriving began to count against RequestReadTimeout, and its bytes then. */
+  private bodySince = 0;
+  private bodyBase = 0;
 
   constructor(
     private readonly engine: LeanEngine,
@@ -58,6 +79,10 @@ export class ServerConn implements ClientSide {
     this.pools = engine.pools;
     this.out = new Outbox(socket);
     this.lastActive = engine.now;
+    const proxied = proxiedAddressOf(socket);
+    this.proxied = proxied !== undefined;
+    this.peerAddress = proxied?.address ?? plainAddress(socket.remoteAddress) ?? '';
+    this.peerPort = proxied?.port ?? socket.remotePort;
     // No socket timer: the engine's clock sweeps every connection (a socket timer would be
     // refreshed by every read and write).
     engine.conns.add(this);
@@ -70,10 +95,28 @@ export class ServerConn implements ClientSide {
   }
 
   /** The engine's clock ticked: close an idle keep-alive connection, answer 408 to a slow head. */
-  sweep(now: number, keepAliveMs: number, headersMs: number): void {
-    if (this.done || this.exchange !== undefined) return;
+  sweep(now: number, keepAliveMs: number, headersMs: number, rt?: ReadTimeoutModel): void {
+    if (this.done || this.waiting) return;
+    const ex = this.exchange;
+    if (ex !== undefined) {
+      if (ex.bodyDone || rt === undefined || rt.bodyMs === 0) return;
+      // RequestReadTimeout body=…: time spent while we do not read (a member not ready, its
+      // backpressure) does not count against the client.
+      if (this.paused || this.bodySince === 0) {
+        this.bodySince = now;
+        this.bodyBase = ex.bodyBytesIn;
+        return;
+      }
+      if (now >= readDeadline(this.bodySince, ex.bodyBytesIn - this.bodyBase, rt.bodyMs, rt.bodyMaxMs, rt.bodyMinRate)) this.bodyTimedOut(ex);
+      return;
+    }
     if (this.buf !== undefined && this.headSince !== 0) {
-      if (now - this.headSince >= headersMs) {
+      // RequestReadTimeout header=…, and never longer than the head timeout of before (Timeout).
+      let deadline = this.headSince + headersMs;
+      if (rt !== undefined && rt.headerMs > 0) deadline = Math.min(deadline, readDeadline(this.headSince, this.buf.length, rt.headerMs, rt.headerMaxMs, rt.headerMinRate));
+      if (now >= deadline) {
+        this.engine.server.edge.counters.headerTimeouts++;
+        this.engine.server.logger.info({ client: this.peerAddress, bytes: this.buf.length }, `cut a request head that was too slow to arrive (RequestReadTimeout header=…): ${this.buf.length} bytes in ${now - this.headSince} ms`);
         this.done = true;
         this.buf = undefined;
         this.socket.end(rawErrorResponse(408, 'The request took too long to arrive.'));
@@ -103,7 +146,8 @@ export class ServerConn implements ClientSide {
   }
 
   mayKeepAlive(): boolean {
-    return !this.ended && !this.engine.server.isClosing;
+    const max = this.engine.server.config.edge.maxKeepAliveRequests;
+    return !this.ended && !this.engine.server.isClosing && (max === 0 || this.requests < max);
   }
 
   keepAliveLines(): string {
@@ -153,7 +197,10 @@ export class ServerConn implements ClientSide {
   }
 
   refuseBody(ex: Exchange, err: ParseError, answered: boolean): void {
-    this.engine.server.logger.info({ client: this.socket.remoteAddress, code: err.reason, status: err.status }, `refused malformed request: ${err.text}`);
+    if (err.reason === 'body-too-large') {
+      this.engine.server.edge.counters.bodyTooLarge++;
+      this.engine.server.logger.warn({ client: ex.record.clientAddress, url: ex.record.target, limit: ex.bodyLimit }, `refused ${ex.record.method} ${ex.record.target} from ${ex.record.clientAddress}: the body grew larger than LimitRequestBody ${ex.bodyLimit}; the member never got the rest`);
+    } else this.engine.server.logger.info({ client: this.socket.remoteAddress, code: err.reason, status: err.status }, `refused malformed request: ${err.text}`);
     this.exchange = undefined;
     this.done = true;
     this.buf = undefined;
@@ -232,7 +279,7 @@ export class ServerConn implements ClientSide {
 
   /** Goes on with the next request, if its head is here; otherwise waits for it. */
   private next(): void {
-    if (this.done) return;
+    if (this.done || this.waiting) return;
     if (this.buf !== undefined) this.processBuffer();
     if (this.done || this.exchange !== undefined) return;
     if (this.ended) {
@@ -246,7 +293,7 @@ export class ServerConn implements ClientSide {
     if (this.processing) return;
     this.processing = true;
     try {
-      while (!this.done && this.exchange === undefined && this.buf !== undefined) {
+      while (!this.done && !this.waiting && this.exchange === undefined && this.buf !== undefined) {
         if (!this.startRequest(this.buf)) break;
       }
     } finally {
@@ -304,9 +351,52 @@ export class ServerConn implements ClientSide {
     if (!balancer) return this.handOff(b, pos);
     // Members over TLS are reached through the node engine.
     for (const mem of balancer.members) if (mem.protocol !== 'http:') return this.handOff(b, pos);
+    const tooLong = headLimitReason(head, server);
+    if (tooLong !== undefined) {
+      server.edge.counters.headLimits++;
+      return this.refuse(new ParseError(tooLong));
+    }
+
+    // The edge: the real client, the gate and the body limit, on the sites that have them.
+    let client = this.peerAddress;
+    let viaProxy = false;
+    let bodyLimit = site.limitRequestBody;
+    let user: string | undefined;
+    if (site.remoteIp !== undefined) ({ client, viaProxy } = leanClient(site, head, this.peerAddress, this.proxied));
+    if (site.access !== undefined || site.rateLimits !== undefined) {
+      let v = this.verdict;
+      this.verdict = undefined;
+      if (v === undefined) {
+        const r = server.edge.check({
+          site,
+          path,
+          proxyUrl: proxyUrlOf(server, m.balancer, m.upstreamPath),
+          method: head.method,
+          authorization: fieldValue(head.fields, 'authorization'),
+          client,
+          local: plainAddress(this.socket.localAddress),
+        });
+        if (r instanceof Promise) return this.await(r, b, pos);
+        v = r;
+      }
+      if (!v.ok) return this.deny(v, head, site, client, b, headEnd);
+      bodyLimit = v.bodyLimit;
+      user = v.user;
+    }
+    if (bodyLimit > 0 && head.contentLength > bodyLimit) {
+      server.edge.counters.bodyTooLarge++;
+      server.logger.warn({ client, url: head.target, limit: bodyLimit }, `refused ${head.method} ${head.target} from ${client}: a body of ${head.contentLength} bytes is larger than LimitRequestBody ${bodyLimit}`);
+      return this.deny({ ok: false, status: 413, text: 'The request body is larger than this server accepts.', reason: 'LimitRequestBody' }, head, site, client, b, headEnd);
+    }
 
     const ex = new Exchange(this, head, site, balancer, query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`);
     this.exchange = ex;
+    this.requests++;
+    this.bodySince = 0;
+    if (client !== this.peerAddress) ex.record.clientAddress = client;
+    ex.record.viaProxy = viaProxy;
+    if (user !== undefined) ex.record.user = user;
+    ex.bodyLimit = bodyLimit;
     server.requestStarted();
     let rest: Buffer | undefined = headEnd < b.length ? b.subarray(headEnd) : undefined;
     this.buf = undefined;
@@ -318,6 +408,80 @@ export class ServerConn implements ClientSide {
     this.buf = rest;
     ex.pick();
     return true;
+  }
+
+  /** Waits for the gate's answer on the request at `b[pos..]`, reading nothing more meanwhile. */
+  private await(p: Promise<Verdict>, b: Buffer, pos: number): boolean {
+    this.waiting = true;
+    this.buf = pos === 0 ? b : b.subarray(pos);
+    this.pauseReading();
+    p.then(
+      (v) => {
+        this.waiting = false;
+        if (this.done) return;
+        this.verdict = v;
+        try {
+          this.next();
+        } catch (e) {
+          this.crashed(e);
+        }
+      },
+      (e) => {
+        this.waiting = false;
+        this.crashed(e);
+      },
+    );
+    return false;
+  }
+
+  /**
+   * Answers a request the edge refused (401, 403, 413, 429) without forwarding anything. A
+   * request without a body leaves the connection open for the next one; one with a body closes
+   * it after the answer, its body unread.
+   */
+  private deny(v: Verdict & { ok: false }, head: RequestHead, site: SiteModel, client: string, b: Buffer, headEnd: number): boolean {
+    const server = this.engine.server;
+    if (v.status !== 413) server.logger[v.status >= 500 ? 'error' : 'warn']({ client, status: v.status, url: head.target }, `refused ${head.method} ${head.target} from ${client}: ${v.reason}`);
+    this.requests++;
+    const keep = !head.chunked && head.contentLength <= 0 && head.keepAlive && this.mayKeepAlive();
+    const answer = refusalAnswer(v, keep ? this.keepAliveLines() : undefined, this.dateLine());
+    this.out.add(answer.text);
+    this.out.flush();
+    const record = refusalRecord(head, site, { clientAddress: client, peerAddress: this.peerAddress, peerPort: this.peerPort, localAddress: plainAddress(this.socket.localAddress), localPort: this.socket.localPort }, v.status, answer);
+    record.keepAlive = keep;
+    server.requestStarted();
+    server.requestFinished(record);
+    this.lastActive = this.engine.now;
+    if (keep) {
+      this.buf = headEnd < b.length ? b.subarray(headEnd) : undefined;
+      return true;
+    }
+    this.done = true;
+    this.buf = undefined;
+    this.socket.end();
+    // The client may still be sending the body: let it, for a while, so that it reads the answer.
+    setTimeout(() => this.socket.destroy(), 5_000).unref();
+    return false;
+  }
+
+  /** RequestReadTimeout body=…: the body came too slowly; the member never sees its end. */
+  private bodyTimedOut(ex: Exchange): void {
+    const server = this.engine.server;
+    server.edge.counters.bodyTimeouts++;
+    server.logger.info({ client: ex.record.clientAddress, url: ex.record.target, bytes: ex.bodyBytesIn }, `cut a request body that was too slow to arrive (RequestReadTimeout body=…): ${ex.record.method} ${ex.record.target} after ${ex.bodyBytesIn} bytes`);
+    const answered = ex.headSent;
+    ex.record.error = new ProxyError('ERR_BAD_REQUEST', 'the request body took too long to arrive');
+    if (!answered) ex.record.status = 408;
+    ex.abort();
+    this.exchange = undefined;
+    this.done = true;
+    this.buf = undefined;
+    this.out.clear();
+    if (!answered && this.socket.writable) {
+      this.socket.end(rawErrorResponse(408, 'The request body took too long to arrive.'));
+      this.socket.destroySoon();
+    } else this.socket.destroy();
+    this.report(ex);
   }
 
   /** A malformed head: answer it and close; nothing was forwarded. */

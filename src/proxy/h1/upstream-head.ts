@@ -18,6 +18,10 @@ export interface UpstreamHeadOptions {
   /** Path and query after the member's base path. */
   upstreamTarget: string;
   clientIp: string;
+  /** The other end is a declared proxy: its X-Forwarded-* are kept and extended. */
+  viaProxy?: boolean;
+  /** Add an RFC 7239 Forwarded header. */
+  forwarded?: boolean;
   serverName: string;
   preserveHost: boolean;
   /** Ask the member to keep the connection open. */
@@ -31,6 +35,8 @@ export function upstreamHead(o: UpstreamHeadOptions): string {
   let s = `${head.method} ${member.basePath}${o.upstreamTarget} HTTP/1.1\r\n`;
   s += upstreamLines(head.fields, {
     clientIp: o.clientIp,
+    viaProxy: o.viaProxy,
+    forwarded: o.forwarded,
     host: head.host,
     upstreamHost: o.preserveHost && head.host ? head.host : memberHostHeader(member),
     serverName: o.serverName,

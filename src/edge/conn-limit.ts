@@ -1,0 +1,59 @@
+// Connection limits: client connections open at once, in total and per client address. A
+// refused connection is logged once per client address per interval, so a client that keeps
+// trying cannot fill the log. The counts are plain numbers by address, which an owner process
+// could sum over its workers.
+
+export type ConnectionVerdict = 'ok' | 'total' | 'client';
+
+export class ConnectionLimiter {
+  open = 0;
+  private readonly perClient = new Map<string, number>();
+
+  /** Counts a new connection unless a limit (0: none) says no. */
+  tryOpen(addr: string, maxTotal: number, maxPerClient: number, exempt: boolean): ConnectionVerdict {
+    if (maxTotal > 0 && this.open >= maxTotal) return 'total';
+    const n = this.perClient.get(addr) ?? 0;
+    if (maxPerClient > 0 && !exempt && n >= maxPerClient) return 'client';
+    this.open++;
+    this.perClient.set(addr, n + 1);
+    return 'ok';
+  }
+
+  close(addr: string): void {
+    this.open--;
+    const n = (this.perClient.get(addr) ?? 1) - 1;
+    if (n <= 0) this.perClient.delete(addr);
+    else this.perClient.set(addr, n);
+  }
+
+  /** Open connections of one address. */
+  of(addr: string): number {
+    return this.perClient.get(addr) ?? 0;
+  }
+
+  /** Open connections by address, for an owner process to sum. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.perClient);
+  }
+}
+
+/** Says yes once per key per interval. */
+export class LogThrottle {
+  private readonly last = new Map<string, number>();
+
+  constructor(
+    private readonly intervalMs = 60_000,
+    private readonly max = 10_000,
+  ) {}
+
+  due(key: string, now: number): boolean {
+    const at = this.last.get(key);
+    if (at !== undefined && now - at < this.intervalMs) return false;
+    if (this.last.size >= this.max) {
+      for (const [k, t] of this.last) if (now - t >= this.intervalMs) this.last.delete(k);
+      if (this.last.size >= this.max) this.last.clear();
+    }
+    this.last.set(key, now);
+    return true;
+  }
+}
