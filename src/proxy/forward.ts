@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse, ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import type { BalancerState } from '../balancer/balancer-state.js';
 import type { SiteModel } from '../config/model.js';
 import type { AttemptFailure } from './core/decide.js';
@@ -14,7 +15,6 @@ import { ProxyError, errorPage, reason } from './errors.js';
 import { allowedTrailers, balancerHeaders, upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
-import { answerRefusal } from '../edge/node-gate.js';
 import type { Pools } from './pools.js';
 
 export interface ForwardContext {
@@ -28,10 +28,6 @@ export interface ForwardContext {
   serverName: string;
   replayBuffer: number;
   pools: Pools;
-  /** LimitRequestBody for this request (0 or absent: none); a longer body is cut and answered 413. */
-  bodyLimit?: number;
-  /** Told when the body was cut for LimitRequestBody (the server counts and logs it). */
-  onBodyOverLimit?: () => void;
 }
 
 /** How an attempt ended: relayed (or abandoned by the client), or failed before an answer head. */
@@ -43,7 +39,7 @@ const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 export async function forward(ctx: ForwardContext): Promise<void> {
   const { req, res, record, balancer } = ctx;
-  const body = new RequestBody(req, ctx.replayBuffer, ctx.bodyLimit ?? 0, () => bodyOverLimit(ctx));
+  const body = new RequestBody(req, ctx.replayBuffer);
   const fo = new Failover(balancer, record, { target: req.url ?? '/', cookie: req.headers.cookie });
   let step = fo.pick();
   for (;;) {
@@ -68,20 +64,6 @@ export async function forward(ctx: ForwardContext): Promise<void> {
     if (result.kind === 'done') return;
     step = fo.failed(result.failure, body.bytes === 0 || body.replayable);
   }
-}
-
-/** A chunked body grew past LimitRequestBody: 413 (or a cut connection once the answer began). */
-function bodyOverLimit(ctx: ForwardContext): void {
-  const { req, res, record } = ctx;
-  record.aborted = res.headersSent;
-  ctx.onBodyOverLimit?.();
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  record.status = 413;
-  answerRefusal(res, { status: 413, text: 'The request body is larger than this server accepts.', close: true });
-  res.once('finish', () => req.socket.destroySoon?.());
 }
 
 /** Answers with an error page, or cuts the connection when the answer already began. */
@@ -111,6 +93,10 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
     let responded = false;
     let bytesFrom = 0;
     let connectTimer: NodeJS.Timeout | undefined;
+    // The member connection and its read count when this request got it: a pooled connection
+    // that closes after sending part of an answer did not die while idle.
+    let sock: Socket | undefined;
+    let readAtStart = 0;
     const finish = (r: AttemptResult) => {
       if (settled) return;
       settled = true;
@@ -123,9 +109,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
 
     const raw = req.rawHeaders;
     const headers = upstreamRequestHeaders(raw, {
-      clientIp: record.peerAddress ?? '',
-      viaProxy: record.viaProxy,
-      forwarded: site.forwarded,
+      clientIp: req.socket.remoteAddress ?? '',
       host: req.headers.host,
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
@@ -169,14 +153,16 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
       body.pipeTo(preq);
     };
 
-    preq.on('socket', (sock) => {
-      if ((sock as any).connecting) {
+    preq.on('socket', (s) => {
+      sock = s;
+      readAtStart = s.bytesRead;
+      if ((s as any).connecting) {
         connectTimer = setTimeout(() => {
           const e = new Error('connect timeout') as NodeJS.ErrnoException;
           e.code = 'ERR_CONNECT_TIMEOUT';
           preq.destroy(e);
         }, member.model.connectTimeoutMs);
-        sock.once(member.protocol === 'https:' ? 'secureConnect' : 'connect', onReady);
+        s.once(member.protocol === 'https:' ? 'secureConnect' : 'connect', onReady);
       } else {
         onReady();
       }
@@ -247,11 +233,6 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
 
     preq.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
-      if (body.overLimit) {
-        // Cut by us for LimitRequestBody: not the member's failure.
-        finish(DONE);
-        return;
-      }
       body.detach();
       if (responded) {
         record.aborted = true;
@@ -268,7 +249,8 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
         failed({ kind: 'timed-out' });
         return;
       }
-      if (!fresh && preq.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE' || err.message === 'socket hang up')) {
+      const nothingRead = sock === undefined || sock.bytesRead === readAtStart;
+      if (!fresh && preq.reusedSocket && nothingRead && (code === 'ECONNRESET' || code === 'EPIPE' || err.message === 'socket hang up')) {
         failed({ kind: 'stale' });
         return;
       }
