@@ -97,6 +97,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
     // that closes after sending part of an answer did not die while idle.
     let sock: Socket | undefined;
     let readAtStart = 0;
+    let timedOut = false;
     const finish = (r: AttemptResult) => {
       if (settled) return;
       settled = true;
@@ -147,6 +148,15 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
     };
     res.on('close', onClientClose);
 
+    /** The member broke off or went quiet mid-answer: the client cannot get a whole response. */
+    const answerBroke = () => {
+      if (settled) return;
+      record.error = new ProxyError('ERR_UPSTREAM_RESET', `${member.url}: ${timedOut ? 'no traffic within the member timeout' : 'connection lost while streaming the answer'}`);
+      record.aborted = true;
+      res.destroy();
+      finish(DONE);
+    };
+
     const onReady = () => {
       ready = true;
       if (connectTimer) clearTimeout(connectTimer);
@@ -169,6 +179,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
     });
 
     preq.setTimeout(member.model.timeoutMs, () => {
+      timedOut = true;
       const e = new Error('response timeout') as NodeJS.ErrnoException;
       e.code = 'ERR_UPSTREAM_TIMEOUT';
       preq.destroy(e);
@@ -222,22 +233,14 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
         }
         finish(DONE);
       });
-      pres.on('error', () => {
-        // The member broke off mid-answer: the client cannot get a whole response.
-        record.error = new ProxyError('ERR_UPSTREAM_RESET', `${member.url}: connection lost while streaming the answer`);
-        record.aborted = true;
-        res.destroy();
-        finish(DONE);
-      });
+      pres.on('error', answerBroke);
     });
 
     preq.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
       body.detach();
       if (responded) {
-        record.aborted = true;
-        res.destroy();
-        finish(DONE);
+        answerBroke();
         return;
       }
       const code = err.code;
