@@ -15,6 +15,7 @@ import { ProxyError, errorPage, reason } from './errors.js';
 import { allowedTrailers, balancerHeaders, upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
+import { answerRefusal } from '../edge/node-gate.js';
 import type { Pools } from './pools.js';
 
 export interface ForwardContext {
@@ -28,6 +29,10 @@ export interface ForwardContext {
   serverName: string;
   replayBuffer: number;
   pools: Pools;
+  /** LimitRequestBody for this request (0 or absent: none); a longer body is cut and answered 413. */
+  bodyLimit?: number;
+  /** Told when the body was cut for LimitRequestBody (the server counts and logs it). */
+  onBodyOverLimit?: () => void;
 }
 
 /** How an attempt ended: relayed (or abandoned by the client), or failed before an answer head. */
@@ -39,7 +44,7 @@ const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 export async function forward(ctx: ForwardContext): Promise<void> {
   const { req, res, record, balancer } = ctx;
-  const body = new RequestBody(req, ctx.replayBuffer);
+  const body = new RequestBody(req, ctx.replayBuffer, ctx.bodyLimit ?? 0, () => bodyOverLimit(ctx));
   const fo = new Failover(balancer, record, { target: req.url ?? '/', cookie: req.headers.cookie });
   let step = fo.pick();
   for (;;) {
@@ -64,6 +69,20 @@ export async function forward(ctx: ForwardContext): Promise<void> {
     if (result.kind === 'done') return;
     step = fo.failed(result.failure, body.bytes === 0 || body.replayable);
   }
+}
+
+/** A chunked body grew past LimitRequestBody: 413 (or a cut connection once the answer began). */
+function bodyOverLimit(ctx: ForwardContext): void {
+  const { req, res, record } = ctx;
+  record.aborted = res.headersSent;
+  ctx.onBodyOverLimit?.();
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  record.status = 413;
+  answerRefusal(res, { status: 413, text: 'The request body is larger than this server accepts.', close: true });
+  res.once('finish', () => req.socket.destroySoon?.());
 }
 
 /** Answers with an error page, or cuts the connection when the answer already began. */
@@ -110,7 +129,9 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
 
     const raw = req.rawHeaders;
     const headers = upstreamRequestHeaders(raw, {
-      clientIp: req.socket.remoteAddress ?? '',
+      clientIp: record.peerAddress ?? '',
+      viaProxy: record.viaProxy,
+      forwarded: site.forwarded,
       host: req.headers.host,
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
@@ -238,6 +259,11 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
 
     preq.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
+      if (body.overLimit) {
+        // Cut by us for LimitRequestBody: not the member's failure.
+        finish(DONE);
+        return;
+      }
       body.detach();
       if (responded) {
         answerBroke();
