@@ -57,13 +57,16 @@ export function guardConnections(server: Server, o: GuardOptions): void {
   server.removeAllListeners('connection');
   const seen = new WeakSet<Socket>();
   const throttle = new LogThrottle();
-  const pass = (s: Socket) => {
+  const pass = (s: Socket, preRead: boolean) => {
     seen.add(s);
     for (const l of inner) l.call(server, s);
+    // The PROXY reader paused the socket (with what followed the header put back): the
+    // listeners read on from there.
+    if (preRead) s.resume();
   };
   const counters = o.edge.counters;
 
-  const admit = (s: Socket, addr: string) => {
+  const admit = (s: Socket, addr: string, preRead: boolean) => {
     const e = o.config().edge;
     if (e.maxConnections > 0 || e.maxConnectionsPerClient > 0) {
       const verdict = o.edge.connections.tryOpen(addr, e.maxConnections, e.maxConnectionsPerClient, inList(e.declaredProxies, addr));
@@ -83,7 +86,7 @@ export function guardConnections(server: Server, o: GuardOptions): void {
       }
       s.once('close', () => o.edge.connections.close(addr));
     }
-    pass(s);
+    pass(s, preRead);
   };
 
   server.on('connection', (s: Socket) => {
@@ -96,7 +99,7 @@ export function guardConnections(server: Server, o: GuardOptions): void {
     const config = o.config();
     const peer = plainAddress(s.remoteAddress) ?? '';
     if (!speaksProxyProtocol(config, o.listener) || inList(config.edge.proxyProtocolExceptions, peer)) {
-      admit(s, peer);
+      admit(s, peer, false);
       return;
     }
     preReadProxyHeader(s, {
@@ -107,7 +110,7 @@ export function guardConnections(server: Server, o: GuardOptions): void {
           if (throttle.due(`pp:${peer}`, Date.now())) o.logger().warn({ client: peer }, `closed a connection from ${peer} without reading it: ${err}; said once a minute per address`);
           return;
         }
-        admit(s, proxiedAddressOf(s)?.address ?? peer);
+        admit(s, proxiedAddressOf(s)?.address ?? peer, true);
       },
     });
   });
