@@ -3,7 +3,7 @@
 // `events` so logs, persistence and metrics see it.
 import { EventEmitter } from 'node:events';
 import type { BalancerModel, Lbmethod, MemberModel, StatusLetter, StickyNames } from '../config/model.js';
-import { MemberState } from './member-state.js';
+import { MemberState, type RouteMismatch } from './member-state.js';
 import { getScheduler } from './schedulers/registry.js';
 
 export interface StateChange {
@@ -44,6 +44,20 @@ export interface HealthResult {
   status?: number;
   durationMs?: number;
 }
+
+/** A member's route mismatches, as reported (at most once per member per ROUTE_MISMATCH_REPORT_MS). */
+export interface RouteMismatchReport extends RouteMismatch {
+  balancer: string;
+  member: string;
+  memberUrl: string;
+  /** Mismatches since the previous report (this one included). */
+  count: number;
+  /** All mismatches of the member so far. */
+  total: number;
+}
+
+/** Route mismatches of a member are reported (logged) at most once in this time. */
+export const ROUTE_MISMATCH_REPORT_MS = 300_000;
 
 /** Default cap of the retry back-off: 5 x the member's retry, at most 10 minutes. */
 export const RETRY_BACKOFF_FACTOR = 5;
@@ -263,6 +277,29 @@ export class BalancerState {
   countAnswer(m: MemberState, status: number): void {
     const cls = status < 200 ? '1xx' : status < 300 ? '2xx' : status < 400 ? '3xx' : status < 500 ? '4xx' : '5xx';
     m.responses[cls] = (m.responses[cls] ?? 0) + 1;
+  }
+
+  /**
+   * Route verification: the member answered with a session id whose route is `issued` ('' for
+   * none) while its own is `m.route`. Counted every time; announced as 'route-mismatch' on
+   * `events` at most once per member per ROUTE_MISMATCH_REPORT_MS, with the count since the last
+   * announcement.
+   */
+  routeMismatch(m: MemberState, issued: string, where: RouteMismatch['where'], name: string, now = this.clock()): void {
+    m.routeMismatches++;
+    const mismatch: RouteMismatch = { issued, expected: m.route, where, name, at: now };
+    m.lastRouteMismatch = mismatch;
+    m.routeMismatchActive = true;
+    if (m.routeMismatchReportedAt !== 0 && now - m.routeMismatchReportedAt < ROUTE_MISMATCH_REPORT_MS) return;
+    const count = m.routeMismatches - m.routeMismatchesReported;
+    m.routeMismatchReportedAt = now;
+    m.routeMismatchesReported = m.routeMismatches;
+    this.events.emit('route-mismatch', { ...mismatch, balancer: this.name, member: m.id, memberUrl: m.url, count, total: m.routeMismatches } satisfies RouteMismatchReport);
+  }
+
+  /** Route verification: the member answered with a session id carrying its own route. */
+  routeVerified(m: MemberState): void {
+    m.routeMismatchActive = false;
   }
 
   /** Bytes sent to the member (Apache's "To") and read from it ("From"), which bytraffic reads. */

@@ -16,6 +16,20 @@ export interface HealthStatus {
   checks: number;
 }
 
+/** The last session id a member issued with a route that is not its own (route verification). */
+export interface RouteMismatch {
+  /** The route the id carried; '' when it carried none. */
+  issued: string;
+  /** The member's route at the time. */
+  expected: string;
+  /** Where the id was: the sticky cookie in Set-Cookie, or the sticky URL parameter in Location. */
+  where: 'cookie' | 'url';
+  /** The cookie or URL parameter name. */
+  name: string;
+  /** When (ms since epoch). */
+  at: number;
+}
+
 /** Share of its factor a member starts slow start with (10 %): small, but enough to be tried. */
 export const RAMP_FLOOR = 0.1;
 
@@ -59,6 +73,14 @@ export class MemberState {
   /** When a request last came for one of the member's sessions (ms since epoch; 0: never). */
   lastStickyAt = 0;
   health: HealthStatus = { consecutivePasses: 0, consecutiveFails: 0, checks: 0 };
+  /** Session ids the member issued with a route not its own, or none while it has one. */
+  routeMismatches = 0;
+  lastRouteMismatch: RouteMismatch | undefined = undefined;
+  /** The latest id the member issued had a wrong route (or none); cleared by one with its own. */
+  routeMismatchActive = false;
+  /** When a route mismatch was last reported (logged), and the count at that time. */
+  routeMismatchReportedAt = 0;
+  routeMismatchesReported = 0;
   /** Fields whose value was set at run time (manager) rather than by the config. */
   readonly changedAtRuntime = new Set<string>();
 
@@ -106,6 +128,11 @@ export class MemberState {
     if (elapsed >= ss) return 1;
     // A clock that went backwards counts as the start of the ramp, never as a negative share.
     return RAMP_FLOOR + (1 - RAMP_FLOOR) * (Math.max(0, elapsed) / ss);
+  }
+
+  /** The member's latest issued session id had a wrong route (or none): a badge until it issues a right one. */
+  hasRouteMismatch(): boolean {
+    return this.routeMismatchActive;
   }
 
   /** True while slow start holds the member below its full factor. */

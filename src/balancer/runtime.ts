@@ -2,7 +2,7 @@
 // carries over the state of members that still exist (counters, flags set at run time).
 import { EventEmitter } from 'node:events';
 import type { ConfigModel } from '../config/model.js';
-import { BalancerState, type Clock, type StateChange } from './balancer-state.js';
+import { BalancerState, type Clock, type RouteMismatchReport, type StateChange } from './balancer-state.js';
 
 export class RuntimeState {
   readonly balancers = new Map<string, BalancerState>();
@@ -26,15 +26,21 @@ export class RuntimeState {
   }
 
   private forward = (c: StateChange) => this.events.emit('change', c);
+  /** Route mismatches of every balancer, re-emitted as 'route-mismatch' (see BalancerState.routeMismatch). */
+  private forwardMismatch = (r: RouteMismatchReport) => this.events.emit('route-mismatch', r);
 
   private build(config: ConfigModel, previous?: Map<string, BalancerState>): void {
-    for (const old of this.balancers.values()) old.events.off('change', this.forward);
+    for (const old of this.balancers.values()) {
+      old.events.off('change', this.forward);
+      old.events.off('route-mismatch', this.forwardMismatch);
+    }
     this.balancers.clear();
     for (const [name, model] of Object.entries(config.balancers)) {
       const b = new BalancerState(model, this.clock);
       const prev = previous?.get(name);
       if (prev) carryOver(prev, b);
       b.events.on('change', this.forward);
+      b.events.on('route-mismatch', this.forwardMismatch);
       this.balancers.set(name, b);
     }
   }
@@ -77,6 +83,11 @@ function carryOver(prev: BalancerState, next: BalancerState): void {
     m.errorCause = old.errorCause;
     m.retries = old.retries;
     m.consecutiveFailures = old.consecutiveFailures;
+    m.routeMismatches = old.routeMismatches;
+    m.lastRouteMismatch = old.lastRouteMismatch;
+    m.routeMismatchActive = old.routeMismatchActive;
+    m.routeMismatchReportedAt = old.routeMismatchReportedAt;
+    m.routeMismatchesReported = old.routeMismatchesReported;
     // A grown retry interval survives a reload unless the configured retry changed.
     if (old.model.retryMs === m.model.retryMs) m.retryMs = old.retryMs;
     // Error and health states are facts about the member, not settings: keep them.

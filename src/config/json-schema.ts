@@ -80,6 +80,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       growth: 'Free slots for members added at run time through the manager. Default 0.',
       routecookie: 'Set this cookie to ".<route>" when the route changed (the classic ROUTEID recipe).',
       balancerheaders: 'Pass the balancing outcome to the app as X-Stickylb-* request headers. Default false.',
+      routecheck: 'Route verification: report members that issue session ids (Set-Cookie, Location) whose route is not their own, or none. Default true, also under Apache syntax.',
       slowstart: `A member coming back gets its full share of new sessions over this time: ${DURATION}. Default 0.`,
       retrybackoff: 'Cap of the growing retry interval of a member that keeps failing; false or 0: no back-off. Default 5 x retry, at most 10m.',
       health: 'Health check defaults for every member.',

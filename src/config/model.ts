@@ -84,6 +84,12 @@ export interface BalancerModel {
   routeCookie?: string;
   balancerHeaders: boolean;
   /**
+   * Route verification: the session ids members issue (sticky cookie in Set-Cookie, sticky URL
+   * parameter in Location) are checked against the member's route. On by default, also under
+   * Apache syntax.
+   */
+  routeCheck: boolean;
+  /**
    * Cap of the retry interval of a member that keeps failing (it doubles on each failure after a
    * recovery). Undefined: 5 x the member's retry, at most 10 minutes. 0: no back-off (the default
    * under Apache syntax).

@@ -185,6 +185,7 @@ function resolveBalancer(name: string, b: RawBalancer, raw: RawConfig, diags: Di
     growth: b.growth ?? 0,
     routeCookie: b.routecookie,
     balancerHeaders: b.balancerheaders ?? false,
+    routeCheck: b.routecheck ?? true,
     // Apache retries a member in error after `retry` every time: no back-off unless asked for.
     retryBackoffMaxMs:
       b.retrybackoff === undefined ? (raw.defaults === 'apache' ? 0 : undefined) : b.retrybackoff === true ? undefined : b.retrybackoff === false ? 0 : durationMs(b.retrybackoff, 0),

@@ -84,6 +84,8 @@ export const balancerSchema = z
     routecookie: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/).optional(),
     /** Pass the balancing outcome to the app as X-Stickylb-* request headers. */
     balancerheaders: z.boolean().optional(),
+    /** Watch the session ids members issue and report ids whose route is not the member's (default true). */
+    routecheck: z.boolean().optional(),
     slowstart: durationSchema.optional(),
     /** Cap of the growing retry interval of a member that keeps failing; false or 0 turns back-off off. */
     retrybackoff: z

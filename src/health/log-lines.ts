@@ -1,7 +1,7 @@
 // Turns runtime state changes into log lines, once per transition and with the cause, e.g.
 // `member http://127.0.0.1:8081 route=first: health check failed (3/3: connection refused)`.
 // The state never logs; whoever owns the logger attaches it here.
-import type { StateChange } from '../balancer/balancer-state.js';
+import { ROUTE_MISMATCH_REPORT_MS, type RouteMismatchReport, type StateChange } from '../balancer/balancer-state.js';
 import type { MemberState } from '../balancer/member-state.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import { STATUS_WORDS, type StatusLetter } from '../config/model.js';
@@ -80,8 +80,27 @@ export function describeStateChange(c: StateChange, member?: MemberState, now = 
 }
 
 /**
- * Logs every member state transition of every balancer, across reloads. Returns a function that
- * stops logging.
+ * The warning for a member that issues session ids with a route not its own (route
+ * verification), with the likely fix. `owner` is the member whose route the ids carry, if any.
+ */
+export function describeRouteMismatch(r: RouteMismatchReport, owner?: MemberState): StateLogLine {
+  const where = r.where === 'cookie' ? `cookie ${r.name} in Set-Cookie` : `URL parameter ${r.name} in Location`;
+  const what = r.issued
+    ? `issues session ids with route "${r.issued}" (${where}), not its own "${r.expected}": the requests of those sessions ${owner ? `go to ${owner.url}, the member with route ${r.issued}` : `match no member's route and are placed like new sessions`}`
+    : `issues session ids without a route (${where}) although its route is "${r.expected}": the requests of those sessions do not stick to it`;
+  const fix = `give the node its route: Seaside WAAdmin makeAllClusteredWith: '${r.expected}', Tomcat jvmRoute="${r.expected}", stickylb/cluster STICKYLB_ROUTE=${r.expected}; or correct route= in the config`;
+  const times = r.count === 1 ? 'once' : `${r.count} times`;
+  const period = r.count === r.total ? 'so far' : 'since the last report';
+  return {
+    level: 'warn',
+    msg: `member ${r.memberUrl} route=${r.expected}: ${what}; ${fix} (${times} ${period}, reported at most every ${formatMs(ROUTE_MISMATCH_REPORT_MS)}; routecheck: false turns the check off)`,
+    fields: { balancer: r.balancer, member: r.memberUrl, route: r.expected, issuedRoute: r.issued, where: r.where, name: r.name, count: r.count, total: r.total },
+  };
+}
+
+/**
+ * Logs every member state transition of every balancer, and route mismatches, across reloads.
+ * Returns a function that stops logging.
  */
 export function attachStateLogging(runtime: RuntimeState, logger: HealthLogger): () => void {
   const onChange = (c: StateChange) => {
@@ -89,6 +108,15 @@ export function attachStateLogging(runtime: RuntimeState, logger: HealthLogger):
     const l = describeStateChange(c, member, runtime.clock());
     if (l) logger[l.level](l.fields, l.msg);
   };
+  const onMismatch = (r: RouteMismatchReport) => {
+    const owner = r.issued ? runtime.balancer(r.balancer)?.members.find((m) => m.route === r.issued) : undefined;
+    const l = describeRouteMismatch(r, owner);
+    logger[l.level](l.fields, l.msg);
+  };
   runtime.events.on('change', onChange);
-  return () => runtime.events.off('change', onChange);
+  runtime.events.on('route-mismatch', onMismatch);
+  return () => {
+    runtime.events.off('change', onChange);
+    runtime.events.off('route-mismatch', onMismatch);
+  };
 }

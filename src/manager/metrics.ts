@@ -122,6 +122,11 @@ export class Metrics {
     memberCounter('stickylb_member_elected_total', 'Times the member was chosen (Apache: Elected).', (m) => m.elected);
     memberCounter('stickylb_member_errors_total', 'Failures that counted against the member (connect errors, failonstatus, failontimeout).', (m) => m.errors);
     memberCounter('stickylb_member_health_checks_total', 'Active health checks run against the member.', (m) => m.health.checks);
+    memberCounter(
+      'stickylb_member_route_mismatch_total',
+      "Session ids the member issued (Set-Cookie, Location) whose route was not the member's own, or that had none (route verification).",
+      (m) => m.routeMismatches,
+    );
     memberGauge('stickylb_member_busy', 'Requests in flight to the member (Apache: Busy).', (m) => m.busy);
     memberGauge('stickylb_member_lbstatus', "The byrequests/bybusyness accumulator (Apache's lbstatus, shown as Load).", (m) => m.lbstatus);
     memberGauge('stickylb_member_lbfactor', 'Load factor now (Apache: Factor).', (m) => m.lbfactor);

@@ -38,6 +38,22 @@ export const PAGE_SCRIPT = `
     });
     el.setAttribute('data-words', words.join('|'));
   }
+  function routeBadge(el, m) {
+    if (!el) return;
+    var l = m.lastRouteMismatch, on = !!(l && l.active);
+    var badge = el.querySelector('.st-route');
+    if (!on) { if (badge) el.removeChild(badge); return; }
+    if (!badge) {
+      badge = document.createElement('span');
+      badge.className = 'st st-route';
+      badge.textContent = 'Route mismatch';
+      el.appendChild(badge);
+    }
+    var where = (l.where === 'cookie' ? 'cookie ' : 'URL parameter ') + l.name;
+    badge.title = 'This member ' + (l.issued ? 'issues session ids with route "' + l.issued + '" (' + where + '), not its own "' + l.expected + '"'
+      : 'issues session ids without a route (' + where + '); its route is "' + l.expected + '"') + ': ' + m.routeMismatches +
+      ' so far. Give the node its route (Seaside WAAdmin makeAllClusteredWith:, Tomcat jvmRoute, STICKYLB_ROUTE) or correct route= in the config.';
+  }
   function update(view) {
     var changed = false;
     view.balancers.forEach(function (b) {
@@ -62,6 +78,7 @@ export const PAGE_SCRIPT = `
         put(row, 'bytesFrom', bytes(m.bytesFrom));
         put(row, 'errors', String(m.errors));
         badges(row.querySelector('[data-f="status"]'), m.status);
+        routeBadge(row.querySelector('[data-f="routecheck"]'), m);
         if (m.health && m.health.last) {
           var last = put(row, 'hclast', m.health.last + (m.health.lastDetail ? ' (' + m.health.lastDetail + ')' : ''));
           if (last) last.className = m.health.last;

@@ -34,6 +34,7 @@ td.url a { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-siz
 .st-disabled, .st-ignore { background: #eaeef2; color: #424a53; border-color: #d0d7de; }
 .st-stopped { background: #424a53; color: #fff; }
 .st-error, .st-hc { background: #ffebe9; color: #a40e26; border-color: #ffc1bb; }
+.st-route { background: #fff1c2; color: #7d2e00; border-color: #f0b35a; cursor: help; }
 .rt { color: #8a5a00; font-size: .7rem; vertical-align: super; margin-left: .15rem; cursor: help; text-decoration: none; border: 0; }
 .health { font-size: .8rem; color: var(--muted); }
 td.hc { white-space: normal; min-width: 11rem; max-width: 16rem; }

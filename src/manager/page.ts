@@ -76,6 +76,20 @@ export function statusBadges(words: string[]): Html {
   return html`${words.map((w) => html`<span class="st st-${WORD_CLASS[w] ?? 'ignore'}">${w}</span>`)}`;
 }
 
+/** What a route mismatch badge says on hover. */
+export function routeMismatchTitle(m: Pick<MemberView, 'routeMismatches' | 'lastRouteMismatch'>): string {
+  const l = m.lastRouteMismatch;
+  if (!l) return '';
+  const where = l.where === 'cookie' ? `cookie ${l.name}` : `URL parameter ${l.name}`;
+  const what = l.issued ? `issues session ids with route "${l.issued}" (${where}), not its own "${l.expected}"` : `issues session ids without a route (${where}); its route is "${l.expected}"`;
+  return `This member ${what}: ${m.routeMismatches} so far. Give the node its route (Seaside WAAdmin makeAllClusteredWith:, Tomcat jvmRoute, STICKYLB_ROUTE) or correct route= in the config.`;
+}
+
+/** The route verification badge of a member, while its latest issued session id had a wrong route. */
+export function routeBadge(m: Pick<MemberView, 'routeMismatches' | 'lastRouteMismatch'>): Html {
+  return m.lastRouteMismatch?.active ? html`<span class="st st-route" title="${routeMismatchTitle(m)}">Route mismatch</span>` : html``;
+}
+
 /** A marker for values set in the manager, with the config's value in its tooltip. */
 function rt(changed: boolean, configValue: string): Html {
   return changed ? html`<abbr class="rt" title="Set in the manager; the config file says ${configValue || '(empty)'}">●</abbr>` : html``;
@@ -116,7 +130,7 @@ function memberRow(o: PageOptions, b: BalancerView, m: MemberView, now: number):
 <td><span data-f="redirect">${m.redirect}</span>${rt(c.has('redirect'), m.config.redirect)}</td>
 <td class="num"><span data-f="lbfactor">${formatFactor(m.lbfactor)}</span>${rt(c.has('lbfactor'), formatFactor(m.config.lbfactor))}</td>
 <td class="num"><span data-f="lbset">${m.lbset}</span>${rt(c.has('lbset'), String(m.config.lbset))}</td>
-<td class="status"><span data-f="status" data-words="${m.status.join('|')}">${statusBadges(m.status)}</span>${rt(flagsChanged, `flags ${cfgFlags}`)}</td>
+<td class="status"><span data-f="status" data-words="${m.status.join('|')}">${statusBadges(m.status)}</span><span data-f="routecheck">${routeBadge(m)}</span>${rt(flagsChanged, `flags ${cfgFlags}`)}</td>
 <td class="num"><span data-f="elected">${m.elected}</span></td>
 <td class="num"><span data-f="busy">${m.busy}</span></td>
 <td class="num"><span data-f="lbstatus">${Math.round(m.lbstatus)}</span></td>

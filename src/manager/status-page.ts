@@ -2,7 +2,7 @@
 // the columns of Apache's "Proxy LoadBalancer Status" with status in words. No script. Pure.
 import { formatBytes, formatFactor, formatUptime, statusDate } from './format.js';
 import { html, raw } from '../util/html.js';
-import { statusBadges } from './page.js';
+import { routeBadge, statusBadges } from './page.js';
 import { PAGE_STYLE } from './page-style.js';
 import type { StatusView } from './status-view.js';
 import { stickyText } from './view.js';
@@ -44,7 +44,7 @@ export function renderStatusPage(v: StatusView, opts: { managerPath?: string } =
 <div class="scroll"><table>
 <thead><tr><th>Sch</th><th>Host</th><th>Status</th><th>Route</th><th>Redir</th><th class="num">Factor</th><th class="num">Set</th><th class="num">Elected</th><th class="num">Busy</th><th class="num">Wr</th><th class="num">Rd</th><th class="num">Errors</th><th>Health check</th></tr></thead>
 <tbody>${b.members.map(
-          (m) => html`<tr data-m="${m.id}"><td>${m.scheme}</td><td>${m.hostname}:${m.port}</td><td>${statusBadges(m.status)}</td><td>${m.route}</td><td>${m.redirect}</td><td class="num">${formatFactor(m.lbfactor)}</td><td class="num">${m.lbset}</td><td class="num">${m.elected}</td><td class="num">${m.busy}</td><td class="num">${formatBytes(m.bytesTo)}</td><td class="num">${formatBytes(m.bytesFrom)}</td><td class="num">${m.errors}</td><td>${m.health ? (m.health.last ?? 'not checked yet') : 'none'}</td></tr>`,
+          (m) => html`<tr data-m="${m.id}"><td>${m.scheme}</td><td>${m.hostname}:${m.port}</td><td>${statusBadges(m.status)}${routeBadge(m)}</td><td>${m.route}</td><td>${m.redirect}</td><td class="num">${formatFactor(m.lbfactor)}</td><td class="num">${m.lbset}</td><td class="num">${m.elected}</td><td class="num">${m.busy}</td><td class="num">${formatBytes(m.bytesTo)}</td><td class="num">${formatBytes(m.bytesFrom)}</td><td class="num">${m.errors}</td><td>${m.health ? (m.health.last ?? 'not checked yet') : 'none'}</td></tr>`,
         )}</tbody>
 </table></div>
 </section>`,

@@ -222,7 +222,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
     preq.on('response', (pres) => {
       responded = true;
       const status = pres.statusCode ?? 502;
-      const cookie = fo.answered(status);
+      const cookie = fo.answered(status, pres.rawHeaders);
       const h = downstreamResponseHeaders(pres.rawHeaders);
       rewriteResponseHeaders(site, h, req.headers.host);
       if (cookie) h.push('Set-Cookie', cookie);

@@ -80,18 +80,8 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       if (!settled) {
         settled = true;
         clearTimeout(timer);
-        socket.off('close', onClientClose);
         resolve(v);
       }
-    };
-    // The client went away before the member answered: stop talking to the member at once
-    // instead of holding its connection (and its busy count) until the member's timeout.
-    const onClientClose = () => {
-      if (settled) return;
-      record.aborted = true;
-      preq.destroy();
-      fo.done(0, 0);
-      settle(DONE);
     };
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: ctx.record.peerAddress ?? '',
@@ -114,7 +104,6 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       agent: false,
       setHost: false,
     });
-    socket.once('close', onClientClose);
     let timer = setTimeout(() => {
       if (!connected) {
         const e = new Error('connect timeout') as NodeJS.ErrnoException;
@@ -151,7 +140,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
     preq.on('response', (pres) => {
       // The member refused the upgrade: pass its answer on and close.
       const status = pres.statusCode ?? 502;
-      const cookie = fo.answered(status);
+      const cookie = fo.answered(status, pres.rawHeaders);
       const h = downstreamResponseHeaders(pres.rawHeaders);
       rewriteResponseHeaders(site, h, req.headers.host);
       if (cookie) h.push('Set-Cookie', cookie);
@@ -174,7 +163,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       settle(DONE);
     });
     preq.on('upgrade', (pres, usock: Socket, uhead: Buffer) => {
-      const cookie = fo.answered(101);
+      const cookie = fo.answered(101, pres.rawHeaders);
       const h: string[] = [];
       for (let i = 0; i < pres.rawHeaders.length; i += 2) h.push(pres.rawHeaders[i], pres.rawHeaders[i + 1]);
       rewriteResponseHeaders(site, h, req.headers.host);

@@ -31,8 +31,8 @@ const probes: Record<string, (m: ConfigModel) => unknown> = {
   'keepalive-parameter': (m) => m.balancers.c.members[0].keepalive,
   'slow-start': (m) => m.balancers.c.members[0].slowstartMs,
   'handler-access': (m) => m.sites[0].handlers[0].allow,
-  'no-listen': (m) => m.listeners,
-  'header-limit': (m) => m.maxHeaderSize,
+  'route-verification': (m) => m.balancers.c.routeCheck,
+  'no-listen': (m) => m.listeners.map((l) => (l.host ? `${l.host}:${l.port}` : l.port)),
   'member-max': (m) => m.balancers.c.members[0].max,
   'error-log-path': (m) => m.errorLog.path,
 };

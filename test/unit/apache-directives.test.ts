@@ -122,7 +122,7 @@ test('ProxyPass flags: nocanon, noquery, interpolate are ignored with a note; ot
 
 test('ProxyPass parameters: unknown is a warning, a member one on a balancer line is a warning, a bad value is an error', () => {
   assert.deepEqual(conf('ProxyPass / balancer://c/ stikysession=_s').messages, [
-    'a.conf:1: warning: ProxyPass: unknown parameter "stikysession=_s" (ignored; balancer parameters: lbmethod, stickysession, stickysessionsep, scolonpathdelim, nofailover, maxattempts, timeout, failonstatus, failontimeout, forcerecovery, growth, routecookie, balancerheaders, slowstart, retrybackoff)',
+    'a.conf:1: warning: ProxyPass: unknown parameter "stikysession=_s" (ignored; balancer parameters: lbmethod, stickysession, stickysessionsep, scolonpathdelim, nofailover, maxattempts, timeout, failonstatus, failontimeout, forcerecovery, growth, routecookie, balancerheaders, routecheck, slowstart, retrybackoff)',
   ]);
   assert.deepEqual(conf('ProxyPass / balancer://c/ route=a').messages, [
     'a.conf:1: warning: ProxyPass: route is a member parameter, not a balancer parameter (ignored; set it on each BalancerMember)',

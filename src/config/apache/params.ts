@@ -58,6 +58,7 @@ const balancerParams: Record<string, ParamSpec> = {
   growth: { key: 'growth', kind: 'int', form: 'NUMBER' },
   routecookie: { key: 'routecookie', kind: 'string', form: 'COOKIE-NAME' },
   balancerheaders: { key: 'balancerheaders', kind: 'bool', form: 'On|Off' },
+  routecheck: { key: 'routecheck', kind: 'bool', form: 'On|Off' },
   slowstart: { key: 'slowstart', kind: 'duration', form: 'SECONDS' },
   retrybackoff: { key: 'retrybackoff', kind: 'duration-or-bool', form: 'SECONDS, or Off' },
 };

@@ -12,6 +12,8 @@ import type { MemberState } from '../../balancer/member-state.js';
 import { pickMember, type PickOutcome } from '../../balancer/pick.js';
 import { ProxyError } from '../errors.js';
 import { failureEffect, nextStep, routeCookie, type AttemptFailure } from './decide.js';
+import { issuedIds, type AnswerFields } from './issued-ids.js';
+import { isSafeRoute, routeOf } from '../../balancer/sticky/route-id.js';
 import type { RequestRecord } from './record.js';
 
 export type MemberPick = PickOutcome & { kind: 'member' };
@@ -98,16 +100,36 @@ export class Failover {
   /**
    * The member answered with a final head (or 101 to an upgrade): it is alive (the failure streak
    * and back-off reset), a failonstatus code puts it in error all the same, and the answer is
-   * counted. Returns the route cookie (Set-Cookie value) to add to the answer, if any.
+   * counted. With `fields` (the answer's header fields as the transport keeps them), the session
+   * ids it issues are checked against the member's route. Returns the route cookie (Set-Cookie
+   * value) to add to the answer, if any.
    */
-  answered(status: number): string | undefined {
+  answered(status: number, fields?: AnswerFields): string | undefined {
     const m = this.member!;
     const b = this.balancer;
     b.markSuccess(m);
     if (b.model.failonstatus.length !== 0 && b.model.failonstatus.includes(status)) b.markFailure(m, `status ${status}`);
     b.countAnswer(m, status);
     this.record.status = status;
+    if (fields !== undefined && b.sticky !== undefined && m.route !== '' && b.model.routeCheck) this.verifyRoutes(fields, m);
     return routeCookie(b.model.routeCookie, this.current!.routeChanged, m.route);
+  }
+
+  /**
+   * Route verification: each session id the answer issues must carry the member's route. An id
+   * that carries the route of the request's own session is the app passing that session on (a
+   * shared session store after failover), not a wrong route.
+   */
+  private verifyRoutes(fields: AnswerFields, m: MemberState): void {
+    const b = this.balancer;
+    const ids = issuedIds(fields, b.sticky!, b.model.scolonpathdelim);
+    if (ids === undefined) return;
+    for (const id of ids) {
+      const r = routeOf(id.value, b.model.separator);
+      const issued = r !== undefined && isSafeRoute(r) ? r : '';
+      if (issued === m.route) b.routeVerified(m);
+      else if (issued === '' || issued !== this.current!.sticky.route) b.routeMismatch(m, issued, id.where, id.name);
+    }
   }
 
   /**

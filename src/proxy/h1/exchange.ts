@@ -509,7 +509,7 @@ export class Exchange implements ConnOwner {
     // Nothing will be replayed once the member answered.
     this.sent = [];
     this.sentOverflow = true;
-    const routeCookie = this.fo.answered(status);
+    const routeCookie = this.fo.answered(status, r.fields);
     const site = this.site;
     let lines: string;
     if (site.reverse.length || site.cookiePath.length || site.cookieDomain.length) {
