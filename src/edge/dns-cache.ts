@@ -33,15 +33,19 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export type Lookup = (key: string) => Promise<string[]>;
 
-/** Verified names of an address: PTR names whose forward lookup gives the address back. */
+/**
+ * Verified names of an address, as Apache's double-reverse lookup finds them: the name the
+ * system resolver gives (getnameinfo: /etc/hosts, then DNS), kept only when its forward lookup
+ * gives the address back.
+ */
 export const doubleReverse: Lookup = async (addr) => {
-  const names = await dns.reverse(addr).catch(() => [] as string[]);
-  const out: string[] = [];
-  for (const name of names) {
-    const back = await dns.lookup(name, { all: true }).catch(() => []);
-    if (back.some((a) => a.address === addr)) out.push(name);
-  }
-  return out;
+  const name = await dns
+    .lookupService(addr, 0)
+    .then((r) => r.hostname)
+    .catch(() => undefined);
+  if (name === undefined || name === addr) return [];
+  const back = await dns.lookup(name, { all: true }).catch(() => []);
+  return back.some((a) => a.address === addr) ? [name] : [];
 };
 
 export const forwardLookup: Lookup = async (name) => (await dns.lookup(name, { all: true }).catch(() => [])).map((a) => a.address);

@@ -79,11 +79,12 @@ export function nodeRecord(req: IncomingMessage, res: ServerResponse | undefined
 
 /** Fills in what is known once node:http finished (or gave up on) the answer. */
 export function settleNodeRecord(r: RequestRecord, req: IncomingMessage, res: ServerResponse): void {
-  if (r.status === undefined) r.status = res.statusCode;
+  // A client that went away before any answer got none: no status (res.statusCode says 200 then).
+  if (r.status === undefined && res.headersSent) r.status = res.statusCode;
   if (r.responsePairs === undefined) r.responsePairs = { pairs: () => objectPairs(res.getHeaders()) };
   const s = r.status;
   // HEAD, 1xx, 204 and 304 answers have no body, whatever a handler wrote.
-  if (req.method === 'HEAD' || s === 204 || s === 304 || (s >= 100 && s < 200)) r.bodyBytesOut = 0;
+  if (req.method === 'HEAD' || s === 204 || s === 304 || (s !== undefined && s >= 100 && s < 200)) r.bodyBytesOut = 0;
   if (r.bodyBytesIn === 0) {
     const cl = Number(req.headers['content-length']);
     if (Number.isFinite(cl) && cl > 0) r.bodyBytesIn = cl;

@@ -80,8 +80,18 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       if (!settled) {
         settled = true;
         clearTimeout(timer);
+        socket.off('close', onClientClose);
         resolve(v);
       }
+    };
+    // The client went away before the member answered: stop talking to the member at once
+    // instead of holding its connection (and its busy count) until the member's timeout.
+    const onClientClose = () => {
+      if (settled) return;
+      record.aborted = true;
+      preq.destroy();
+      fo.done(0, 0);
+      settle(DONE);
     };
     const headers = upstreamRequestHeaders(req.rawHeaders, {
       clientIp: ctx.record.peerAddress ?? '',
@@ -104,6 +114,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       agent: false,
       setHost: false,
     });
+    socket.once('close', onClientClose);
     let timer = setTimeout(() => {
       if (!connected) {
         const e = new Error('connect timeout') as NodeJS.ErrnoException;
