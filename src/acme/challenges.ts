@@ -1,6 +1,8 @@
 // The answers to the CA's HTTP-01 challenges while an order is open: the key authorization for a
 // token, served at /.well-known/acme-challenge/<token> on every listener (matchRoute asks
-// `answer` before any ProxyPass rule).
+// `answer` before any ProxyPass rule). Each change is an event, for processes that serve the
+// same listeners (workers) to mirror.
+import { EventEmitter } from 'node:events';
 
 /** What the router asks about /.well-known/acme-challenge/<token> requests. */
 export interface ChallengeAnswers {
@@ -8,7 +10,12 @@ export interface ChallengeAnswers {
   answer(token: string): string | undefined;
 }
 
-export class Challenges implements ChallengeAnswers {
+export interface ChallengesEvents {
+  /** A token was added (with its key authorization) or removed (undefined). */
+  change: [token: string, keyAuthorization: string | undefined];
+}
+
+export class Challenges extends EventEmitter<ChallengesEvents> implements ChallengeAnswers {
   private readonly http = new Map<string, string>();
 
   answer(token: string): string | undefined {
@@ -17,10 +24,11 @@ export class Challenges implements ChallengeAnswers {
 
   add(token: string, keyAuthorization: string): void {
     this.http.set(token, keyAuthorization);
+    this.emit('change', token, keyAuthorization);
   }
 
   remove(token: string): void {
-    this.http.delete(token);
+    if (this.http.delete(token)) this.emit('change', token, undefined);
   }
 
   /** Challenges open right now. */

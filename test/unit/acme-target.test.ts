@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { CertificateStore } from '../../src/tls/certificate-store.js';
 import { storeTarget } from '../../src/acme/plugin.js';
 import { temporaryCertificate } from '../../src/acme/temporary.js';
+import { Challenges } from '../../src/acme/challenges.js';
 
 test('install puts an ACME certificate in; remove takes out only ACME\'s entries', async () => {
   const store = new CertificateStore();
@@ -21,4 +22,18 @@ test('install puts an ACME certificate in; remove takes out only ACME\'s entries
   target.remove!(['a.example', 'www.a.example']);
   assert.equal(store.lookup('a.example'), undefined);
   assert.equal(store.lookup('www.a.example')?.certificates[0].source, '/etc/ssl/www.pem');
+});
+
+test('challenges: answered while open, each change an event (for processes that mirror them)', () => {
+  const c = new Challenges();
+  const seen: [string, string | undefined][] = [];
+  c.on('change', (token, value) => seen.push([token, value]));
+  c.add('tok', 'tok.thumb');
+  assert.equal(c.answer('tok'), 'tok.thumb');
+  assert.equal(c.answer('other'), undefined);
+  assert.equal(c.open, 1);
+  c.remove('tok');
+  c.remove('tok');
+  assert.equal(c.answer('tok'), undefined);
+  assert.deepEqual(seen, [['tok', 'tok.thumb'], ['tok', undefined]]);
 });
