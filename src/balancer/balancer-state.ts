@@ -36,6 +36,22 @@ export interface BalancerChanges {
 
 export type Clock = () => number;
 
+/**
+ * Whether a change is a setting, kept across reloads and saved by persistence: made in the
+ * manager here, or in another balancer's manager and applied by the fleet.
+ */
+export function isSetting(by: string): boolean {
+  return by === 'manager' || by === 'fleet';
+}
+
+export interface AddMemberOptions {
+  /**
+   * Found by discovery (DNS): takes no growth slot (growth is for members added in the manager)
+   * and starts enabled instead of disabled.
+   */
+  discovered?: boolean;
+}
+
 /** One active health check result, as the checker hands it over. */
 export interface HealthResult {
   ok: boolean;
@@ -75,6 +91,8 @@ export class BalancerState {
   sticky: StickyNames | undefined;
   /** Free slots for members added at run time. */
   growthLeft: number;
+  /** Members found by discovery: they hold no growth slot. */
+  private readonly discovered = new WeakSet<MemberState>();
   readonly changedAtRuntime = new Set<string>();
   /**
    * Back-off for repeated failures: the retry interval doubles up to this cap (0: no back-off;
@@ -118,7 +136,7 @@ export class BalancerState {
 
   // ---- Changes made by people and tools ----
 
-  setMember(m: MemberState, changes: MemberChanges, by: string): void {
+  setMember(m: MemberState, changes: MemberChanges, by: string, cause?: string): void {
     const now = this.clock();
     if (changes.lbfactor !== undefined && changes.lbfactor !== m.lbfactor) {
       if (!(changes.lbfactor >= 1 && changes.lbfactor <= 100)) throw new RangeError('lbfactor must be within 1..100');
@@ -126,31 +144,31 @@ export class BalancerState {
       m.lbfactor = changes.lbfactor;
       // Apache resets lbstatus when the factor changes.
       m.lbstatus = m.lbfactor;
-      if (by === 'manager') m.changedAtRuntime.add('lbfactor');
+      if (isSetting(by)) m.changedAtRuntime.add('lbfactor');
     }
     if (changes.lbset !== undefined && changes.lbset !== m.lbset) {
       if (!(Number.isInteger(changes.lbset) && changes.lbset >= 0 && changes.lbset <= 99)) throw new RangeError('lbset must be an integer within 0..99');
       this.emit({ member: m.id, field: 'lbset', from: m.lbset, to: changes.lbset, by });
       m.lbset = changes.lbset;
-      if (by === 'manager') m.changedAtRuntime.add('lbset');
+      if (isSetting(by)) m.changedAtRuntime.add('lbset');
     }
     if (changes.route !== undefined && changes.route !== m.route) {
       if (changes.route.length > 63 || /[\s\x00-\x1f\x7f]/.test(changes.route)) throw new RangeError('route must be under 64 characters without spaces or control characters');
       this.emit({ member: m.id, field: 'route', from: m.route, to: changes.route, by });
       m.route = changes.route;
-      if (by === 'manager') m.changedAtRuntime.add('route');
+      if (isSetting(by)) m.changedAtRuntime.add('route');
     }
     if (changes.redirect !== undefined && changes.redirect !== m.redirect) {
       if (changes.redirect.length > 63 || /[\s\x00-\x1f\x7f]/.test(changes.redirect)) throw new RangeError('redirect must be under 64 characters without spaces or control characters');
       this.emit({ member: m.id, field: 'redirect', from: m.redirect, to: changes.redirect, by });
       m.redirect = changes.redirect;
-      if (by === 'manager') m.changedAtRuntime.add('redirect');
+      if (isSetting(by)) m.changedAtRuntime.add('redirect');
     }
     if (changes.status) {
       for (const [letter, on] of Object.entries(changes.status) as [StatusLetter, boolean][]) {
         if (on === undefined || m.flags[letter] === on) continue;
-        this.setFlag(m, letter, on, by, undefined, now);
-        if (by === 'manager') m.changedAtRuntime.add(`status.${letter}`);
+        this.setFlag(m, letter, on, by, cause, now);
+        if (isSetting(by)) m.changedAtRuntime.add(`status.${letter}`);
       }
     }
   }
@@ -176,42 +194,57 @@ export class BalancerState {
       getScheduler(changes.lbmethod);
       this.emit({ field: 'lbmethod', from: this.lbmethod, to: changes.lbmethod, by });
       this.lbmethod = changes.lbmethod;
-      if (by === 'manager') this.changedAtRuntime.add('lbmethod');
+      if (isSetting(by)) this.changedAtRuntime.add('lbmethod');
     }
     if (changes.timeoutMs !== undefined && changes.timeoutMs !== this.timeoutMs) {
       if (!(changes.timeoutMs >= 0)) throw new RangeError('timeout must be >= 0');
       this.emit({ field: 'timeout', from: this.timeoutMs, to: changes.timeoutMs, by });
       this.timeoutMs = changes.timeoutMs;
-      if (by === 'manager') this.changedAtRuntime.add('timeout');
+      if (isSetting(by)) this.changedAtRuntime.add('timeout');
     }
     if (changes.maxattempts !== undefined && (changes.maxattempts ?? undefined) !== this.maxattempts) {
       const next = changes.maxattempts ?? undefined;
       if (next !== undefined && !(Number.isInteger(next) && next >= 0 && next <= 100)) throw new RangeError('maxattempts must be an integer within 0..100');
       this.emit({ field: 'maxattempts', from: this.maxattempts, to: next, by });
       this.maxattempts = next;
-      if (by === 'manager') this.changedAtRuntime.add('maxattempts');
+      if (isSetting(by)) this.changedAtRuntime.add('maxattempts');
     }
     if (changes.nofailover !== undefined && changes.nofailover !== this.nofailover) {
       this.emit({ field: 'nofailover', from: this.nofailover, to: changes.nofailover, by });
       this.nofailover = changes.nofailover;
-      if (by === 'manager') this.changedAtRuntime.add('nofailover');
+      if (isSetting(by)) this.changedAtRuntime.add('nofailover');
     }
     if ('sticky' in changes && JSON.stringify(changes.sticky) !== JSON.stringify(this.sticky)) {
       this.emit({ field: 'stickysession', from: this.sticky, to: changes.sticky, by });
       this.sticky = changes.sticky;
-      if (by === 'manager') this.changedAtRuntime.add('stickysession');
+      if (isSetting(by)) this.changedAtRuntime.add('stickysession');
     }
   }
 
-  /** Adds a member into a free growth slot; it starts disabled, as in Apache. */
-  addMember(model: MemberModel, by: string): MemberState {
-    if (this.growthLeft <= 0) throw new RangeError(`balancer ${this.name} has no free slot (growth=${this.model.growth})`);
+  /** Adds a member into a free growth slot; it starts disabled, as in Apache (found members: see AddMemberOptions). */
+  addMember(model: MemberModel, by: string, opts: AddMemberOptions = {}): MemberState {
+    if (!opts.discovered && this.growthLeft <= 0) throw new RangeError(`balancer ${this.name} has no free slot (growth=${this.model.growth})`);
     if (this.members.some((m) => m.id === model.id)) throw new RangeError(`${model.url} is already a member of ${this.name}`);
-    const m = new MemberState({ ...model, status: { ...model.status, D: true } });
+    const m = new MemberState(opts.discovered ? model : { ...model, status: { ...model.status, D: true } });
     this.members.push(m);
-    this.growthLeft--;
+    if (opts.discovered) this.discovered.add(m);
+    else this.growthLeft--;
     this.emit({ member: m.id, field: 'member', from: undefined, to: model.url, by });
     return m;
+  }
+
+  /**
+   * Removes a member added at run time (in the manager, or found by DNS); a manager's growth slot
+   * is free again. Requests in flight to it finish on it. Announced as a 'member' change from its
+   * URL to undefined. Configured members are removed by editing the config.
+   */
+  removeMember(m: MemberState, by: string, cause?: string): void {
+    const i = this.members.indexOf(m);
+    if (i < 0) throw new RangeError(`${m.url} is not a member of ${this.name}`);
+    if (this.model.members.some((x) => x.id === m.id)) throw new RangeError(`${m.url} is in the config of ${this.name}: remove it there`);
+    this.members.splice(i, 1);
+    if (!this.discovered.delete(m)) this.growthLeft++;
+    this.emit({ member: m.id, field: 'member', from: m.url, to: undefined, by, cause });
   }
 
   /**

@@ -50,7 +50,7 @@ export function describeStateChange(c: StateChange, member?: MemberState, now = 
   const because = c.cause ? ` (${c.cause})` : '';
 
   if (c.field === 'slowstart') return line('info', `slow start over ${formatMs(Number(c.to))}${c.cause ? ` (${c.cause})` : ` (by ${c.by})`}`);
-  if (c.field === 'member') return line('info', `added to balancer ${c.balancer} by ${c.by}${because}`);
+  if (c.field === 'member') return line('info', `${c.to === undefined ? 'removed from' : 'added to'} balancer ${c.balancer} by ${c.by}${because}`);
   if (!c.field.startsWith('status.')) return undefined;
 
   const letter = c.field.slice(7) as StatusLetter;
