@@ -1,6 +1,7 @@
 // Real backends on 127.0.0.1 port 0 that say which member answered, for integration tests.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export interface Backend {
@@ -67,4 +68,27 @@ export async function deadPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
+}
+
+/**
+ * A TCP port that refuses connections for the life of the test process. `deadPort()`'s port was
+ * listened on and closed again, so the next listen on port 0 (a backend, the balancer itself) may
+ * be given it and answer where a dead member was meant to be. This port is the client end of an
+ * open loopback connection instead: nothing listens on it, so connects are refused, and no listen
+ * can bind it while that connection is open. Both ends are unref'd, so they do not keep the
+ * process alive.
+ */
+export async function refusedPort(): Promise<number> {
+  const s = net.createServer((conn) => conn.unref());
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const holder = net.connect((s.address() as AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    holder.once('connect', () => resolve());
+    holder.once('error', reject);
+  });
+  holder.on('error', () => {});
+  holder.unref();
+  s.close();
+  s.unref();
+  return holder.localPort!;
 }

@@ -2,6 +2,7 @@
 // answer, and a member that records every byte it receives.
 import net from 'node:net';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
 export interface RawReply {
@@ -83,8 +84,14 @@ export async function recordingMember(answer?: (s: net.Socket, head: string) => 
 }
 
 /**
- * A port whose connects hang: a stopped process listens on it with a full accept queue, so the
- * kernel drops further SYNs (what a member behind a black-holing firewall looks like).
+ * A port whose connects hang, as a member behind a firewall that drops packets: only 127.0.0.1 is
+ * ours to use, so the hang is made on loopback. Linux completes handshakes into a listener's
+ * accept queue without the process, which holds backlog + 1 connections; once it is full, the
+ * kernel drops further SYNs (net.ipv4.tcp_abort_on_overflow is 0 by default, and SYN cookies only
+ * help when the SYN queue, not the accept queue, overflows), and the client keeps resending its
+ * SYN for about two minutes. A Node server cannot be kept from accepting (libuv accepts as soon as
+ * it can), so a child process listens with backlog 1 and is stopped (SIGSTOP) before anything
+ * connects; two connections then fill its queue. Each step is awaited, nothing is slept on.
  */
 export async function hangingPort(): Promise<{ port: number; close(): Promise<void> }> {
   const child = spawn(process.execPath, ['-e', "const s=require('net').createServer().listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))"], {
@@ -92,9 +99,25 @@ export async function hangingPort(): Promise<{ port: number; close(): Promise<vo
   });
   const port = await new Promise<number>((r) => child.stdout!.once('data', (d) => r(Number(String(d)))));
   child.kill('SIGSTOP');
+  // The stop is delivered asynchronously: wait until /proc shows the process stopped (state T).
+  const deadline = Date.now() + 5000;
+  while (!/^\d+ \(.*\) T/.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) {
+    if (Date.now() > deadline) throw new Error('the listener process did not stop');
+    await new Promise((r) => setImmediate(r));
+  }
   const fill: net.Socket[] = [];
-  for (let i = 0; i < 4; i++) fill.push(net.connect(port, '127.0.0.1').on('error', () => {}));
-  await new Promise((r) => setTimeout(r, 100));
+  await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const f = net.connect(port, '127.0.0.1');
+          fill.push(f);
+          f.once('connect', () => resolve());
+          f.once('error', reject);
+        }),
+    ),
+  );
+  for (const f of fill) f.on('error', () => {});
   return {
     port,
     close: async () => {
