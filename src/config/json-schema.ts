@@ -14,7 +14,9 @@ import {
   rollingSchema,
   staticSchema,
   virtualHostSchema,
+  dnsObjectSchema,
 } from './schema.js';
+import { fleetSchema, resolverSchema } from './fleet-schema.js';
 
 const DURATION = 'seconds, or a string with a unit: "500ms", "30s", "5m", "1h"';
 
@@ -58,6 +60,8 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       rolling: 'Settings of `stickylb restart --rolling`.',
       admin: 'Path of the admin API.',
       acme: 'Automatic certificates from an ACME CA such as Let\'s Encrypt (Apache mod_md): the domains to manage and the CA. See docs/tls.md.',
+      fleet: 'Several balancers as one fleet (Apache: StickylbFleet): manager changes, rolling restarts and the saved state are shared through Redis; each balancer serves on when Redis is away. See docs/fleet.md.',
+      resolver: 'DNS servers asked for members found by DNS (Apache: StickylbResolver). Default: the system\'s (/etc/resolv.conf).',
       manager: 'Shorthand for a balancer-manager handler of the default site (path default /balancer-manager).',
       serverStatus: 'Shorthand for a server-status handler of the default site (path default /server-status).',
       metrics: 'Shorthand for a Prometheus metrics handler of the default site (path default /metrics).',
@@ -85,6 +89,50 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       retrybackoff: 'Cap of the growing retry interval of a member that keeps failing; false or 0: no back-off. Default 5 x retry, at most 10m.',
       health: 'Health check defaults for every member.',
       members: 'The members (Apache BalancerMember), in order.',
+      dns: 'Members found by DNS (Apache: BalancerMember with discover=): an SRV name ("_http._tcp.app.NS.svc.cluster.local"), an A/AAAA name with a port, or a list; looked up again as the records\' TTL says; members may then be left out. See docs/fleet.md.',
+    },
+  ],
+  [
+    dnsObjectSchema,
+    {
+      name: 'The DNS name: an SRV name ("_http._tcp.app.NS.svc.cluster.local": each target and port a member) or a host name (each A/AAAA address a member).',
+      type: 'Records to ask for: SRV, A, AAAA or "A+AAAA". Default SRV for names starting with "_", else A+AAAA.',
+      port: 'Port of the members of an A/AAAA name (SRV records give their own).',
+      scheme: 'http or https. Default http.',
+      path: 'Path of the member URLs. Default none.',
+      route: 'Route of each member: "name" (the first label of its name: app-0.app.ns.svc.cluster.local gives app-0; the default for SRV) or "address" (10.0.0.5 gives 10-0-0-5; the default for A/AAAA).',
+      minTtl: `Shortest time between lookups, whatever the TTL: ${DURATION}. Default 1.`,
+      maxTtl: `Longest time between lookups, whatever the TTL: ${DURATION}. Default 300.`,
+      drainIdle: `A member whose name left DNS is drained, and removed once no request of its sessions came for this long: ${DURATION}. Default: rolling.idle (10).`,
+      drainMax: `…or once drained this long: ${DURATION}. Default: rolling.maxWait (300).`,
+      max: 'At most this many members from this name. Default 64.',
+      member: 'Settings of every member found (retry, timeout, loadfactor, slowstart, health, …). New members join with slow start: the balancer\'s slowstart, else 30s.',
+    },
+  ],
+  [
+    fleetSchema,
+    {
+      redis: 'The Redis that holds the fleet\'s shared state: redis://[user:password@]host[:port][/db], or rediss://… for TLS (Node\'s CA store plus NODE_EXTRA_CA_CERTS and caFile).',
+      name: 'The fleet\'s name: balancers with the same name (and Redis) share one state; several fleets can share one Redis.',
+      prefix: 'Prefix of the fleet\'s keys in Redis. Default "stickylb:NAME:".',
+      password: 'Redis password (AUTH), when not in the URL.',
+      passwordFile: 'File with the Redis password (a mounted secret), relative to the config file.',
+      username: 'Redis user (ACL), when not in the URL.',
+      caFile: 'PEM file of a CA trusted for rediss:// besides Node\'s CA store and NODE_EXTRA_CA_CERTS.',
+      id: 'This balancer\'s name in the fleet (letters, digits, _ . -). Default HOSTNAME:PORT (the pod name in Kubernetes).',
+      address: 'Where people reach this balancer, shown in the manager. Default: its first listener.',
+      heartbeat: `How often each balancer says it is alive and how it sees the members: ${DURATION}. Default 1.`,
+      peerTimeout: `A balancer not heard from for this long has left the fleet: ${DURATION}. Default 5.`,
+      lease: `Lease of the rolling-restart lock; a balancer that dies holding it frees it after this long: ${DURATION}. Default 15.`,
+      ackWait: `How long a manager answer waits for the other balancers to apply a change (it then says who has): ${DURATION}. Default 1; 0 answers once stored.`,
+      health: 'Health check verdicts: "local" (each balancer its own, the default: each sees its own network) or "shared" (a member is out on every balancer while one balancer\'s check fails).',
+    },
+  ],
+  [
+    resolverSchema,
+    {
+      servers: 'DNS servers, asked in order: "127.0.0.1", "10.96.0.10:53", "[::1]:5353". Default: the system\'s.',
+      timeout: `How long to wait for an answer; each server is asked twice: ${DURATION}. Default 2.`,
     },
   ],
   [

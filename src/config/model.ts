@@ -3,6 +3,7 @@
 // BalancerState (src/balancer/state.ts), not here.
 
 import type { AccessSectionModel, EdgeModel, SiteEdgeModel } from './edge-model.js';
+import type { DnsSourceModel, FleetModel, MemberSource, ResolverModel } from './fleet-model.js';
 
 /** Member status flags, Apache's letters. */
 export const STATUS_LETTERS = ['I', 'N', 'D', 'H', 'R', 'S', 'E', 'C'] as const;
@@ -56,6 +57,8 @@ export interface MemberModel {
   status: StatusFlags;
   slowstartMs: number;
   health?: HealthModel;
+  /** Where a member added at run time came from (members found by DNS); absent for the others. */
+  source?: MemberSource;
 }
 
 export interface StickyNames {
@@ -96,6 +99,8 @@ export interface BalancerModel {
    */
   retryBackoffMaxMs?: number;
   members: MemberModel[];
+  /** DNS names whose records are members too (found and followed at run time). */
+  dns?: DnsSourceModel[];
 }
 
 export type RuleModel =
@@ -247,6 +252,10 @@ export interface ConfigModel {
   edge: EdgeModel;
   /** Automatic certificates (ACME); undefined when no domain is managed. */
   acme?: AcmeModel;
+  /** Several balancers as one fleet, sharing their state on Redis; undefined: this balancer alone. */
+  fleet?: FleetModel;
+  /** DNS servers for members found by DNS; undefined: the system's. */
+  resolver?: ResolverModel;
 }
 
 export function noFlags(): StatusFlags {

@@ -28,6 +28,7 @@ import { checkHealthExpect } from '../health/expr.js';
 import { checkLogFormat } from '../log/access-format.js';
 import { edgeSiteOf, inheritedAccess, prepareEdge, resolveHandlerAccess, resolveSiteEdge } from './edge-resolve.js';
 import { resolveAcme } from './resolve-acme.js';
+import { resolveDnsSources, resolveFleet, resolveResolver } from './resolve-fleet.js';
 
 export const DEFAULTS = {
   listen: { port: 8080 } as ListenerModel,
@@ -190,7 +191,22 @@ function resolveBalancer(name: string, b: RawBalancer, raw: RawConfig, diags: Di
     retryBackoffMaxMs:
       b.retrybackoff === undefined ? (raw.defaults === 'apache' ? 0 : undefined) : b.retrybackoff === true ? undefined : b.retrybackoff === false ? 0 : durationMs(b.retrybackoff, 0),
     members,
+    ...dnsOf(
+      b.dns,
+      `${path}.dns`,
+      // Every member found gets these settings; its address, route and id replace the placeholders.
+      // New names join with slow start: 30 s unless the balancer or the source says.
+      (settings, at) => resolveMember({ slowstart: b.slowstart ?? 30, ...settings, url: 'http://0.0.0.0:1' } as RawMember, b, raw, at, diags),
+      { idleMs: durationMs(raw.rolling?.idle, 10_000), maxWaitMs: durationMs(raw.rolling?.maxWait, 300_000) },
+      diags,
+    ),
   };
+}
+
+/** `{dns}` when a balancer has DNS names, else nothing (models without them stay as they were). */
+function dnsOf(...args: Parameters<typeof resolveDnsSources>): { dns?: BalancerModel['dns'] } {
+  const dns = resolveDnsSources(...args);
+  return dns ? { dns } : {};
 }
 
 function nodesToMembers(n: RawNodes): { route: string; port: number }[] {
@@ -435,6 +451,7 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
   }
 
   const acme = resolveAcme(raw.acme, opts.source, diags, raw.defaults === 'apache');
+  const fleet = resolveFleet(raw.fleet, opts.source, diags);
   const errors = diags.filter((d) => d.severity === 'error');
   if (errors.length) {
     for (const d of errors) {
@@ -447,7 +464,9 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
   }
 
   const listeners = (raw.listen ?? [DEFAULTS.listen.port]).map(parseListen);
-  const persist = raw.persist === true ? { file: defaultPersistFile(opts.source) } : raw.persist ? { file: raw.persist.file } : undefined;
+  // A fleet keeps a local copy of its shared state (its cache while Redis is away) unless told not to.
+  const persist =
+    raw.persist === true || (raw.persist === undefined && raw.fleet) ? { file: defaultPersistFile(opts.source) } : raw.persist ? { file: raw.persist.file } : undefined;
   return {
     source: opts.source,
     defaults: raw.defaults ?? 'stickylb',
@@ -477,6 +496,8 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     adminPath: raw.admin?.path ?? DEFAULTS.adminPath,
     edge,
     acme,
+    ...(fleet ? { fleet } : {}),
+    ...(raw.resolver ? { resolver: resolveResolver(raw.resolver) } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { accessRulesSchema, edgeGlobalFields, edgeSiteFields, proxyProtocolSchema } from './edge-schema.js';
 import { acmeNameProblem, KNOWN_CAS } from '../acme/cas.js';
+import { dnsSourceObjectSchema, fleetSchema, resolverSchema } from './fleet-schema.js';
 
 /** Seconds as a number, or a string with a unit: `500ms`, `30s`, `5m`, `1h`. Resolved to ms. */
 export const durationSchema = z
@@ -57,6 +58,12 @@ export const memberSchema = z
   })
   .strict();
 
+/** Members found by DNS: {name, type, port, …, member: settings of every member found}. */
+export const dnsObjectSchema = dnsSourceObjectSchema.extend({ member: memberSchema.omit({ url: true, route: true, redirect: true }).optional() }).strict();
+
+/** Members found by DNS: a name, or the full form. */
+export const dnsSchema = z.union([dnsSourceObjectSchema.shape.name, dnsObjectSchema]);
+
 export const stickySessionSchema = z
   .union([
     z.string().regex(/^[^|\s;=,]+(\|[^|\s;=,]+)?$/, 'must be NAME or COOKIE|URLPARAM'),
@@ -94,7 +101,9 @@ export const balancerSchema = z
       .optional(),
     /** Health check defaults for every member of the balancer. */
     health: healthSchema.optional(),
-    members: z.array(memberSchema),
+    members: z.array(memberSchema).default([]),
+    /** Members found by DNS (A/AAAA or SRV records), re-resolved as their TTL says. */
+    dns: z.union([dnsSchema, z.array(dnsSchema).min(1)]).optional(),
   })
   .strict();
 
@@ -110,7 +119,7 @@ export const proxyPassSchema = z
       .string()
       .regex(/^((balancer|https?|wss?):\/\/\S+|!)$/i, 'must be balancer://NAME/path, http://host:port/path or "!"'),
     /** Balancer parameters given on the ProxyPass line override the balancer's. */
-    params: balancerSchema.omit({ members: true }).partial().optional(),
+    params: balancerSchema.omit({ members: true, dns: true }).partial().optional(),
     /** Worker parameters for a single-URL rule. */
     member: memberSchema.omit({ url: true }).partial().optional(),
   })
@@ -289,6 +298,10 @@ export const configSchema = z
     rolling: rollingSchema.optional(),
     admin: z.object({ path: pathSchema.optional() }).strict().optional(),
     acme: acmeSchema.optional(),
+    /** Several balancers as one fleet: manager changes, rolling restarts and saved state shared on Redis. */
+    fleet: fleetSchema.optional(),
+    /** DNS servers asked for members found by DNS (default: the system's). */
+    resolver: resolverSchema.optional(),
     /** Shorthands for `handlers` entries of the default site. */
     manager: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
     serverStatus: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
@@ -304,3 +317,4 @@ export type RawProxyPass = z.infer<typeof proxyPassSchema>;
 export type RawSite = z.infer<typeof virtualHostSchema>;
 export type RawNodes = z.infer<typeof nodesSchema>;
 export type RawAcme = z.infer<typeof acmeSchema>;
+export type RawDns = z.infer<typeof dnsSchema>;

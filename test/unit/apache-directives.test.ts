@@ -241,7 +241,7 @@ test('BalancerMember: outside <Proxy> without a balancer; inside <Proxy http://>
 
 test('BalancerMember parameters: unknown is a warning, ignored Apache ones a note, balancer ones a warning', () => {
   assert.deepEqual(conf('BalancerMember balancer://c http://h:1 routee=x flushpackets=on stickysession=_s').messages, [
-    'a.conf:1: warning: BalancerMember: unknown parameter "routee=x" (ignored; member parameters: loadfactor, lbset, route, redirect, retry, timeout, connectiontimeout, ping, max, smax, ttl, disablereuse, enablereuse, status, slowstart, hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate)',
+    'a.conf:1: warning: BalancerMember: unknown parameter "routee=x" (ignored; member parameters: loadfactor, lbset, route, redirect, retry, timeout, connectiontimeout, ping, max, smax, ttl, disablereuse, enablereuse, status, slowstart, discover, hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate)',
     'a.conf:1: info: BalancerMember: flushpackets= is ignored (responses are streamed as they arrive)',
     'a.conf:1: warning: BalancerMember: stickysession is a balancer parameter, not a member parameter (ignored; set it on ProxyPass or ProxySet balancer://NAME)',
   ]);

@@ -1,5 +1,6 @@
 // What the Apache front end knows about each directive and section: where httpd allows it, and
 // whether stickylb uses it, ignores it (meaningless to a balancer) or cannot honour it.
+import { FLEET_DIRECTIVES } from './fleet.js';
 
 /** Where a directive may appear, after httpd's contexts. */
 export type Context = 'main' | 'vhost' | 'directory' | 'location' | 'proxy' | 'files';
@@ -100,6 +101,8 @@ const supported: [string, readonly Context[] | undefined, string][] = [
   ['MDCAChallenges', ['main'], 'MDCAChallenges http-01'],
   ['MDRetryDelay', ['main'], 'MDRetryDelay 5s|1m|…'],
   ['MDMembers', ['main'], 'MDMembers auto|manual'],
+  // stickylb's own: several balancers as one fleet, the DNS servers for members found by DNS.
+  ...FLEET_DIRECTIVES,
 ];
 
 const ignoredNote = 'meaningless to a balancer';

@@ -32,6 +32,8 @@ const memberParams: Record<string, ParamSpec> = {
   enablereuse: { key: 'disablereuse', kind: 'inverse-bool', form: 'On|Off' },
   status: { key: 'status', kind: 'string', form: '+H, -D, S, … (letters I N D H R S E C)' },
   slowstart: { key: 'slowstart', kind: 'duration', form: 'SECONDS' },
+  // stickylb's own: the URL's host is a DNS name whose records are the members (see fleet.ts).
+  discover: { key: 'discover', kind: 'string', form: 'srv|dns|a|aaaa' },
 };
 
 const healthParams: Record<string, ParamSpec> = {

@@ -7,6 +7,7 @@ import { evaluateAccess, isAccessDirective, type AccessResult, type Loc, type Lo
 import { directiveSpec, sectionSpec } from './directives.js';
 import { EdgeConverter } from './edge-sections.js';
 import { isMdDirective, MdCollector } from './md.js';
+import { FleetCollector, isFleetDirective } from './fleet.js';
 import { parseParams, type Param, type ParamTarget } from './params.js';
 import type { Directive } from './parser.js';
 import { RawBuilder, type Path } from './raw-builder.js';
@@ -120,6 +121,8 @@ class Converter {
   private readonly edge = new EdgeConverter();
   /** mod_md's directives (automatic certificates). */
   private readonly md = new MdCollector(this.diagnostics);
+  /** StickylbFleet, StickylbResolver and BalancerMember … discover=. */
+  private readonly fleet = new FleetCollector(this.diagnostics);
 
   constructor(private readonly file: string) {}
 
@@ -234,6 +237,7 @@ class Converter {
   private directive(d: Directive, scope: Scope): void {
     if (this.edge.directive(d, scope.site, scope.location !== undefined || scope.proxy !== undefined, this.diagnostics)) return;
     if (isMdDirective(d.name)) return this.md.read(d, scope.site !== this.main);
+    if (isFleetDirective(d.name)) return this.fleet.read(d, scope.site !== this.main);
     if (d.name.toLowerCase() === 'serveradmin') {
       const site = scope.site;
       this.md.serverAdminOf(d, site === this.main ? undefined : () => [site.serverName?.value ?? '', ...site.serverAliases.map((a) => a.value)].filter(Boolean));
@@ -600,6 +604,7 @@ class Converter {
     }
     if (!MEMBER_URL.test(url)) return this.badUrl(d, url, 'http://host:port');
     const params = this.params(d, args.slice(1), 'member');
+    if (this.fleet.member(d, b.name, url, params)) return;
     const paramAt = new Map(params.map((p) => [p.key, locOf(d)]));
     b.members.push({ url, params, at: locOf(d), paramAt });
   }
@@ -683,6 +688,7 @@ class Converter {
       for (const p of t.value) out.set(['healthTemplates', name, p.key], p.value, t.at);
     });
     this.edge.emit(out, this.main, this.vhosts);
+    this.fleet.emit(out);
     const persist = this.global.get('persist');
     if (persist) out.set(['persist'], persist.value, persist.at);
     this.checkLogFormats();
