@@ -164,3 +164,9 @@ export function bodyCut(server: StickyServer, record: RequestRecord, limit: numb
   server.edge.counters.bodyTooLarge++;
   server.logger.warn({ client: record.clientAddress, url: record.target, limit }, `refused ${record.method} ${record.target} from ${record.clientAddress}: the body grew larger than LimitRequestBody ${limit}; the member never got the rest`);
 }
+
+/** Counts and logs a body cut for RequestReadTimeout. */
+export function bodySlow(server: StickyServer, record: RequestRecord): void {
+  server.edge.counters.bodyTimeouts++;
+  server.logger.info({ client: record.clientAddress, url: record.target }, `cut a request body that was too slow to arrive (RequestReadTimeout body=…): ${record.method} ${record.target} from ${record.clientAddress}`);
+}

@@ -190,6 +190,31 @@ export class Metrics {
         },
       });
     serverGauge('stickylb_connections_open', 'Client connections open now.', (s) => s.connections);
+    const edgeReasons: [string, keyof ReturnType<StickyServer['edge']['counters']['snapshot']>][] = [
+      ['connections-total', 'connectionsRefusedTotal'],
+      ['connections-per-client', 'connectionsRefusedPerClient'],
+      ['proxy-protocol', 'proxyProtocolRefused'],
+      ['rate-limit', 'rateLimited'],
+      ['access-denied', 'accessDenied'],
+      ['auth-failed', 'authFailed'],
+      ['body-too-large', 'bodyTooLarge'],
+      ['head-limits', 'headLimits'],
+      ['header-timeout', 'headerTimeouts'],
+      ['body-timeout', 'bodyTimeouts'],
+    ];
+    new Counter({
+      name: 'stickylb_edge_refused_total',
+      help: 'Connections and requests the edge refused or cut, by reason (connection limits, PROXY headers, rate limits, access rules, logins, LimitRequestBody, head limits, RequestReadTimeout).',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        const s = server();
+        if (!s) return;
+        const c = s.edge.counters.snapshot();
+        for (const [reason, key] of edgeReasons) this.inc({ reason }, c[key]);
+      },
+    });
     serverGauge('stickylb_requests_in_flight', 'Requests being answered now.', (s) => s.inFlight);
     serverGauge('stickylb_start_time_seconds', 'When the listener started (Unix time).', (s) => s.startedAt / 1000);
     serverCounter('stickylb_received_bytes_total', 'Bytes read from clients.', (s) => s.bytesIn);

@@ -7,6 +7,7 @@ import type { ConfigModel } from '../config/model.js';
 import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
 import type { ManagerApiHandler, ManagerApiRoute, ManagerDeps } from './deps.js';
 import { managerHandler } from './manager-handler.js';
+import { limitsHandler } from './limits-api.js';
 import { Metrics } from './metrics.js';
 import { metricsHandler } from './metrics-handler.js';
 import { Nonces } from './nonce.js';
@@ -57,6 +58,7 @@ export function managerPlugin(): ManagerPlugin {
     },
     setup(app) {
       const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)), apiRoutes };
+      if (!apiRoutes.some((r) => r.path === '/limits')) apiRoutes.push({ path: '/limits', handler: limitsHandler(app.server) });
       app.server.handlers.set('balancer-manager', managerHandler(deps));
     },
   };

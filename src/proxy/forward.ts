@@ -16,6 +16,7 @@ import { allowedTrailers, balancerHeaders, upstreamRequestHeaders, downstreamRes
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
 import { answerRefusal } from '../edge/node-gate.js';
+import type { ReadTimeoutModel } from '../config/edge-model.js';
 import type { Pools } from './pools.js';
 
 export interface ForwardContext {
@@ -33,6 +34,9 @@ export interface ForwardContext {
   bodyLimit?: number;
   /** Told when the body was cut for LimitRequestBody (the server counts and logs it). */
   onBodyOverLimit?: () => void;
+  /** RequestReadTimeout: a body slower than this is cut and answered 408. */
+  readTimeout?: ReadTimeoutModel;
+  onBodyTooSlow?: () => void;
 }
 
 /** How an attempt ended: relayed (or abandoned by the client), or failed before an answer head. */
@@ -45,6 +49,8 @@ const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 export async function forward(ctx: ForwardContext): Promise<void> {
   const { req, res, record, balancer } = ctx;
   const body = new RequestBody(req, ctx.replayBuffer, ctx.bodyLimit ?? 0, () => bodyOverLimit(ctx));
+  const rt = ctx.readTimeout;
+  if (rt) body.setReadTimeout(rt.bodyMs, rt.bodyMaxMs, rt.bodyMinRate, () => bodyTooSlow(ctx));
   const fo = new Failover(balancer, record, { target: req.url ?? '/', cookie: req.headers.cookie });
   let step = fo.pick();
   for (;;) {
@@ -69,6 +75,20 @@ export async function forward(ctx: ForwardContext): Promise<void> {
     if (result.kind === 'done') return;
     step = fo.failed(result.failure, body.bytes === 0 || body.replayable);
   }
+}
+
+/** The body came too slowly: 408 (or a cut connection once the answer began). */
+function bodyTooSlow(ctx: ForwardContext): void {
+  const { req, res, record } = ctx;
+  ctx.onBodyTooSlow?.();
+  if (res.headersSent) {
+    record.aborted = true;
+    res.destroy();
+    return;
+  }
+  record.status = 408;
+  answerRefusal(res, { status: 408, text: 'The request body took too long to arrive.', close: true });
+  res.once('finish', () => req.socket.destroySoon?.());
 }
 
 /** A chunked body grew past LimitRequestBody: 413 (or a cut connection once the answer began). */
@@ -259,7 +279,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
 
     preq.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
-      if (body.overLimit) {
+      if (body.overLimit || body.tooSlow) {
         // Cut by us for LimitRequestBody: not the member's failure.
         finish(DONE);
         return;

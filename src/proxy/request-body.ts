@@ -16,6 +16,12 @@ export class RequestBody {
   bytes = 0;
   /** The body grew past `maxBytes`: what was not yet sent never will be. */
   overLimit = false;
+  /** The body came too slowly (RequestReadTimeout body=…): what was not yet sent never will be. */
+  tooSlow = false;
+  private readTimeout?: { ms: number; maxMs: number; minRate: number; onSlow: () => void };
+  private clock?: NodeJS.Timeout;
+  private since = 0;
+  private base = 0;
 
   constructor(
     private readonly req: IncomingMessage,
@@ -43,6 +49,7 @@ export class RequestBody {
       this.listening = true;
       this.req.on('data', this.onData);
       this.req.on('end', this.onEnd);
+      this.startClock();
     }
     this.req.resume();
   }
@@ -103,7 +110,45 @@ export class RequestBody {
     }
   };
 
+  /** Cuts a body that arrives slower than `minRate` bytes a second allows (mod_reqtimeout's body stage). */
+  setReadTimeout(ms: number, maxMs: number, minRate: number, onSlow: () => void): void {
+    if (ms > 0) this.readTimeout = { ms, maxMs, minRate, onSlow };
+  }
+
+  private startClock(): void {
+    const rt = this.readTimeout;
+    if (rt === undefined || this.ended) return;
+    this.since = Date.now();
+    this.base = this.bytes;
+    this.clock = setInterval(() => {
+      const now = Date.now();
+      const t = this.target;
+      // Time spent waiting for the member (no connection yet, or its backpressure) is ours.
+      if (t === undefined || t.writableNeedDrain) {
+        this.since = now;
+        this.base = this.bytes;
+        return;
+      }
+      let d = rt.ms + (rt.minRate > 0 ? Math.floor((this.bytes - this.base) / rt.minRate) * 1000 : 0);
+      if (rt.maxMs > 0 && d > rt.maxMs) d = rt.maxMs;
+      if (now < this.since + d) return;
+      this.tooSlow = true;
+      this.stopClock();
+      this.target = undefined;
+      this.req.pause();
+      t.destroy();
+      rt.onSlow();
+    }, Math.min(1000, Math.max(50, Math.floor(rt.ms / 4))));
+    this.clock.unref();
+  }
+
+  private stopClock(): void {
+    if (this.clock) clearInterval(this.clock);
+    this.clock = undefined;
+  }
+
   private onEnd = () => {
+    this.stopClock();
     this.ended = true;
     if (this.target) this.finish(this.target);
   };

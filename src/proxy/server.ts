@@ -20,7 +20,7 @@ import { guardConnections } from './accept.js';
 import { proxiedAddressOf } from './proxy-protocol.js';
 import { Edge } from '../edge/gate.js';
 import { applyRemoteIp, headerText } from '../edge/client.js';
-import { admitThen, bodyCut, edgeAdmit, proxyUrlOf, rawRefusal, refuseHead, upgradeRefusal } from '../edge/node-gate.js';
+import { admitThen, bodyCut, bodySlow, edgeAdmit, proxyUrlOf, rawRefusal, refuseHead, upgradeRefusal } from '../edge/node-gate.js';
 import { CertificateStore } from '../tls/certificate-store.js';
 import type { ChallengeAnswers } from '../acme/challenges.js';
 import type { Logger } from '../log/logger.js';
@@ -113,6 +113,8 @@ export class StickyServer extends EventEmitter {
         requireHostHeader: true,
       });
       server.maxRequestsPerSocket = this.config.edge.maxKeepAliveRequests;
+      // Heads and requests that take too long are looked for every second (node's default: 30 s).
+      (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = 1000;
       const entry = { server, listener: l, sites: sitesFor(this.config.sites, l) };
       // The lean engine takes the connections first and hands what it does not forward to node:http.
       if (this.config.engine === 'lean') attachLeanEngine(this, entry);
@@ -227,6 +229,7 @@ export class StickyServer extends EventEmitter {
       status = 431;
       text = 'The request head is too large.';
     } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+      this.edge.counters.headerTimeouts++;
       status = 408;
       text = 'The request took too long to arrive.';
     } else if (code === 'HPE_UNEXPECTED_CONTENT_LENGTH' || code === 'HPE_INVALID_CONTENT_LENGTH' || code === 'HPE_INVALID_TRANSFER_ENCODING') {
@@ -252,13 +255,24 @@ export class StickyServer extends EventEmitter {
     };
     res.once('finish', settle);
     res.once('close', settle);
-    if (this.closing) res.shouldKeepAlive = false;
+    if (this.closing || this.lastOnConnection(req.socket)) res.shouldKeepAlive = false;
     try {
       const r = this.dispatch(req, res, sites, record);
       if (r) r.catch((e) => this.internalError(res, record, e));
     } catch (e) {
       this.internalError(res, record, e);
     }
+  }
+
+  private readonly requestsOn = new WeakMap<Socket, number>();
+
+  /** MaxKeepAliveRequests: true for the request after which the connection closes (as Apache closes it). */
+  private lastOnConnection(socket: Socket): boolean {
+    const max = this.config.edge.maxKeepAliveRequests;
+    if (max === 0) return false;
+    const n = (this.requestsOn.get(socket) ?? 0) + 1;
+    this.requestsOn.set(socket, n);
+    return n >= max;
   }
 
   private internalError(res: http.ServerResponse, record: RequestRecord, e: unknown): void {
@@ -340,6 +354,8 @@ export class StickyServer extends EventEmitter {
         forward({
         bodyLimit,
         onBodyOverLimit: () => bodyCut(this, record, bodyLimit),
+        readTimeout: this.config.edge.readTimeout,
+        onBodyTooSlow: () => bodySlow(this, record),
         req,
         res,
         record,

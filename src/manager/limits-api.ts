@@ -1,0 +1,30 @@
+// `<manager path>/api/limits`: what the edge refused (connections, PROXY headers, rate limits,
+// access rules, logins, body and head limits, slow clients), the rate-limit windows and the
+// connections open per client address. Read-only.
+import type { StickyServer } from '../proxy/server.js';
+import type { ManagerApiHandler } from './deps.js';
+import { sendJson } from './respond.js';
+
+export function limitsHandler(server: StickyServer): ManagerApiHandler {
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'GET only', status: 405 }, { Allow: 'GET, HEAD' });
+      return;
+    }
+    const e = server.edge;
+    const perClient = e.connections.snapshot();
+    const top = Object.entries(perClient)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20);
+    sendJson(res, 200, {
+      counters: e.counters.snapshot(),
+      rateLimits: e.rates.snapshot(),
+      connections: { counted: e.connections.open, busiestClients: Object.fromEntries(top) },
+      limits: {
+        maxConnections: server.config.edge.maxConnections,
+        maxConnectionsPerClient: server.config.edge.maxConnectionsPerClient,
+        maxKeepAliveRequests: server.config.edge.maxKeepAliveRequests,
+      },
+    });
+  };
+}
