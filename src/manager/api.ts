@@ -13,7 +13,7 @@ import type { BalancerChanges, MemberChanges } from '../balancer/balancer-state.
 import { STATUS_LETTERS, type Lbmethod, type StatusLetter } from '../config/model.js';
 import { BodyError, readBody } from './body.js';
 import { applyChanges, ChangeError, findMember, parseStickyText, type ChangeRequest } from './changes.js';
-import { logApplied, viewOf, type ManagerDeps } from './deps.js';
+import { changeReports, logApplied, viewOf, type ManagerDeps } from './deps.js';
 import { checkSameOrigin } from './origin.js';
 import { sendJson } from './respond.js';
 import { balancerView, memberView } from './view.js';
@@ -200,10 +200,12 @@ export async function handleApi(deps: ManagerDeps, req: IncomingMessage, res: Se
   try {
     const applied = applyChanges(b, request, config);
     logApplied(deps, req, b.name, applied);
+    const reports = await changeReports(deps, b.name, applied.summary);
     const target = applied.added ?? applied.member;
     sendJson(res, applied.added ? 201 : 200, {
       changed: applied.summary,
       ...(target ? { member: memberView(target) } : { balancer: balancerView(b, opts) }),
+      ...Object.fromEntries(reports.map((r) => [r.key, r.value])),
     });
   } catch (e) {
     if (e instanceof ChangeError) return fail(res, e.status, e.message);

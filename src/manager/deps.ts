@@ -25,6 +25,27 @@ export interface ManagerApiRoute {
   handler: ManagerApiHandler;
 }
 
+/** What a plugin adds to the answer of a manager change (the fleet: where it is stored and applied). */
+export interface ChangeReport {
+  /** The field of the JSON answer it goes under. */
+  key: string;
+  value: unknown;
+  /** Lines for the page's notice. */
+  lines: string[];
+}
+
+/**
+ * Runs after a change was applied here and before it is answered; the answer waits for it (the
+ * fleet waits until the change is stored and the other balancers applied it, within a bound).
+ */
+export type ChangeGate = (change: { balancer: string; summary: readonly string[] }) => Promise<ChangeReport | undefined>;
+
+/** One card of server-status contributed by a plugin: facts for people, `key: value` lines for ?auto. */
+export interface StatusSection {
+  title: string;
+  facts: { label: string; key: string; value: string }[];
+}
+
 export interface ManagerDeps {
   runtime: RuntimeState;
   config(): ConfigModel;
@@ -35,6 +56,10 @@ export interface ManagerDeps {
   sections?: (path: string) => Html[];
   /** JSON API routes contributed by other plugins, tried before the manager's own. */
   apiRoutes?: readonly ManagerApiRoute[];
+  /** Plugins the answer of a change waits for. */
+  changeGates?: readonly ChangeGate[];
+  /** server-status cards contributed by other plugins. */
+  statusSections?: () => StatusSection[];
   /** The managed (ACME) certificates, when some are managed. */
   certificates?(): ManagedCertificate[];
 }
@@ -55,6 +80,17 @@ export function viewOf(deps: ManagerDeps, req: IncomingMessage): ManagerView {
     version: version(),
     now: deps.clock(),
   });
+}
+
+/** Passes an applied change through the plugins' gates; their reports go into the answer. */
+export async function changeReports(deps: ManagerDeps, balancer: string, summary: readonly string[]): Promise<ChangeReport[]> {
+  if (!summary.length || !deps.changeGates?.length) return [];
+  const out: ChangeReport[] = [];
+  for (const gate of deps.changeGates) {
+    const r = await gate({ balancer, summary });
+    if (r) out.push(r);
+  }
+  return out;
 }
 
 /** Who made a change, for the log: the basic-auth user (already checked) and the address. */

@@ -8,7 +8,7 @@ import { handleApi } from './api.js';
 import { parseApacheParams, SELECT_PARAMS, type ApacheParams } from './apache-params.js';
 import { BodyError, readBody } from './body.js';
 import { applyChanges, ChangeError, dropRestated } from './changes.js';
-import { logApplied, viewOf, type ManagerDeps } from './deps.js';
+import { changeReports, logApplied, viewOf, type ManagerDeps } from './deps.js';
 import { checkSameOrigin } from './origin.js';
 import { pageHeaders, renderPage, type Notice } from './page.js';
 import { send, sendText } from './respond.js';
@@ -85,8 +85,13 @@ export function managerHandler(deps: ManagerDeps): HandlerFn {
     try {
       const applied = applyChanges(b, dropRestated(b, params.request), deps.config());
       logApplied(deps, req, b.name, applied);
+      const reports = await changeReports(deps, b.name, applied.summary);
       const sel = { ...params, b: b.name, w: params.w ?? applied.added?.url };
-      show(200, sel, applied.summary.length ? { kind: 'ok', title: 'Saved.', lines: applied.summary } : { kind: 'ok', title: 'Nothing to change: the values were already set.', lines: [] });
+      show(
+        200,
+        sel,
+        applied.summary.length ? { kind: 'ok', title: 'Saved.', lines: [...applied.summary, ...reports.flatMap((r) => r.lines)] } : { kind: 'ok', title: 'Nothing to change: the values were already set.', lines: [] },
+      );
     } catch (e) {
       if (e instanceof ChangeError) return refuse(e.status, params, e.message);
       throw e;

@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AppContext, Plugin } from '../plugin/contract.js';
 import { pluginKey } from '../plugin/key.js';
-import type { StateChange } from '../balancer/balancer-state.js';
+import { isSetting, type StateChange } from '../balancer/balancer-state.js';
 import type { ConfigModel } from '../config/model.js';
 import { parseState, reconcileReload, restore, snapshot, type SavedState } from './persist.js';
 
@@ -34,6 +34,15 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
 export interface PersistPlugin extends Plugin {
   /** Resolves when every change so far is on disk (tests, shutdown). */
   flush(): Promise<void>;
+  /** The state file as read at start (undefined: none, or not usable). */
+  loaded?: SavedState;
+  /**
+   * Keeps another plugin's data in the state file under `name` (the fleet keeps its shared
+   * settings there, as its cache for Redis outages); `value` is read at every save.
+   */
+  addSection(name: string, value: () => unknown): void;
+  /** Saves soon: a section's data changed. */
+  save(): void;
 }
 
 /** Persistence of manager changes (`flush()` waits until they are on disk). */
@@ -46,12 +55,14 @@ export function persistPlugin(): PersistPlugin {
   let saving: Promise<void> | undefined;
   /** The manager's changes as of the last change, to bring added members back after a reload. */
   let latest: SavedState | undefined;
+  const sections = new Map<string, () => unknown>();
 
   const save = async (): Promise<void> => {
     const a = app!;
     const file = a.config.persist?.file;
     if (!file) return;
     const state = snapshot(a.runtime, a.runtime.clock());
+    if (sections.size) state.sections = Object.fromEntries([...sections].map(([name, value]) => [name, value()]));
     try {
       await writeAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
     } catch (e) {
@@ -75,13 +86,20 @@ export function persistPlugin(): PersistPlugin {
   };
 
   const onChange = (c: StateChange) => {
-    if (c.by !== 'manager' && c.by !== 'config') return;
+    if (!isSetting(c.by) && c.by !== 'config') return;
     latest = snapshot(app!.runtime, app!.runtime.clock());
     schedule();
   };
 
-  return {
+  const plugin: PersistPlugin = {
     name: PERSIST.name,
+    loaded: undefined,
+    addSection(name, value) {
+      sections.set(name, value);
+    },
+    save() {
+      if (app?.config.persist) schedule();
+    },
     async setup(a) {
       app = a;
       config = a.config;
@@ -95,7 +113,9 @@ export function persistPlugin(): PersistPlugin {
         }
         if (text !== undefined) {
           try {
-            const report = restore(a.runtime, parseState(text), a.config);
+            const state = parseState(text);
+            plugin.loaded = state;
+            const report = restore(a.runtime, state, a.config);
             for (const line of report.applied) a.logger.info({ file }, `restored from ${file}: ${line}`);
             for (const line of report.conflicts) a.logger.warn({ file }, `state file ${file}: ${line}`);
             for (const line of report.dropped) a.logger.warn({ file }, `state file ${file}: ${line}`);
@@ -131,4 +151,5 @@ export function persistPlugin(): PersistPlugin {
       while (saving) await saving;
     },
   };
+  return plugin;
 }

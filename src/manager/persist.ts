@@ -37,6 +37,8 @@ export interface SavedState {
   version: number;
   savedAt: string;
   balancers: Record<string, SavedBalancer>;
+  /** What other plugins keep in the state file (the fleet's shared settings with their versions), by name. */
+  sections?: Record<string, unknown>;
 }
 
 /** Flags that are settings; E and C are facts about the member, found again after a restart. */
@@ -107,6 +109,8 @@ export function snapshot(runtime: RuntimeState, now: number, config?: ConfigMode
       sb.settings[f] = { value: balancerField(f, b), overrode: modelBalancerField(f, model) };
     }
     for (const m of b.members) {
+      // Members found by DNS are found again after a restart.
+      if (m.model.source) continue;
       if (isAdded(b, m)) {
         const flags: Partial<Record<StatusLetter, boolean>> = {};
         for (const l of SAVED_LETTERS) if (m.flags[l]) flags[l] = true;

@@ -5,7 +5,7 @@ import { pluginKey } from '../plugin/key.js';
 import { ACME } from '../acme/key.js';
 import type { ConfigModel } from '../config/model.js';
 import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
-import type { ManagerApiHandler, ManagerApiRoute, ManagerDeps } from './deps.js';
+import type { ChangeGate, ManagerApiHandler, ManagerApiRoute, ManagerDeps, StatusSection } from './deps.js';
 import { managerHandler } from './manager-handler.js';
 import { limitsHandler } from './limits-api.js';
 import { Metrics } from './metrics.js';
@@ -31,6 +31,8 @@ export interface ManagerApi {
   addApiRoute(path: string, handler: ManagerApiHandler): void;
   /** Adds a card to the manager page, rendered on every page view (the manager's path is passed in). */
   addSection(section: (path: string) => Html): void;
+  /** The answer of every change made in the manager waits for `gate`, and carries its report. */
+  addChangeGate(gate: ChangeGate): void;
 }
 
 export interface ManagerPlugin extends Plugin, ManagerApi {}
@@ -44,6 +46,7 @@ export function managerPlugin(): ManagerPlugin {
   const nonces = new Nonces();
   const sections: ((path: string) => Html)[] = [];
   const apiRoutes: ManagerApiRoute[] = [];
+  const changeGates: ChangeGate[] = [];
   return {
     name: MANAGER.name,
     nonces,
@@ -56,19 +59,37 @@ export function managerPlugin(): ManagerPlugin {
     addSection(section) {
       sections.push(section);
     },
+    addChangeGate(gate) {
+      changeGates.push(gate);
+    },
     setup(app) {
-      const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)), apiRoutes };
+      const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)), apiRoutes, changeGates };
       if (!apiRoutes.some((r) => r.path === '/limits')) apiRoutes.push({ path: '/limits', handler: limitsHandler(app.server) });
       app.server.handlers.set('balancer-manager', managerHandler(deps));
     },
   };
 }
 
-export function statusPlugin(): Plugin {
+/** What server-status offers other plugins (`app.get(STATUS)`). */
+export interface StatusApi {
+  /** Adds a card to server-status (and its `key: value` lines to ?auto); undefined: nothing to show now. */
+  addSection(section: () => StatusSection | undefined): void;
+}
+
+export interface StatusPlugin extends Plugin, StatusApi {}
+
+export const STATUS = pluginKey<StatusApi, StatusPlugin>('server-status', (p) => p);
+
+export function statusPlugin(): StatusPlugin {
+  const sections: (() => StatusSection | undefined)[] = [];
   return {
-    name: 'server-status',
+    name: STATUS.name,
+    addSection(section) {
+      sections.push(section);
+    },
     setup(app) {
-      app.server.handlers.set('server-status', statusHandler(depsOf(app, new Nonces())));
+      const statusSections = () => sections.map((f) => f()).filter((s): s is StatusSection => s !== undefined);
+      app.server.handlers.set('server-status', statusHandler({ ...depsOf(app, new Nonces()), statusSections }));
     },
   };
 }

@@ -69,6 +69,7 @@ export function renderAuto(v: StatusView): string {
       if (x.lastError) lines.push(`${p}LastError: ${x.lastError}`);
     });
   }
+  for (const s of v.sections ?? []) for (const f of s.facts) lines.push(`${f.key}: ${f.value}`);
   // Values are one line each: a route or URL can never break the format.
   return `${lines.map((l) => l.replace(/[\r\n]+/g, ' ')).join('\n')}\n`;
 }

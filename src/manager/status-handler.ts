@@ -15,7 +15,16 @@ export function statusHandler(deps: Omit<ManagerDeps, 'nonces'>): HandlerFn {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'server-status is read-only: use GET.', { Allow: 'GET, HEAD' });
     const q = new URLSearchParams((ctx.query ?? '').replace(/;/g, '&'));
     const config = deps.config();
-    const view = statusView({ runtime: deps.runtime, config, stats: ctx.server.stats(), serverName: serverNameOf(req, config), version: version(), now: deps.clock(), certificates: deps.certificates?.() });
+    const view = statusView({
+      runtime: deps.runtime,
+      config,
+      stats: ctx.server.stats(),
+      serverName: serverNameOf(req, config),
+      version: version(),
+      now: deps.clock(),
+      certificates: deps.certificates?.(),
+      sections: deps.statusSections?.(),
+    });
     if (q.has('auto')) return send(res, 200, 'text/plain; charset=utf-8', renderAuto(view));
     const headers = pageHeaders(STATUS_CSP);
     const refresh = Number(q.get('refresh'));

@@ -70,6 +70,7 @@ ${fig('Connections open', String(v.connections))}
 ${fig('Requests in flight', String(v.inFlight))}
 </dl>
 </section>
+${(v.sections ?? []).map((s) => html`<section class="card"><h2>${s.title}</h2><dl class="facts">${s.facts.map((f) => fig(f.label, f.value))}</dl></section>`)}
 ${balancers}
 ${managedCertificates(v)}
 </main>

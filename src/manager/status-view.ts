@@ -5,6 +5,7 @@ import type { RuntimeState } from '../balancer/runtime.js';
 import type { ConfigModel } from '../config/model.js';
 import type { ServerStats } from '../proxy/server.js';
 import { balancerView, type BalancerView } from './view.js';
+import type { StatusSection } from './deps.js';
 import type { ManagedCertificate } from '../acme/renewer.js';
 
 export interface StatusView {
@@ -24,6 +25,8 @@ export interface StatusView {
   bytesPerReq: number;
   /** Present when proxyStatus is on. */
   balancers?: BalancerView[];
+  /** Cards of other plugins (the fleet). */
+  sections?: StatusSection[];
   /** The managed (ACME) certificates, as mod_md adds them to server-status. */
   certificates: ManagedCertificate[];
 }
@@ -36,6 +39,7 @@ export function statusView(opts: {
   version: string;
   now: number;
   certificates?: ManagedCertificate[];
+  sections?: StatusSection[];
 }): StatusView {
   const s = opts.stats;
   const uptime = Math.max(0, (opts.now - s.startedAt) / 1000);
@@ -58,5 +62,6 @@ export function statusView(opts: {
     bytesPerReq: s.requests ? s.bytesOut / s.requests : 0,
     balancers: opts.config.proxyStatus ? opts.runtime.named().map((b) => balancerView(b, { config: opts.config, nonceOf: () => '' })) : undefined,
     certificates: opts.certificates ?? [],
+    sections: opts.sections ?? [],
   };
 }

@@ -54,6 +54,8 @@ export interface MemberView {
   routeMismatches: number;
   /** The last of them; `active` while no id with the member's own route came after it. */
   lastRouteMismatch?: { issued: string; expected: string; where: 'cookie' | 'url'; name: string; at: number; active: boolean };
+  /** Where the member came from: `config`, `manager` (added there), or `dns NAME` (found under NAME by looking up QUERY). */
+  source?: string;
   /** Settings whose current value was set in the manager (`lbfactor`, `status.D`, …). */
   changedAtRuntime: string[];
   /** The values the config file gives, to show next to values set in the manager. */
@@ -147,6 +149,7 @@ export function memberView(m: MemberState): MemberView {
       : undefined,
     routeMismatches: m.routeMismatches,
     lastRouteMismatch: m.lastRouteMismatch ? { ...m.lastRouteMismatch, active: m.hasRouteMismatch() } : undefined,
+    ...(m.model.source ? { source: `dns ${m.model.source.name} (${m.model.source.query})` } : {}),
     changedAtRuntime: [...m.changedAtRuntime].sort(),
     config: { lbfactor: m.model.loadfactor, lbset: m.model.lbset, route: m.model.route, redirect: m.model.redirect, flags: { ...m.model.status } },
   };
@@ -184,7 +187,10 @@ export function balancerView(b: BalancerState, opts: Pick<ViewOptions, 'config' 
     growth: b.model.growth,
     growthLeft: b.growthLeft,
     refused: b.refused,
-    members: b.members.map(memberView),
+    members: b.members.map((m) => {
+      const v = memberView(m);
+      return v.source ? v : { ...v, source: b.model.members.some((c) => c.id === m.id) ? 'config' : 'manager' };
+    }),
     changedAtRuntime: [...b.changedAtRuntime].sort(),
     config: {
       lbmethod: b.model.lbmethod,
