@@ -7,6 +7,7 @@ import type { RawConfig } from './schema.js';
 import type { Diagnostic, SourceMap } from './diagnostics.js';
 import { memberKey } from './resolve.js';
 import { matchesPrefix } from '../proxy/path.js';
+import { lintTrust } from './lint-trust.js';
 import { lintAcme } from './lint-acme.js';
 
 /** Config paths of a site's rules, reverse rules and handlers, in the model's order. */
@@ -122,6 +123,7 @@ export function lintConfig(model: ConfigModel, opts: LintOptions = {}): Diagnost
   });
   lintBalancers(model, raw, at, warn);
   lintAcme(model, warn);
+  for (const d of lintTrust(model, (s, i) => origins[s]?.handlers[i])) warn(d.severity, d.path, d.code!, d.message);
   // A rule of the main server shows up in every virtual host; say it once.
   const seen = new Set<string>();
   return out.filter((d) => {

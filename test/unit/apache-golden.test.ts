@@ -11,6 +11,8 @@ import { ConfigError, formatDiagnostic } from '../../src/config/diagnostics.js';
 import type { ConfigModel } from '../../src/config/model.js';
 
 const FIX = 'test/fixtures/apache';
+/** The end of check's warning about local-only pages with no proxy declared. */
+const LOCAL_WARNING = 'and no proxy is declared: if a proxy on this host or in that network forwards to this listener (a TLS terminator, a cloud load balancer, a CDN), every client it forwards gets in with its address; declare it (RemoteIPHeader X-Forwarded-For with RemoteIPInternalProxy ADDRESS, or remoteIp in YAML) or its PROXY protocol (RemoteIPProxyProtocol On, proxyProtocol), or add a login; nothing to do if clients reach this listener directly';
 
 /** The model as plain JSON, without the machine-specific source path. */
 function plain(model: ConfigModel): unknown {
@@ -71,7 +73,9 @@ test('apache golden: Philippe\'s config as archived says exactly what is missing
     `${f}:10: warning: balancer mycluster has no members: every request sent to it gets 503`,
     `${f}:11: error: BalancerMember: no member URL (expected BalancerMember [balancer://name] http://host:port [key=value …])`,
     `${f}:12: error: BalancerMember: no member URL (expected BalancerMember [balancer://name] http://host:port [key=value …])`,
+    `${f}:14: warning: security: balancer-manager at /balancer-manager is allowed to local clients, ${LOCAL_WARNING}`,
     `${f}:18: error: Allow from: nothing after "from" (expected Allow from all|HOST|IP|IP/CIDR …)`,
+    `${f}:21: warning: security: server-status at /server-status is allowed to local clients, ${LOCAL_WARNING}`,
     `${f}:25: error: Allow from: nothing after "from" (expected Allow from all|HOST|IP|IP/CIDR …)`,
   ]);
   assert.throws(() => loadConfigFile(f), (e: unknown) => e instanceof ConfigError && e.diagnostics.length === 6);
@@ -94,9 +98,16 @@ test('apache golden: Sven\'s config as archived: missing member URLs and the fou
   ]);
 });
 
-test('apache golden: the repaired seeds have no errors; Sven\'s open manager stays a security warning', () => {
+test('apache golden: the repaired seeds have no errors; Sven\'s open manager stays a security warning; Philippe\'s local-only pages are warned about with no proxy declared', () => {
   const p = analyseConfigFile(`${FIX}/philippe.conf`);
-  assert.deepEqual([p.errors, p.warnings], [0, 0]);
+  assert.deepEqual([p.errors, p.warnings], [0, 2]);
+  assert.deepEqual(
+    p.diagnostics.filter((d) => d.severity === 'warning').map((d) => [d.line, d.code]),
+    [
+      [14, 'local-behind-proxy'],
+      [21, 'local-behind-proxy'],
+    ],
+  );
   const s = analyseConfigFile(`${FIX}/sven.conf`);
   assert.deepEqual([s.errors, s.warnings], [0, 2]);
   assert.deepEqual(
