@@ -20,7 +20,7 @@ import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
 import { html, type Html } from '../util/html.js';
 import { LAUNCHER } from '../launcher/launcher.js';
-import { RollingRestart, RollingError, type RollingEvent, type RollingSummary } from './rolling-restart.js';
+import { RollingRestart, RollingError, type RollingEvent, type RollingOptions, type RollingSummary } from './rolling-restart.js';
 
 const startSchema = z
   .object({
@@ -34,8 +34,31 @@ const startSchema = z
   })
   .strict();
 
+/** The lock a fleet gives one rollout at a time (see RolloutCoordinator). */
+export interface RolloutLease {
+  /** The rollout's progress, for the other balancers. */
+  progress(e: RollingEvent): void;
+  /** Resolves with the reason when the lock is lost (its lease ran out): the rollout stops. */
+  readonly lost: Promise<string>;
+  end(): Promise<void>;
+}
+
+/**
+ * How a fleet of balancers makes a rolling restart one operation (the fleet plugin provides it):
+ * one rollout at a time across the fleet, and idle means idle on every balancer.
+ */
+export interface RolloutCoordinator {
+  /** Takes the fleet's rollout lock before a rollout starts; a refusal says why. */
+  begin(balancer: string): Promise<{ ok: true; lease: RolloutLease } | { ok: false; reason: string }>;
+  elsewhere: NonNullable<RollingOptions['elsewhere']>;
+  /** The rollout of the fleet, wherever it runs (undefined: none), for GET /api/rolling. */
+  current(): Promise<unknown>;
+}
+
 export interface RollingPlugin extends Plugin {
   current?: RollingRestart;
+  /** Set by a fleet: rollouts then take its lock and wait for idleness on every balancer. */
+  coordinator?: RolloutCoordinator;
 }
 
 /** The rolling-restart plugin (`current`: the rollout running or the last one). */
@@ -87,7 +110,8 @@ async function handle(
   if (method === 'GET' || method === 'HEAD') {
     if (sub !== '' && sub !== '/') return sendJson(res, 404, { error: `not found: ${ctx.path}` });
     if (query.get('follow') === '1') return follow(plugin.current, res);
-    return sendJson(res, 200, stateOf(app, plugin.current));
+    const fleet = await plugin.coordinator?.current().catch((e: Error) => ({ error: e.message }));
+    return sendJson(res, 200, { ...stateOf(app, plugin.current), ...(plugin.coordinator ? { fleet: fleet ?? null } : {}) });
   }
   if (method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' }, { Allow: 'GET, HEAD, POST' });
 
@@ -134,6 +158,16 @@ async function handle(
   if (current?.running) return sendJson(res, 409, { error: 'a rolling restart is already running', state: stateOf(app, current) });
 
   const r = app.config.rolling;
+  // In a fleet, one rollout at a time across every balancer.
+  let lease: RolloutLease | undefined;
+  if (plugin.coordinator) {
+    const got = await plugin.coordinator.begin(balancer);
+    if (!got.ok) {
+      app.logger.warn({ client: req.socket.remoteAddress, balancer }, `rolling restart refused: ${got.reason}`);
+      return sendJson(res, 409, { error: got.reason });
+    }
+    lease = got.lease;
+  }
   let rolling: RollingRestart;
   try {
     rolling = new RollingRestart(app, {
@@ -144,14 +178,24 @@ async function handle(
       maxWaitMs: durationMs(body.maxWait, r.maxWaitMs),
       hook: body.hook ?? r.hook,
       sessionsPath: r.sessionsPath,
+      elsewhere: plugin.coordinator?.elsewhere,
     });
   } catch (e) {
+    await lease?.end();
     return sendJson(res, e instanceof RollingError ? 409 : 500, { error: (e as Error).message });
   }
   plugin.current = rolling;
   app.logger.warn({ client: req.socket.remoteAddress, balancer }, `rolling restart of balancer ${balancer} started`);
-  rolling.on('progress', (e: RollingEvent) => app.logger.info({ rolling: e.step, route: e.route }, `rolling restart: ${e.message}`));
-  void rolling.run();
+  rolling.on('progress', (e: RollingEvent) => {
+    app.logger.info({ rolling: e.step, route: e.route }, `rolling restart: ${e.message}`);
+    lease?.progress(e);
+  });
+  void lease?.lost.then((why) => {
+    if (!rolling.running) return;
+    app.logger.error({ balancer }, `rolling restart: the fleet's rollout lock was lost (${why}); stopping after the current step`);
+    rolling.abort();
+  });
+  void rolling.run().finally(() => lease?.end());
   return done(202, stateOf(app, rolling));
 }
 

@@ -77,6 +77,12 @@ export interface RollingOptions {
   /** Only these routes (default: every member). */
   routes?: string[];
   pollMs?: number;
+  /**
+   * A member's activity on the other balancers of a fleet (a rolling restart is one operation of
+   * the fleet: "idle" means idle on every balancer): requests in flight there, the least time any
+   * of them has seen no request of its sessions, and the balancers that have not drained it yet.
+   */
+  elsewhere?: (balancer: string, m: MemberState) => { busy: number; quietMs: number; waitingFor: string[] };
 }
 
 export class RollingError extends Error {
@@ -237,12 +243,14 @@ export class RollingRestart extends EventEmitter {
     for (;;) {
       if (this.aborted) return this.undrain(m, out, t0);
       const now = Date.now();
-      const quietFor = now - Math.max(m.lastStickyAt, waitStart);
-      if (m.busy === 0 && quietFor >= this.o.idleMs) {
+      const other = this.o.elsewhere?.(this.b.name, m);
+      const busy = m.busy + (other?.busy ?? 0);
+      const quietFor = Math.min(now - Math.max(m.lastStickyAt, waitStart), other?.quietMs ?? Infinity);
+      if (busy === 0 && quietFor >= this.o.idleMs && !other?.waitingFor.length) {
         out.idleBy = 'idle-window';
         break;
       }
-      if (sessionsPath && m.busy === 0) {
+      if (sessionsPath && busy === 0 && !other?.waitingFor.length) {
         const n = await liveSessions(m, sessionsPath);
         if (n === 0) {
           out.idleBy = 'no-sessions';
@@ -255,7 +263,8 @@ export class RollingRestart extends EventEmitter {
       }
       if (now - lastReport >= 1000) {
         lastReport = now;
-        this.say(m, 'wait-idle', `waiting for ${m.route || m.url} to go idle (${m.busy} in flight, last session request ${Math.round(quietFor / 100) / 10}s ago)`, now - waitStart);
+        const fleet = other ? `${other.waitingFor.length ? `; not drained yet on ${other.waitingFor.join(', ')}` : ''}, counting every balancer of the fleet` : '';
+        this.say(m, 'wait-idle', `waiting for ${m.route || m.url} to go idle (${busy} in flight, last session request ${Math.round(quietFor / 100) / 10}s ago${fleet})`, now - waitStart);
       }
       await sleep(poll);
     }
