@@ -296,6 +296,40 @@ export class BalancerState {
 
   // ---- Counters of the data path (no change events: they move with every request) ----
 
+  /** The member was chosen for a request, by its session or by the scheduler (Apache's Elected). */
+  elect(m: MemberState): void {
+    m.elected++;
+  }
+
+  /** A request was refused: no usable member, or its session's member was unusable with nofailover. */
+  countRefused(): void {
+    this.refused++;
+  }
+
+  /**
+   * Counts made by worker processes, added up by the owner (src/workers/counts.ts); `busy` is a
+   * change of the requests in flight, so it may be negative.
+   */
+  addCounts(m: MemberState, c: { elected?: number; busy?: number; bytesTo?: number; bytesFrom?: number; responses?: readonly number[] }): void {
+    if (c.elected) m.elected += c.elected;
+    if (c.busy) m.busy = Math.max(0, m.busy + c.busy);
+    if (c.bytesTo) m.bytesTo += c.bytesTo;
+    if (c.bytesFrom) m.bytesFrom += c.bytesFrom;
+    if (c.responses) {
+      const r = c.responses;
+      if (r[0]) m.responses['1xx'] = (m.responses['1xx'] ?? 0) + r[0];
+      if (r[1]) m.responses['2xx'] = (m.responses['2xx'] ?? 0) + r[1];
+      if (r[2]) m.responses['3xx'] = (m.responses['3xx'] ?? 0) + r[2];
+      if (r[3]) m.responses['4xx'] = (m.responses['4xx'] ?? 0) + r[3];
+      if (r[4]) m.responses['5xx'] = (m.responses['5xx'] ?? 0) + r[4];
+    }
+  }
+
+  /** Refusals counted by worker processes (see addCounts). */
+  addRefused(n: number): void {
+    this.refused += n;
+  }
+
   /** A request to the member began (Apache's busy count, which bybusyness reads). */
   acquire(m: MemberState): void {
     m.busy++;

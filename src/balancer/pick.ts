@@ -110,20 +110,20 @@ export function pickMember(state: BalancerState, req: PickRequest, now = state.c
     if (m && !exclude?.has(m)) {
       stickyAccounting(state, m, now);
       m.lastStickyAt = now;
-      m.elected++;
+      state.elect(m);
       return { kind: 'member', member: m, sticky, stickyHit: true, routeChanged: !!m.route && m.route !== sticky.route };
     }
     if (state.nofailover && state.members.some((x) => x.route === sticky.route)) {
-      state.refused++;
+      state.countRefused();
       return { kind: 'refused-nofailover', sticky };
     }
   }
   const m = bestMember(state, state.scheduler, now, exclude);
   if (!m) {
-    if (!req.waiting) state.refused++;
+    if (!req.waiting) state.countRefused();
     return { kind: 'none', sticky };
   }
-  m.elected++;
+  state.elect(m);
   // As Apache's BALANCER_ROUTE_CHANGED: only a balancer with a stickysession has routes to change;
   // without one, a route cookie or Route-Changed header would go out with every answer.
   const routeChanged = !!state.sticky && !!m.route && m.route !== sticky.route;

@@ -17,17 +17,24 @@ export function statusClass(status: number | undefined): string {
 }
 
 /** Counts kept as plain numbers on the request path and handed to prom-client when scraped. */
-interface Tally {
+export interface Tally {
   labels: Record<string, string>;
   count: number;
 }
 
-interface LatencyTally {
+export interface LatencyTally {
   labels: Record<string, string>;
   count: number;
   sum: number;
   /** Per bucket (not cumulative), in LATENCY_BUCKETS order, plus one past the last bound. */
   buckets: number[];
+}
+
+/** Request counts of a worker process, for its owner's /metrics (src/workers). */
+export interface MetricTallies {
+  requests: Tally[];
+  balancers: Tally[];
+  latency: LatencyTally[];
 }
 
 export class Metrics {
@@ -269,6 +276,43 @@ export class Metrics {
         while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;
         t.buckets[i]++;
       }
+    }
+  }
+
+  /** The request counts since the last call, then zero: a worker process sends them to its owner. */
+  takeTallies(): MetricTallies | undefined {
+    if (!this.requestTally.size && !this.balancerTally.size && !this.latencyTally.size) return undefined;
+    const out = { requests: [...this.requestTally.values()], balancers: [...this.balancerTally.values()], latency: [...this.latencyTally.values()] };
+    this.requestTally.clear();
+    this.balancerTally.clear();
+    this.latencyTally.clear();
+    return out;
+  }
+
+  /** Adds a worker process's request counts: the owner's /metrics shows the sum of all workers. */
+  addTallies(t: MetricTallies): void {
+    const key = (labels: Record<string, string>) => Object.values(labels).join('\0');
+    for (const [list, map] of [
+      [t.requests, this.requestTally],
+      [t.balancers, this.balancerTally],
+    ] as const) {
+      for (const x of list) {
+        const k = key(x.labels);
+        const have = map.get(k);
+        if (have) have.count += x.count;
+        else map.set(k, { labels: x.labels, count: x.count });
+      }
+    }
+    for (const x of t.latency) {
+      const k = key(x.labels);
+      const have = this.latencyTally.get(k);
+      if (!have) {
+        this.latencyTally.set(k, { labels: x.labels, count: x.count, sum: x.sum, buckets: [...x.buckets] });
+        continue;
+      }
+      have.count += x.count;
+      have.sum += x.sum;
+      x.buckets.forEach((n, i) => (have.buckets[i] += n));
     }
   }
 
