@@ -1,7 +1,8 @@
 // The effective setup of a config in plain words: listeners and hosts, which paths go where in
 // which order, each balancer's members, stickiness and failover, and who may use the manager.
 // Pure: `describeConfig` gives data (for --json), `renderSetup` the text.
-import { STATUS_LETTERS, STATUS_WORDS, type BalancerModel, type ConfigModel, type HandlerModel, type ListenerModel, type SiteModel } from './model.js';
+import { STATUS_LETTERS, STATUS_WORDS, type AcmeModel, type BalancerModel, type ConfigModel, type HandlerModel, type ListenerModel, type SiteModel } from './model.js';
+import { formatRenewWindow } from '../acme/schedule.js';
 
 export interface RouteLine {
   /** The path or pattern as configured. */
@@ -53,6 +54,16 @@ export interface Setup {
   timeouts: string;
   /** Whose defaults the settings left out got. */
   defaults: string;
+  /** The managed (ACME) certificates, when there are some. */
+  certificates?: string[];
+}
+
+/** The managed domains and how their certificates are got, one line each. */
+function describeAcme(acme: AcmeModel): string[] {
+  const w = acme.renewWindow;
+  const renew = 'percent' in w ? `when ${w.percent}% of the lifetime is left` : `${formatRenewWindow(w)} before expiry`;
+  const how = `from ${acme.directory} (ACME, HTTP-01 on port 80), renewed ${renew}, kept in ${acme.storeDir}`;
+  return acme.domains.map((d) => `${d.names.join(', ')} ${how}`);
 }
 
 function listener(l: ListenerModel): string {
@@ -178,6 +189,7 @@ export function describeConfig(model: ConfigModel): Setup {
     errorLog: `${model.errorLog.path === '-' ? 'standard error' : model.errorLog.path}, level ${model.errorLog.level}`,
     persist: model.persist ? `manager changes are kept in ${model.persist.file} (BalancerPersist On)` : 'manager changes last until restart',
     timeouts: `Timeout ${ms(model.timeoutMs)}, KeepAliveTimeout ${ms(model.keepAliveTimeoutMs)}`,
+    certificates: model.acme ? describeAcme(model.acme) : undefined,
     defaults:
       model.defaults === 'apache'
         ? "Apache 2.4's for what the config leaves out (see the differences in docs/apache-migration.md)"
@@ -232,6 +244,7 @@ export function renderSetup(s: Setup): string {
   if (managers.length) for (const m of managers) out.push(`Handler: ${m}`);
   else out.push('No balancer-manager or server-status location.');
   out.push(`Status: ${s.serverStatus}`);
+  for (const c of s.certificates ?? []) out.push(`Certificates: ${c}`);
   out.push(`Persistence: ${s.persist}`);
   out.push(`Error log: ${s.errorLog}`);
   out.push(`Timeouts: ${s.timeouts}`);

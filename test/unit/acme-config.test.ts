@@ -8,6 +8,7 @@ import type { ConfigFs } from '../../src/config/apache/include.js';
 import { ConfigError, formatDiagnostic } from '../../src/config/diagnostics.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { lintConfig } from '../../src/config/lint.js';
+import { describeConfig, renderSetup } from '../../src/config/describe.js';
 
 const noFs: ConfigFs = { readFile: () => '', readdir: () => [], isDirectory: () => false, exists: () => false };
 
@@ -193,4 +194,12 @@ test('check warns when the CA will most likely refuse: terms not accepted, nothi
   ]);
   const good = parseApacheConfig('Listen 80\nMDomain example.org\nMDContactEmail a@example.org\nMDCertificateAgreement accepted', '/etc/stickylb/a.conf', noFs, {});
   assert.deepEqual(lintConfig(validateConfig(good.raw), { raw: good.raw, sourceMap: good.sourceMap }), []);
+});
+
+test('check describes the managed domains: names, CA, renewal, store', () => {
+  const { model } = apache('Listen 80\nMDomain example.org www.example.org\nMDomain shop.example.org\nMDRenewWindow 21d\nMDCertificateAgreement accepted');
+  const text = renderSetup(describeConfig(model!));
+  assert.match(text, /^Certificates: example\.org, www\.example\.org from https:\/\/acme-v02\.api\.letsencrypt\.org\/directory \(ACME, HTTP-01 on port 80\), renewed 21d before expiry, kept in \/etc\/stickylb\/md$/m);
+  assert.match(text, /^Certificates: shop\.example\.org from /m);
+  assert.doesNotMatch(renderSetup(describeConfig(apache('Listen 80').model!)), /Certificates:/);
 });
