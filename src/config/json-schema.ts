@@ -7,6 +7,12 @@ import {
   balancerSchema,
   configSchema,
   healthSchema,
+  certificateFilesSchema,
+  hstsSchema,
+  listenerObjectSchema,
+  listenerTlsSchema,
+  redirectSchema,
+  siteTlsSchema,
   memberSchema,
   nodesSchema,
   proxyPassReverseSchema,
@@ -31,6 +37,10 @@ const site: Record<string, string> = {
   handlers: 'Built-in pages: balancer-manager, server-status, metrics (Apache <Location> with SetHandler).',
   static: 'Serve files for paths no rule proxies (Apache DocumentRoot).',
   accessLog: 'Access logs (Apache CustomLog).',
+  tls: 'Certificate of the site on TLS listeners (Apache SSLCertificateFile, SSLCertificateKeyFile, SSLCertificateChainFile), chosen by SNI among the sites of a listener. See docs/tls.md.',
+  redirects: 'Redirects answered by stickylb (Apache Redirect): a request for path or below gets `to` with the rest of its path appended. Tried after the proxyPass rules.',
+  redirectToHttps: 'Answer requests that came over plain HTTP with a redirect to the same URL on https:// (true: 301 to port 443; or {port, status}).',
+  hsts: 'Strict-Transport-Security header on answers over HTTPS: true (max-age one year), a header value, or {maxAge, includeSubDomains, preload}.',
 };
 
 const descriptions = new Map<z.ZodType, Record<string, string>>([
@@ -67,6 +77,51 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       metrics: 'Shorthand for a Prometheus metrics handler of the default site (path default /metrics).',
     },
   ],
+  [
+    listenerObjectSchema,
+    {
+      host: 'Address to listen on; every address when absent.',
+      port: 'Port to listen on (0: any free port).',
+      tls: 'Terminate TLS on this listener: true (secure defaults: TLS 1.2 and 1.3, Mozilla intermediate ciphers, session tickets) or the settings to change. The certificates come from the sites it serves.',
+      protocols: 'HTTP versions offered: over TLS the ALPN list (default ["h2", "http/1.1"]); without TLS "h2c" takes HTTP/2 with prior knowledge (default ["http/1.1"]) (Apache Protocols).',
+    },
+  ],
+  [
+    listenerTlsSchema,
+    {
+      versions: 'TLS versions, one contiguous range (Apache SSLProtocol). Default ["TLSv1.2", "TLSv1.3"]; TLSv1 and TLSv1.1 get a warning.',
+      ciphers: 'OpenSSL cipher string for TLS 1.2 and below (Apache SSLCipherSuite). Default: Mozilla intermediate.',
+      cipherSuites: 'TLS 1.3 suites, colon-separated (Apache SSLCipherSuite TLSv1.3 …). Default: TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256.',
+      honorCipherOrder: "The server's cipher order wins over the client's (Apache SSLHonorCipherOrder). Default false.",
+      sessionTickets: 'Resume TLS sessions with tickets (Apache SSLSessionTickets). Default true.',
+    },
+  ],
+  [
+    siteTlsSchema,
+    {
+      cert: 'Certificate file (PEM), optionally followed by its chain; relative to the config file.',
+      key: 'Private key file (PEM, unencrypted); may be left out when the certificate file holds the key.',
+      chain: 'Intermediate certificates (PEM), the issuer of the certificate first.',
+      certificates: 'Several certificates of the site, one per key type (an RSA and an ECDSA one), each {cert, key, chain}.',
+    },
+  ],
+  [
+    certificateFilesSchema,
+    {
+      cert: 'Certificate file (PEM), optionally followed by its chain.',
+      key: 'Private key file (PEM, unencrypted).',
+      chain: 'Intermediate certificates (PEM), the issuer first.',
+    },
+  ],
+  [
+    redirectSchema,
+    {
+      path: 'Path prefix, matched on segment boundaries; the rest of the path (and the query) is appended to `to`.',
+      to: 'Where to: an absolute URL (https://example.org/) or a path. Not with status 410.',
+      status: 'Status of the answer: 301 (permanent), 302 (default), 303, 307, 308, or 410 (gone, no `to`).',
+    },
+  ],
+  [hstsSchema, {}],
   [virtualHostSchema, { listen: 'Listeners this host answers on ("*:80", "127.0.0.1:8080"); every listener when absent.', ...site }],
   [
     balancerSchema,

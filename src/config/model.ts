@@ -1,6 +1,7 @@
 // The resolved configuration model: defaults applied, durations in milliseconds, one shape for
 // every front end. Frozen after validation; everything that changes at run time lives in
 // BalancerState (src/balancer/state.ts), not here.
+import type { TlsPolicy } from '../tls/policy.js';
 
 import type { AccessSectionModel, EdgeModel, SiteEdgeModel } from './edge-model.js';
 import type { DnsSourceModel, FleetModel, MemberSource, ResolverModel } from './fleet-model.js';
@@ -152,9 +153,38 @@ export interface AccessLogModel {
   json: boolean;
 }
 
+/** HTTP versions a listener speaks: h2 over TLS (ALPN), h2c (HTTP/2 without TLS, prior knowledge). */
+export type HttpProtocol = 'h2' | 'h2c' | 'http/1.1';
+
 export interface ListenerModel {
   host?: string;
   port: number;
+  /** The listener terminates TLS with this policy (versions, ciphers); plain HTTP when absent. */
+  tls?: TlsPolicy;
+  /** HTTP versions offered: ALPN order over TLS; `h2c` on a plain listener takes HTTP/2 prior knowledge. */
+  protocols?: HttpProtocol[];
+}
+
+/** PEM files of one certificate (paths as written; relative ones from the config file's folder). */
+export interface CertificateFilesModel {
+  cert: string;
+  /** The key file; the key may also sit in the certificate file. */
+  key?: string;
+  /** Intermediate certificates, the leaf's issuer first. */
+  chain?: string;
+}
+
+export interface SiteTlsModel {
+  /** One per key type (RSA and ECDSA side by side); empty when the certificate comes from ACME. */
+  certificates: CertificateFilesModel[];
+}
+
+/** A redirect stickylb answers itself (Apache mod_alias Redirect): the path suffix is appended to `to`. */
+export interface RedirectModel {
+  path: string;
+  /** Absolute URL or path; absent for 410 Gone. */
+  to?: string;
+  status: number;
 }
 
 export interface SiteModel extends SiteEdgeModel {
@@ -170,6 +200,14 @@ export interface SiteModel extends SiteEdgeModel {
   handlers: HandlerModel[];
   static?: StaticModel;
   accessLog: AccessLogModel[];
+  /** Certificates served for this site's names on TLS listeners. */
+  tls?: SiteTlsModel;
+  /** Redirects (Apache Redirect), tried after the ProxyPass rules, in order. */
+  redirects?: RedirectModel[];
+  /** Requests that came over plain HTTP are redirected to https:// (port: when not 443). */
+  redirectToHttps?: { status: number; port?: number };
+  /** Strict-Transport-Security value added to the site's answers over HTTPS. */
+  hsts?: string;
 }
 
 export interface NodeSpec {

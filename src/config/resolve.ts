@@ -26,6 +26,7 @@ import {
 import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
 import { checkHealthExpect } from '../health/expr.js';
 import { checkLogFormat } from '../log/access-format.js';
+import { resolveHsts, resolveListenerTls, resolveProtocols, resolveRedirectToHttps, resolveRedirects, resolveSiteTls, tlsSiteDiagnostics } from './resolve-tls.js';
 import { edgeSiteOf, inheritedAccess, prepareEdge, resolveHandlerAccess, resolveSiteEdge } from './edge-resolve.js';
 import { resolveAcme } from './resolve-acme.js';
 import { resolveDnsSources, resolveFleet, resolveResolver } from './resolve-fleet.js';
@@ -358,6 +359,10 @@ function resolveSite(
       if (problem) diags.push({ severity: 'error', path: `${index}accessLog[${i}].format`, message: `${index}accessLog[${i}].format: ${problem} in "${format}" (see docs/logging.md for the directives)`, code: 'log-format' });
       return { path: l.path, format, json: l.json ?? false };
     }),
+    tls: resolveSiteTls(site.tls),
+    redirects: resolveRedirects(site.redirects),
+    redirectToHttps: resolveRedirectToHttps(site.redirectToHttps),
+    hsts: resolveHsts(site.hsts),
   };
 }
 
@@ -391,6 +396,10 @@ function topSite(raw: RawConfig): RawSite {
     static: raw.static,
     accessLog: raw.accessLog,
     ...edgeSiteOf(raw),
+    tls: raw.tls,
+    redirects: raw.redirects,
+    redirectToHttps: raw.redirectToHttps,
+    hsts: raw.hsts,
   };
 }
 
@@ -419,6 +428,8 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
           proxyPass: [...(top.proxyPass ?? []), ...(vh.proxyPass ?? [])],
           proxyPassReverse: [...(top.proxyPassReverse ?? []), ...(vh.proxyPassReverse ?? [])],
           handlers: [...(vh.handlers ?? []), ...(top.handlers ?? [])],
+          // mod_alias tries the host's redirects, then the main server's.
+          redirects: [...(vh.redirects ?? []), ...(top.redirects ?? [])],
           ...inheritedAccess(top, vh),
         },
         `virtualHosts[${i}].`,
@@ -452,6 +463,12 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
 
   const acme = resolveAcme(raw.acme, opts.source, diags, raw.defaults === 'apache');
   const fleet = resolveFleet(raw.fleet, opts.source, diags);
+  const listenerTls = (raw.listen ?? []).map((l, i) => {
+    const tls = typeof l === 'object' ? resolveListenerTls(l.tls, `listen[${i}]`, diags) : undefined;
+    const protocols = resolveProtocols(l, tls !== undefined, `listen[${i}]`, diags);
+    return { ...(tls ? { tls } : {}), ...(protocols ? { protocols } : {}) };
+  });
+
   const errors = diags.filter((d) => d.severity === 'error');
   if (errors.length) {
     for (const d of errors) {
@@ -463,11 +480,11 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     throw new ConfigError(errors);
   }
 
-  const listeners = (raw.listen ?? [DEFAULTS.listen.port]).map(parseListen);
+  const listeners: ListenerModel[] = (raw.listen ?? [DEFAULTS.listen.port]).map((l, i) => ({ ...parseListen(l), ...listenerTls[i] }));
   // A fleet keeps a local copy of its shared state (its cache while Redis is away) unless told not to.
   const persist =
     raw.persist === true || (raw.persist === undefined && raw.fleet) ? { file: defaultPersistFile(opts.source) } : raw.persist ? { file: raw.persist.file } : undefined;
-  return {
+  const config: ConfigModel = {
     source: opts.source,
     defaults: raw.defaults ?? 'stickylb',
     listeners,
@@ -499,6 +516,25 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     ...(fleet ? { fleet } : {}),
     ...(raw.resolver ? { resolver: resolveResolver(raw.resolver) } : {}),
   };
+  // Every site a TLS listener serves needs a certificate: checked on the whole model, which knows
+  // the managed (ACME) domains too.
+  const tlsErrors = tlsSiteDiagnostics(
+    config,
+    config.sites.map((_, i) => (raw.virtualHosts?.length ? `virtualHosts[${i}]` : raw.tls ? 'tls' : '')),
+    listeners.map((_, i) => `listen[${i}]`),
+  );
+  if (tlsErrors.length) throw locatedError(tlsErrors, opts);
+  return config;
+}
+
+function locatedError(errors: Diagnostic[], opts: { source?: string; sourceMap?: SourceMap }): ConfigError {
+  for (const d of errors) {
+    const loc = d.path && opts.sourceMap ? findSource(opts.sourceMap, d.path) : undefined;
+    d.file = loc?.file ?? opts.source;
+    d.line = loc?.line;
+    d.directive = loc?.directive;
+  }
+  return new ConfigError(errors);
 }
 
 function defaultPersistFile(source?: string): string {

@@ -174,6 +174,75 @@ export const listenSchema = z.union([
   z.object({ host: z.string().optional(), port: z.number().int().min(0).max(65535) }).strict(),
 ]);
 
+export const TLS_VERSION_NAMES = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
+export const HTTP_PROTOCOLS = ['h2', 'h2c', 'http/1.1'] as const;
+
+/** The TLS settings of a listener (Apache SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder, SSLSessionTickets). */
+export const listenerTlsSchema = z
+  .object({
+    versions: z.array(z.enum(TLS_VERSION_NAMES)).min(1).optional(),
+    ciphers: z.string().min(1).optional(),
+    cipherSuites: z.string().regex(/^TLS_[A-Z0-9_]+(:TLS_[A-Z0-9_]+)*$/, 'must be TLS 1.3 suites such as TLS_AES_128_GCM_SHA256, colon-separated').optional(),
+    honorCipherOrder: z.boolean().optional(),
+    sessionTickets: z.boolean().optional(),
+  })
+  .strict();
+
+export const listenerObjectSchema = z
+  .object({
+    host: z.string().optional(),
+    port: z.number().int().min(0).max(65535),
+    tls: z.union([z.boolean(), listenerTlsSchema]).optional(),
+    protocols: z.array(z.enum(HTTP_PROTOCOLS)).min(1).optional(),
+  })
+  .strict();
+
+/** A listener: an address, optionally TLS, with the HTTP versions it speaks. */
+export const listenerSchema = z.union([
+  z.number().int().min(0).max(65535),
+  z.string().regex(/^(\[[0-9a-fA-F:.]+\]:|[^\s:]+:)?\d{1,5}$/, 'must be PORT or ADDRESS:PORT'),
+  listenerObjectSchema,
+]);
+
+/** Certificate, key and chain files (PEM; relative paths from the config file's folder). */
+export const certificateFilesSchema = z
+  .object({
+    cert: z.string().min(1),
+    key: z.string().min(1).optional(),
+    chain: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A site's certificate(s): one (cert, key, chain) or several (one RSA, one ECDSA) in `certificates`. */
+export const siteTlsSchema = certificateFilesSchema
+  .partial()
+  .extend({ certificates: z.array(certificateFilesSchema).min(1).optional() })
+  .strict()
+  .refine((t) => t.cert !== undefined || (t.key === undefined && t.chain === undefined), 'key and chain need cert');
+
+/** A redirect answered by stickylb (Apache mod_alias Redirect). */
+export const redirectSchema = z
+  .object({
+    path: z.string().startsWith('/', 'must start with /'),
+    to: z.string().regex(/^https?:\/\/[^/\s]+(\/\S*)?$|^\/\S*$/i, 'must be an absolute URL (https://host/path) or a path').optional(),
+    status: z.number().int().refine((n) => (n >= 300 && n <= 399) || n === 410, 'must be 300-399 or 410').optional(),
+  })
+  .strict()
+  .refine((r) => (r.to === undefined) === (r.status === 410), 'needs `to`, except with status 410 (gone)');
+
+/** The Strict-Transport-Security header of a site's HTTPS answers. */
+export const hstsSchema = z.union([
+  z.boolean(),
+  z.string().regex(/^\s*max-age=\d+/i, 'must start with max-age=SECONDS'),
+  z
+    .object({
+      maxAge: durationSchema,
+      includeSubDomains: z.boolean().optional(),
+      preload: z.boolean().optional(),
+    })
+    .strict(),
+]);
+
 export const accessLogSchema = z
   .object({
     path: z.string().min(1).describe('a file, or "-" for stdout'),
@@ -194,6 +263,20 @@ export const siteFields = {
   static: staticSchema.optional(),
   accessLog: z.array(accessLogSchema).optional(),
   ...edgeSiteFields,
+  tls: siteTlsSchema.optional(),
+  redirects: z.array(redirectSchema).optional(),
+  redirectToHttps: z
+    .union([
+      z.boolean(),
+      z
+        .object({
+          port: z.number().int().min(1).max(65535).optional(),
+          status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).optional(),
+        })
+        .strict(),
+    ])
+    .optional(),
+  hsts: hstsSchema.optional(),
 };
 
 export const virtualHostSchema = z
@@ -265,7 +348,7 @@ export const configSchema = z
     $schema: z.string().optional(),
     /** Defaults of settings left out: stickylb's, or Apache 2.4's (what Apache syntax files get). */
     defaults: z.enum(['stickylb', 'apache']).optional(),
-    listen: z.array(listenSchema).optional(),
+    listen: z.array(listenerSchema).optional(),
     balancers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'balancer names use letters, digits, _ . -'), balancerSchema).optional(),
     ...siteFields,
     virtualHosts: z.array(virtualHostSchema).optional(),

@@ -15,6 +15,8 @@ import { ProxyError, errorPage, reason } from './errors.js';
 import { allowedTrailers, balancerHeaders, upstreamRequestHeaders, downstreamResponseHeaders, memberHostHeader } from './headers.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 import { RequestBody } from './request-body.js';
+import type { ServerHttp2Stream } from 'node:http2';
+import { proxyCompatStream } from './h2/stream.js';
 import { answerRefusal } from '../edge/node-gate.js';
 import type { ReadTimeoutModel } from '../config/edge-model.js';
 import type { Pools } from './pools.js';
@@ -48,6 +50,11 @@ const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 export async function forward(ctx: ForwardContext): Promise<void> {
   const { req, res, record, balancer } = ctx;
+  // An HTTP/2 stream on the ordinary path: the HTTP/2 transport answers on the stream itself.
+  const stream = (req as unknown as { stream?: ServerHttp2Stream }).stream;
+  if (stream !== undefined) {
+    return proxyCompatStream({ ...ctx, stream, rawHeaders: req.rawHeaders });
+  }
   const body = new RequestBody(req, ctx.replayBuffer, ctx.bodyLimit ?? 0, () => bodyOverLimit(ctx));
   const rt = ctx.readTimeout;
   if (rt) body.setReadTimeout(rt.bodyMs, rt.bodyMaxMs, rt.bodyMinRate, () => bodyTooSlow(ctx));
@@ -115,7 +122,8 @@ export function sendError(res: ServerResponse, record: RequestRecord, err: Proxy
   }
   record.status = err.status;
   const body = errorPage(err.status, err.text);
-  res.writeHead(err.status, reason(err.status), {
+  // HTTP/2 answers have no reason phrase (node:http2 warns about one).
+  res.writeHead(err.status, (res as { stream?: unknown }).stream === undefined ? reason(err.status) : undefined, {
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
@@ -155,7 +163,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
       host: req.headers.host,
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
-      proto: 'http',
+      proto: record.scheme,
       extra: balancerHeaders(ctx.balancer, step.pick),
     });
     const te = req.headers['transfer-encoding'];
@@ -244,7 +252,7 @@ function attempt(ctx: ForwardContext, fo: Failover, step: Step & { kind: 'attemp
       const status = pres.statusCode ?? 502;
       const cookie = fo.answered(status, pres.rawHeaders);
       const h = downstreamResponseHeaders(pres.rawHeaders);
-      rewriteResponseHeaders(site, h, req.headers.host);
+      rewriteResponseHeaders(site, h, req.headers.host, record.scheme);
       if (cookie) h.push('Set-Cookie', cookie);
       record.responsePairs = h;
       try {

@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RequestRecord } from './core/record.js';
+import { recordTls } from '../tls/info.js';
 import { proxiedAddressOf } from './proxy-protocol.js';
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`: dual-stack sockets report IPv4 clients that way. */
@@ -54,6 +55,12 @@ export function nodeRecord(req: IncomingMessage, res: ServerResponse | undefined
   r.method = req.method ?? '-';
   r.target = req.url ?? '-';
   r.httpVersion = req.httpVersion;
+  // node:http2's compatibility request (HTTP/2 streams that are not plain proxied requests).
+  if (req.httpVersionMajor === 2) {
+    r.transport = 'h2';
+    r.httpVersion = '2';
+  }
+  recordTls(r, sock);
   const proxied = sock === undefined ? undefined : proxiedAddressOf(sock);
   r.clientAddress = r.peerAddress = proxied?.address ?? plainAddress(sock?.remoteAddress);
   r.clientPort = proxied?.port ?? sock?.remotePort;
@@ -93,7 +100,7 @@ export function settleNodeRecord(r: RequestRecord, req: IncomingMessage, res: Se
   const out = (req.socket?.bytesWritten ?? 0) - (c?.socketOut0 ?? 0);
   r.headBytesOut = Math.max(0, out - r.bodyBytesOut);
   if (!res.writableFinished) r.aborted = true;
-  r.keepAlive = !r.aborted && res.shouldKeepAlive && !req.socket?.destroyed;
+  r.keepAlive = !r.aborted && (r.transport === 'h2' || res.shouldKeepAlive) && !req.socket?.destroyed;
 }
 
 /** A bodyless request that asks to switch to WebSocket: the only Upgrade that is tunnelled. */

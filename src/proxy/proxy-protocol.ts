@@ -142,7 +142,8 @@ const PROXIED = new WeakMap<Socket, ProxiedAddress>();
 
 /** The client address a PROXY header gave this connection, if one did. */
 export function proxiedAddressOf(socket: Socket): ProxiedAddress | undefined {
-  return PROXIED.get(socket);
+  // A TLS socket's header was read on the TCP connection under it.
+  return PROXIED.get(socket) ?? PROXIED.get((socket as Socket & { _parent?: Socket })._parent as Socket);
 }
 
 export interface PreReadOptions {

@@ -2,8 +2,21 @@
 // is ready, so a connect failure fails over with the body untouched, whatever its size. Once
 // reading began, the first `limit` bytes are kept so that a request sent on a pooled connection
 // that turns out dead can be sent once more on a fresh one.
-import type { IncomingMessage, ClientRequest } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import { allowedTrailers } from './headers.js';
+
+/**
+ * Where a body comes from: an IncomingMessage (HTTP/1.1), or an HTTP/2 stream with its trailers
+ * (h2/stream.ts).
+ */
+export interface BodySource {
+  on(event: 'data', fn: (chunk: Buffer) => void): unknown;
+  on(event: 'end', fn: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+  /** Trailer fields as flat name/value pairs, once the body ended. */
+  readonly rawTrailers: string[];
+}
 
 export class RequestBody {
   private target?: ClientRequest;
@@ -24,7 +37,7 @@ export class RequestBody {
   private base = 0;
 
   constructor(
-    private readonly req: IncomingMessage,
+    private readonly req: BodySource,
     private readonly limit: number,
     /** LimitRequestBody (0: none), counted as the body streams (chunked bodies too). */
     private readonly maxBytes = 0,

@@ -78,13 +78,16 @@ export function reverseCookie(site: SiteModel, value: string): string {
     .join(';');
 }
 
-/** Applies both rewrites to a flat response header array in place. */
-export function rewriteResponseHeaders(site: SiteModel, headers: string[], requestHost: string | undefined): void {
+/**
+ * Applies both rewrites to a flat response header array in place. `proto` is the scheme the
+ * request came with: absolute URLs point back at it (https:// for a request over TLS).
+ */
+export function rewriteResponseHeaders(site: SiteModel, headers: string[], requestHost: string | undefined, proto: 'http' | 'https' = 'http'): void {
   if (!site.reverse.length && !site.cookiePath.length && !site.cookieDomain.length) return;
   for (let i = 0; i < headers.length; i += 2) {
     const lower = headers[i].toLowerCase();
     if (REWRITTEN.has(lower)) {
-      const r = reverseUrl(site, headers[i + 1], requestHost);
+      const r = reverseUrl(site, headers[i + 1], requestHost, proto);
       if (r !== undefined) headers[i + 1] = r;
     } else if (lower === 'set-cookie') {
       headers[i + 1] = reverseCookie(site, headers[i + 1]);

@@ -10,12 +10,21 @@ import { normaliseTarget, BadPathError } from './path.js';
 import { matchRoute } from './routes.js';
 import { selectSite, sitesFor } from './site.js';
 import { forward, sendError } from './forward.js';
-import { ProxyError, rawErrorResponse } from './errors.js';
+import { ProxyError, errorPage, rawErrorResponse } from './errors.js';
 import { Pools } from './pools.js';
 import { RecordStream, RequestRecord } from './core/record.js';
 import { nodeRecord, settleNodeRecord, upgradeAsPlainRequest, isTunnel } from './node-record.js';
 import { proxyUpgrade } from './websocket.js';
-import { attachLeanEngine } from './h1/engine.js';
+import https from 'node:https';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { leanEngine, takeNodeHandler, type ListenerEntry } from './h1/engine.js';
+import { H2Front, DEFAULT_H2_LIMITS, sniffPreface, type H2Limits } from './h2/session.js';
+import { dispatchStream } from './h2/dispatch.js';
+import { httpsLocation, redirectFor } from './redirect.js';
+import { TlsFront } from '../tls/listener.js';
+import { loadConfigCertificates } from '../tls/config-certificates.js';
+import { siteNames } from '../config/resolve-tls.js';
 import { guardConnections } from './accept.js';
 import { proxiedAddressOf } from './proxy-protocol.js';
 import { Edge } from '../edge/gate.js';
@@ -25,6 +34,22 @@ import { CertificateStore } from '../tls/certificate-store.js';
 import type { ChallengeAnswers } from '../acme/challenges.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
+
+/** A listener as the server keeps it: its connection handling, and the sites of the current config. */
+interface ServedListener extends ListenerEntry {
+  /** Takes an HTTP/1.1 connection (plain, or TLS once decrypted). */
+  serveH1: (socket: Socket) => void;
+  /** The TLS side of a TLS listener. */
+  front?: TlsFront;
+  /** HTTP/2 sessions, on listeners that speak it. */
+  h2?: H2Front;
+}
+
+/** The query of a request target, without the '?'. */
+function queryOf(url: string | undefined): string | undefined {
+  const q = url?.indexOf('?') ?? -1;
+  return q < 0 ? undefined : url!.slice(q + 1);
+}
 
 export interface HandlerContext {
   server: StickyServer;
@@ -82,7 +107,9 @@ export class StickyServer extends EventEmitter {
   );
   /** Answers to a CA's HTTP-01 challenges, set while certificates are managed (src/acme). */
   challenges?: ChallengeAnswers;
-  private servers: { server: http.Server; listener: ListenerModel; sites: SiteModel[] }[] = [];
+  private servers: ServedListener[] = [];
+  /** Names whose certificates came from the config's files. */
+  private configCertificates = new Set<string>();
   private sockets = new Set<Socket>();
   private closedBytesIn = 0;
   private closedBytesOut = 0;
@@ -104,8 +131,17 @@ export class StickyServer extends EventEmitter {
   /** Starts every listener; resolves with the addresses actually bound (port 0 → real port). */
   async listen(): Promise<ListenerModel[]> {
     const bound: ListenerModel[] = [];
+    if (this.config.listeners.some((l) => l.tls)) {
+      // A certificate file that cannot be served stops the start, with the reason.
+      const certs = loadConfigCertificates(this.config, this.certificates);
+      if (certs.errors.length) throw new Error(`cannot serve TLS: ${certs.errors.join('; ')}`);
+      this.configCertificates = certs.names;
+      for (const c of certs.loaded) for (const w of c.certificates.flatMap((x) => x.warnings)) this.logger.warn(w);
+      // A certificate put later (ACME, a reload) may be a listener's default.
+      this.certificates.on('change', () => this.refreshTls());
+    }
     for (const l of this.config.listeners) {
-      const server = http.createServer({
+      const server = this.listenerServer(l, {
         maxHeaderSize: this.config.maxHeaderSize,
         keepAliveTimeout: this.config.keepAliveTimeoutMs,
         requestTimeout: Math.max(this.config.timeoutMs * 5, 300_000),
@@ -115,9 +151,7 @@ export class StickyServer extends EventEmitter {
       server.maxRequestsPerSocket = this.config.edge.maxKeepAliveRequests;
       // Heads and requests that take too long are looked for every second (node's default: 30 s).
       (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = 1000;
-      const entry = { server, listener: l, sites: sitesFor(this.config.sites, l) };
-      // The lean engine takes the connections first and hands what it does not forward to node:http.
-      if (this.config.engine === 'lean') attachLeanEngine(this, entry);
+      const entry = this.connections({ server, listener: l, sites: sitesFor(this.config.sites, l) });
       server.on('request', (req, res) => this.onRequest(req, res, entry.sites));
       server.on('checkContinue', (req, res) => this.onRequest(req, res, entry.sites));
       server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as Socket, head, entry.sites, server));
@@ -166,6 +200,113 @@ export class StickyServer extends EventEmitter {
     this.records.publish(record);
   }
 
+  /**
+   * The server of a listener: node:http's, or on a TLS listener an https.Server behind a TLS
+   * front (plain HTTP refused, stalled handshakes cut, SNI from the certificate store).
+   */
+  private listenerServer(l: ListenerModel, options: http.ServerOptions): http.Server | https.Server {
+    if (!l.tls) return http.createServer(options);
+    const front = new TlsFront(options, this.tlsOptions(l));
+    this.fronts.set(front.server, front);
+    return front.server;
+  }
+
+  private readonly fronts = new Map<http.Server | https.Server, TlsFront>();
+
+  private tlsOptions(l: ListenerModel) {
+    return {
+      policy: l.tls!,
+      protocols: l.protocols ?? ['h2', 'http/1.1'],
+      store: this.certificates,
+      defaultNames: this.defaultNames(l),
+      handshakeTimeoutMs: Math.min(this.config.timeoutMs, 60_000),
+      logger: this.logger,
+    };
+  }
+
+  /** Names of a listener's default certificate: its first site's (clients without SNI get it). */
+  private defaultNames(l: ListenerModel): string[] {
+    const sites = sitesFor(this.config.sites, l);
+    const first = sites.find((s) => s.tls?.certificates.length) ?? sites[0];
+    return first ? siteNames(first) : [];
+  }
+
+  private h2Limits(): H2Limits {
+    return { ...DEFAULT_H2_LIMITS, maxHeaderListSize: this.config.maxHeaderSize, idleTimeoutMs: Math.max(this.config.keepAliveTimeoutMs, 1_000) };
+  }
+
+  /**
+   * The one place a listener's connections are taken: every raw connection comes here first
+   * (anything to do before TLS or HTTP goes in front of this listener), then TLS connections go
+   * through the handshake, and each connection ends with the HTTP/1.1 engine (lean or node:http)
+   * or an HTTP/2 session (ALPN h2, or the h2c preface where the listener takes it).
+   */
+  private connections(e: ListenerEntry): ServedListener {
+    const front = this.fronts.get(e.server);
+    const node = takeNodeHandler(e, front ? 'secureConnection' : 'connection');
+    const entry: ServedListener = { ...e, front, serveH1: (s) => node.call(e.server, s) };
+    if (this.config.engine === 'lean') entry.serveH1 = leanEngine(this).handler(entry, node);
+    const protocols = e.listener.protocols ?? [];
+    if (protocols.includes(front ? 'h2' : 'h2c')) {
+      entry.h2 = new H2Front(
+        this.h2Limits(),
+        (stream, headers, raw, session) =>
+          dispatchStream(this, { sites: entry.sites, maxHeaderListSize: this.config.maxHeaderSize }, stream, headers, raw, session, (req, res) => this.handleRequest(req, res, entry.sites)),
+        () => this.logger,
+      );
+    }
+    const h2 = entry.h2;
+    if (front) {
+      e.server.on('connection', (raw: Socket) => front.accept(raw));
+      e.server.on('secureConnection', (s: TLSSocket) => {
+        front.secured(s);
+        if (h2 && s.alpnProtocol === 'h2') h2.accept(s);
+        else entry.serveH1(s);
+      });
+    } else if (h2) {
+      e.server.on('connection', (s: Socket) => sniffPreface(s, (x) => h2.accept(x), (x) => entry.serveH1(x)));
+    } else {
+      e.server.on('connection', (s: Socket) => entry.serveH1(s));
+    }
+    return entry;
+  }
+
+  /** New default certificates and TLS policies on the TLS listeners (a reload, or the store changed). */
+  private refreshTls(): void {
+    for (const e of this.servers) e.front?.refresh(this.tlsOptions(e.listener));
+  }
+
+  /** The HTTP/1.1 handler of a listener's server, for connections given back to it. */
+  private h1Of(server: http.Server | https.Server): (s: Socket) => void {
+    const e = this.servers.find((x) => x.server === server);
+    return e ? e.serveH1 : (s) => s.destroy();
+  }
+
+  /** A request through the ordinary path (HTTP/2 streams that are not plain proxied requests). */
+  handleRequest(req: http.IncomingMessage | Http2ServerRequest, res: http.ServerResponse | Http2ServerResponse, sites: SiteModel[]): void {
+    this.onRequest(req as http.IncomingMessage, res as unknown as http.ServerResponse, sites);
+  }
+
+  /** Answers a plain-HTTP request of a site with redirectToHttps with its https:// URL. */
+  private toHttps(req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, record: RequestRecord): void {
+    const location = httpsLocation(site, req.headers.host, req.url ?? '/');
+    if (location === undefined) {
+      sendError(res, record, new ProxyError('ERR_BAD_REQUEST', 'no host to redirect to'));
+      return;
+    }
+    record.kind = 'handler';
+    this.answerRedirect(res, record, site.redirectToHttps!.status, location);
+  }
+
+  private answerRedirect(res: http.ServerResponse, record: RequestRecord, status: number, location: string | undefined): void {
+    record.status = status;
+    const body = location === undefined ? errorPage(status) : errorPage(status, `Moved to ${location}`);
+    const headers: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)) };
+    if (location !== undefined) headers.Location = location;
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
   /** True once close() began: answers then close their connections. */
   get isClosing(): boolean {
     return this.closing;
@@ -193,7 +334,23 @@ export class StickyServer extends EventEmitter {
   reload(config: ConfigModel): void {
     this.config = config;
     this.runtime.reload(config);
-    for (const entry of this.servers) entry.sites = sitesFor(config.sites, entry.listener);
+    for (const entry of this.servers) {
+      entry.sites = sitesFor(config.sites, entry.listener);
+      // The listener's settings of the new config (the address stays as it was bound).
+      const l = config.listeners.find((x) => x.port === entry.listener.port && x.host === entry.listener.host);
+      if (l) entry.listener = { ...l, port: entry.listener.port };
+      entry.h2?.update(this.h2Limits());
+      // HTTP/2 clients finish their streams and come back on a new connection.
+      entry.h2?.goaway();
+    }
+    if (this.servers.some((e) => e.front)) {
+      // Certificates are read again; one that cannot be served keeps the old one in service.
+      const certs = loadConfigCertificates(config, this.certificates, this.configCertificates);
+      this.configCertificates = certs.names;
+      for (const err of certs.errors) this.logger.error(`reload: ${err}; the certificate in service stays`);
+      for (const c of certs.loaded) for (const w of c.certificates.flatMap((x) => x.warnings)) this.logger.warn(w);
+      this.refreshTls();
+    }
     const ids = new Set<string>();
     for (const b of this.runtime.balancers.values()) for (const m of b.members) ids.add(m.id);
     this.pools.retain(ids);
@@ -206,11 +363,14 @@ export class StickyServer extends EventEmitter {
    */
   async close(graceMs = 10_000): Promise<void> {
     this.closing = true;
+    // HTTP/2: GOAWAY now, the streams in flight finish within the grace time.
+    for (const e of this.servers) e.h2?.close();
     const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
     for (const { server } of this.servers) server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const { server } of this.servers) server.closeAllConnections();
+    for (const e of this.servers) e.h2?.destroy();
     for (const s of this.sockets) s.destroy();
     await closed;
     this.pools.destroy();
@@ -335,6 +495,8 @@ export class StickyServer extends EventEmitter {
       res.end(m.answer);
       return;
     }
+    if (record.scheme === 'https' && site.hsts !== undefined) res.setHeader('Strict-Transport-Security', site.hsts);
+    else if (site.redirectToHttps && record.scheme === 'http') return this.toHttps(req, res, site, record);
     if (m.kind === 'handler') {
       record.kind = 'handler';
       const fn = this.handlers.get(m.handler.handler);
@@ -373,6 +535,12 @@ export class StickyServer extends EventEmitter {
   }
 
   private serveStatic(req: http.IncomingMessage, res: http.ServerResponse, site: SiteModel, path: string, record: RequestRecord): void | Promise<void> {
+    const redirect = site.redirects?.length ? redirectFor(site, path, queryOf(req.url)) : undefined;
+    if (redirect !== undefined) {
+      record.kind = 'handler';
+      this.answerRedirect(res, record, redirect.status, redirect.location);
+      return;
+    }
     if (site.static && this.staticHandler) {
       return Promise.resolve(this.staticHandler(req, res, site, path, record)).then((answered) => {
         if (!answered) sendError(res, record, new ProxyError('ERR_NOT_FOUND'));
@@ -386,13 +554,13 @@ export class StickyServer extends EventEmitter {
     await fn(req, res, ctx);
   }
 
-  private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, sites: SiteModel[], server: http.Server): void {
+  private onUpgrade(req: http.IncomingMessage, socket: Socket, head: Buffer, sites: SiteModel[], server: http.Server | https.Server): void {
     if (!isTunnel(req)) {
       // Only a bodyless WebSocket handshake is tunnelled. Any other Upgrade (h2c, TLS) is
       // hop-by-hop: the request goes on as a plain one without it, body and all, as nginx,
       // HAProxy and Apache forward it.
       upgradeAsPlainRequest(req, socket, head);
-      server.emit('connection', socket);
+      this.h1Of(server)(socket);
       return;
     }
     const record = nodeRecord(req, undefined);

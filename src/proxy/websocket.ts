@@ -100,7 +100,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       host: req.headers.host,
       upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
       serverName: ctx.serverName,
-      proto: 'http',
+      proto: record.scheme,
       upgrade: true,
       extra: balancerHeaders(ctx.balancer, step.pick),
     });
@@ -153,7 +153,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       const status = pres.statusCode ?? 502;
       const cookie = fo.answered(status, pres.rawHeaders);
       const h = downstreamResponseHeaders(pres.rawHeaders);
-      rewriteResponseHeaders(site, h, req.headers.host);
+      rewriteResponseHeaders(site, h, req.headers.host, record.scheme);
       if (cookie) h.push('Set-Cookie', cookie);
       record.responsePairs = h.slice();
       h.push('Connection', 'close');
@@ -177,7 +177,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       const cookie = fo.answered(101, pres.rawHeaders);
       const h: string[] = [];
       for (let i = 0; i < pres.rawHeaders.length; i += 2) h.push(pres.rawHeaders[i], pres.rawHeaders[i + 1]);
-      rewriteResponseHeaders(site, h, req.headers.host);
+      rewriteResponseHeaders(site, h, req.headers.host, record.scheme);
       if (cookie) h.push('Set-Cookie', cookie);
       record.responsePairs = h;
       record.keepAlive = true;

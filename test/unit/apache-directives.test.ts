@@ -30,12 +30,12 @@ function schemaErrors(text: string): string[] {
   }
 }
 
-test('Listen: ports, addresses and IPv6; a bad one is an error; a protocol is warned about', () => {
-  const c = conf('Listen 80\nListen 127.0.0.1:8080\nListen [::1]:8081\nListen 8443 https\nListen nope');
-  assert.deepEqual(c.raw.listen, [80, '127.0.0.1:8080', '[::1]:8081', 8443]);
+test('Listen: ports, addresses and IPv6; https makes a TLS listener; a bad one is an error', () => {
+  const c = conf('Listen 80\nListen 127.0.0.1:8080\nListen [::1]:8081\nListen 8443 https\nListen nope\nListen 8444 ftp');
+  assert.deepEqual(c.raw.listen, [80, '127.0.0.1:8080', '[::1]:8081', { port: 8443, tls: true, protocols: ['http/1.1'] }, 8444]);
   assert.deepEqual(c.messages, [
-    'a.conf:4: warning: Listen 8443 https: protocol https is not supported; stickylb speaks plain HTTP on this port',
     'a.conf:5: error: Listen nope: "nope" is not PORT or ADDRESS:PORT (expected Listen [ADDRESS:]PORT)',
+    'a.conf:6: error: Listen 8444 ftp: protocol ftp is not supported (accepted: http, https) (expected Listen [ADDRESS:]PORT)',
   ]);
 });
 

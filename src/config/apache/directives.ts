@@ -1,5 +1,6 @@
 // What the Apache front end knows about each directive and section: where httpd allows it, and
 // whether stickylb uses it, ignores it (meaningless to a balancer) or cannot honour it.
+import { SSL_IGNORED } from './ssl.js';
 import { FLEET_DIRECTIVES } from './fleet.js';
 
 /** Where a directive may appear, after httpd's contexts. */
@@ -71,6 +72,24 @@ const supported: [string, readonly Context[] | undefined, string][] = [
   ['BalancerGrowth', SV, 'BalancerGrowth NUMBER'],
   ['ProxyHCExpr', SV, 'ProxyHCExpr NAME {EXPRESSION}'],
   ['ProxyHCTemplate', SV, 'ProxyHCTemplate NAME hcmethod=GET hcuri=/path …'],
+  ['SSLEngine', SV, 'SSLEngine On|Off'],
+  ['SSLCertificateFile', SV, 'SSLCertificateFile FILE'],
+  ['SSLCertificateKeyFile', SV, 'SSLCertificateKeyFile FILE'],
+  ['SSLCertificateChainFile', SV, 'SSLCertificateChainFile FILE'],
+  ['SSLProtocol', SV, 'SSLProtocol [+|-]all|TLSv1|TLSv1.1|TLSv1.2|TLSv1.3 …'],
+  ['SSLCipherSuite', SV, 'SSLCipherSuite [SSL|TLSv1.3] CIPHER-SPEC'],
+  ['SSLHonorCipherOrder', SV, 'SSLHonorCipherOrder On|Off'],
+  ['SSLSessionTickets', SV, 'SSLSessionTickets On|Off'],
+  ['SSLVerifyClient', SVD, 'SSLVerifyClient none'],
+  ['SSLUseStapling', SV, 'SSLUseStapling Off'],
+  ['SSLStrictSNIVHostCheck', SV, 'SSLStrictSNIVHostCheck Off'],
+  ['SSLInsecureRenegotiation', SV, 'SSLInsecureRenegotiation Off'],
+  ['SSLCompression', SV, 'SSLCompression Off'],
+  ['SSLOpenSSLConfCmd', SV, 'SSLOpenSSLConfCmd COMMAND VALUE'],
+  ['Protocols', SV, 'Protocols h2|h2c|http/1.1 …'],
+  ['Redirect', SVD, 'Redirect [permanent|temp|seeother|gone|STATUS] URL-PATH [URL]'],
+  ['RedirectPermanent', SVD, 'RedirectPermanent URL-PATH URL'],
+  ['RedirectTemp', SVD, 'RedirectTemp URL-PATH URL'],
   ['Include', undefined, 'Include FILE|DIRECTORY|WILDCARD'],
   ['IncludeOptional', undefined, 'IncludeOptional FILE|DIRECTORY|WILDCARD'],
   ['Define', undefined, 'Define NAME [VALUE]'],
@@ -173,6 +192,7 @@ const ignored: [string, readonly Context[] | undefined, string?][] = [
   ['BalancerInherit', SV, 'stickylb has one set of balancers shared by every virtual host'],
   ['ProxyPassInherit', SV, 'virtual hosts always inherit the main server\'s ProxyPass rules in stickylb'],
   ['ProxyHCTPsize', ['main']],
+  ...SSL_IGNORED.map(([name, note]): [string, readonly Context[] | undefined, string] => [name, undefined, note]),
 ];
 
 const unsupported: [string, string][] = [
@@ -182,21 +202,13 @@ const unsupported: [string, string][] = [
   ['RewriteMap', 'stickylb has no mod_rewrite'],
   ['RewriteBase', 'stickylb has no mod_rewrite'],
   ['RewriteOptions', 'stickylb has no mod_rewrite'],
-  ['Redirect', 'stickylb does not answer redirects itself'],
-  ['RedirectMatch', 'stickylb does not answer redirects itself'],
-  ['RedirectPermanent', 'stickylb does not answer redirects itself'],
+  ['RedirectMatch', 'regular-expression redirects are not supported; use Redirect with a path'],
   ['Alias', 'stickylb serves static files from DocumentRoot only'],
   ['AliasMatch', 'stickylb serves static files from DocumentRoot only'],
   ['ScriptAlias', 'stickylb runs no CGI scripts'],
   ['Header', 'stickylb does not edit response headers (see routecookie for the ROUTEID recipe)'],
   ['RequestHeader', 'stickylb does not edit request headers'],
-  ['SSLEngine', 'stickylb does not terminate TLS; put a TLS terminator in front of it'],
-  ['SSLCertificateFile', 'stickylb does not terminate TLS'],
-  ['SSLCertificateKeyFile', 'stickylb does not terminate TLS'],
-  ['SSLCertificateChainFile', 'stickylb does not terminate TLS'],
   ['SSLProxyEngine', 'https:// members are reached with Node\'s default TLS settings'],
-  ['SSLProtocol', 'stickylb does not terminate TLS'],
-  ['SSLCipherSuite', 'stickylb does not terminate TLS'],
   ['ProxyRemote', 'stickylb does not chain to other proxies'],
   ['ProxyRemoteMatch', 'stickylb does not chain to other proxies'],
   ['NoProxy', 'stickylb is no forward proxy'],

@@ -11,6 +11,7 @@ import { FleetCollector, isFleetDirective } from './fleet.js';
 import { parseParams, type Param, type ParamTarget } from './params.js';
 import type { Directive } from './parser.js';
 import { RawBuilder, type Path } from './raw-builder.js';
+import { emitListeners, emitSiteSsl, newSslAcc, sslHandlers, type SslAcc, type SslTools } from './ssl.js';
 import { duration, integer, onOff } from './values.js';
 
 interface HandlerAcc {
@@ -45,6 +46,8 @@ interface SiteAcc {
   static?: Located<string>;
   accessLog: Located<{ path: string; format?: string }>[];
   growth?: Located<number>;
+  /** TLS, Protocols, Redirect and HSTS lines (ssl.ts). */
+  ssl: SslAcc;
 }
 
 interface MemberAcc {
@@ -99,6 +102,7 @@ function newSite(base: Path, at?: Loc): SiteAcc {
     cookieDomain: [],
     handlers: [],
     accessLog: [],
+    ssl: newSslAcc(),
   };
 }
 
@@ -117,6 +121,14 @@ class Converter {
   /** Cookies of the ROUTEID recipe (Header add Set-Cookie "NAME=.%{BALANCER_WORKER_ROUTE}e"). */
   private readonly routeCookies: Located<string>[] = [];
   private defaultLogFormat?: string;
+  /** Listen lines that say `https`. */
+  private readonly httpsListen = new Set<Located<string | number>>();
+  private readonly sslTools: SslTools = {
+    diag: (d, severity, message, code) => this.diag(d, severity, message, code),
+    invalid: (d, what) => this.invalid(d, what),
+    wantArgs: (d, min, max) => this.wantArgs(d, min, max),
+    flag: (d) => this.flag(d),
+  };
   /** Trusted proxies, request limits and the access rules of sections. */
   private readonly edge = new EdgeConverter();
   /** mod_md's directives (automatic certificates). */
@@ -247,6 +259,11 @@ class Converter {
       handler.call(this, d, scope);
       return;
     }
+    const ssl = Object.hasOwn(sslHandlers, d.name) ? sslHandlers[d.name] : undefined;
+    if (ssl) {
+      ssl(this.sslTools, d, scope.site.ssl, scope.location?.path);
+      return;
+    }
     if (isAccessDirective(d.name)) {
       // Read with the section around it; here it is outside one (the parser said so already).
       return;
@@ -254,6 +271,8 @@ class Converter {
     const spec = directiveSpec(d.name);
     if (spec?.kind === 'ignored') this.diag(d, 'info', `${spec.name} is ignored (${spec.note})`, 'ignored-directive');
     else if (spec?.kind === 'unsupported') this.diag(d, 'warning', `${spec.name} is not supported: ${spec.note} (ignored)`, 'unsupported-directive');
+    // A TLS setting of the server that stickylb does not know could make HTTPS weaker than asked.
+    else if (/^SSL/i.test(d.name) && !/^SSLProxy/i.test(d.name)) this.diag(d, 'error', `${d.name} is not supported: stickylb cannot honour this TLS setting; remove it (see docs/tls.md for the SSL directives stickylb reads)`, 'tls-unsupported');
     else this.diag(d, 'warning', `unknown directive ${d.name} (ignored)`, 'unknown-directive');
   }
 
@@ -336,7 +355,8 @@ class Converter {
       else if (/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(a)) this.listen.push({ value: a, at: locOf(d) });
       else return this.invalid(d, `"${a}" is not PORT or ADDRESS:PORT`);
       const proto = d.args[1]?.toLowerCase();
-      if (proto && proto !== 'http') this.diag(d, 'warning', `Listen ${d.args.join(' ')}: protocol ${d.args[1]} is not supported; stickylb speaks plain HTTP on this port`, 'unsupported-value');
+      if (proto === 'https') this.httpsListen.add(this.listen[this.listen.length - 1]);
+      else if (proto && proto !== 'http') this.invalid(d, `protocol ${d.args[1]} is not supported (accepted: http, https)`);
     },
     ServerName(this: Converter, d: Directive, s: Scope) {
       if (!this.wantArgs(d, 1, 1)) return;
@@ -455,12 +475,20 @@ class Converter {
     ProxySet(this: Converter, d: Directive, s: Scope) {
       this.proxySet(d, s);
     },
-    Header(this: Converter, d: Directive) {
+    Header(this: Converter, d: Directive, s: Scope) {
       // Apache's recipe for applications that cannot put the route in their session ids:
       // Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
       const m = /^(?:always\s+)?(?:add|set|append)\s+Set-Cookie\s+"?([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=\.%\{BALANCER_WORKER_ROUTE\}e[^"]*"?\s+env=BALANCER_ROUTE_CHANGED\s*$/i.exec(d.rest);
       if (m) {
         this.routeCookies.push({ value: m[1], at: locOf(d) });
+        return;
+      }
+      // The HSTS header: Header [always] set Strict-Transport-Security "max-age=…".
+      const hsts = /^(?:always\s+)?(?:set|add|append|merge)\s+Strict-Transport-Security\s+(?:"([^"]*)"|(\S+))(?:\s+(?:env=HTTPS|"?expr=%\{HTTPS\}\s*==\s*'on'"?))?\s*$/i.exec(d.rest);
+      if (hsts) {
+        const value = (hsts[1] ?? hsts[2]).trim();
+        if (!/^max-age=\d+/i.test(value)) return this.invalid(d, `"${value}" is not a Strict-Transport-Security value (max-age=SECONDS[; includeSubDomains][; preload])`);
+        s.site.ssl.hsts = { value, at: locOf(d) };
         return;
       }
       const spec = directiveSpec('Header')!;
@@ -664,7 +692,15 @@ class Converter {
     if (!this.listen.length && !derived.length) {
       this.diagnostics.push({ severity: 'info', file: this.file, message: 'no Listen directive: stickylb listens on port 8080, its default', code: 'listen-default' });
     }
-    for (const l of [...this.listen, ...derived]) out.push(['listen'], l.value, l.at);
+    emitListeners(
+      this.sslTools,
+      out,
+      [...this.listen, ...derived],
+      this.httpsListen,
+      this.main.ssl,
+      // With virtual hosts, the main server's settings reach the addresses through them.
+      this.vhosts.length ? this.vhosts.map((v) => ({ acc: v.ssl, addresses: v.listen, at: v.at })) : [{ acc: this.main.ssl, addresses: [], at: undefined }],
+    );
     for (const key of ['proxyRequests', 'proxyStatus', 'timeout', 'proxyTimeout', 'keepAliveTimeout']) {
       const v = this.global.get(key);
       if (v) out.set([key], v.value, v.at);
@@ -762,6 +798,7 @@ class Converter {
       this.edge.emitHandler(out, hp, h.at);
     }
     if (site.static) out.set([...b, 'static'], { root: site.static.value }, site.static.at);
+    emitSiteSsl(this.sslTools, out, b, site.ssl);
     for (const l of site.accessLog) {
       const v = l.value.format === undefined ? { path: l.value.path } : l.value;
       out.push([...b, 'accessLog'], v, l.at);

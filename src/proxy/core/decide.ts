@@ -71,7 +71,10 @@ export function nextStep(i: NextStepInput): NextStep {
   return 'fail';
 }
 
-/** The route cookie (Set-Cookie value) to add to an answer, when the balancer sets one. */
-export function routeCookie(cookieName: string | undefined, routeChanged: boolean, route: string): string | undefined {
-  return cookieName && routeChanged && route ? `${cookieName}=.${route}; Path=/; HttpOnly` : undefined;
+/**
+ * The route cookie (Set-Cookie value) to add to an answer, when the balancer sets one; `Secure`
+ * when the request came over HTTPS, so the browser never sends it over plain HTTP.
+ */
+export function routeCookie(cookieName: string | undefined, routeChanged: boolean, route: string, secure = false): string | undefined {
+  return cookieName && routeChanged && route ? `${cookieName}=.${route}; Path=/; HttpOnly${secure ? '; Secure' : ''}` : undefined;
 }

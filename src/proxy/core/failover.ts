@@ -112,7 +112,7 @@ export class Failover {
     b.countAnswer(m, status);
     this.record.status = status;
     if (fields !== undefined && b.sticky !== undefined && m.route !== '' && b.model.routeCheck) this.verifyRoutes(fields, m);
-    return routeCookie(b.model.routeCookie, this.current!.routeChanged, m.route);
+    return routeCookie(b.model.routeCookie, this.current!.routeChanged, m.route, this.record.scheme === 'https');
   }
 
   /**

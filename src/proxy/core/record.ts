@@ -13,7 +13,17 @@ export type StickyOutcome = 'sticky' | 'new' | 'route-changed' | 'refused-nofail
 export type RecordKind = 'proxy' | 'static' | 'handler' | 'error' | 'websocket';
 
 /** The way the request reached us. */
-export type Transport = 'h1-lean' | 'h1-node' | 'ws';
+export type Transport = 'h1-lean' | 'h1-node' | 'ws' | 'h2';
+
+/** What the TLS connection of a request negotiated (Apache's SSL_PROTOCOL, SSL_CIPHER). */
+export interface RecordTls {
+  /** `TLSv1.3`, `TLSv1.2`. */
+  protocol: string;
+  /** OpenSSL's name of the cipher. */
+  cipher: string;
+  /** The server name the client asked for (SNI). */
+  serverName?: string;
+}
 
 /** Header name/value pairs, flat (`[name, value, name, value, …]`), or something that makes them. */
 export type PairSource = readonly string[] | { pairs(): readonly string[] };
@@ -76,8 +86,12 @@ export class RequestRecord {
   method = '-';
   /** The request target as received (path and query). */
   target = '-';
-  /** `1.1`, `1.0`. */
+  /** `1.1`, `1.0`, `2`. */
   httpVersion = '1.1';
+  /** `https` when the request came over TLS. */
+  scheme: 'http' | 'https' = 'http';
+  /** The TLS connection's parameters, for requests that came over TLS. */
+  tls: RecordTls | undefined = undefined;
   /**
    * The real client's address (Apache's %a): the connection's, or the one its PROXY header gave,
    * or the one the declared proxies' client-address header gave (RemoteIPHeader).

@@ -4,6 +4,7 @@
 // already read. The server object, its sockets, stats and events stay those of StickyServer.
 import os from 'node:os';
 import type http from 'node:http';
+import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { ListenerModel, SiteModel } from '../../config/model.js';
 import type { StickyServer } from '../server.js';
@@ -12,7 +13,8 @@ import { ServerConn } from './server-conn.js';
 
 /** A listener as StickyServer keeps it: the sites are replaced on reload. */
 export interface ListenerEntry {
-  server: http.Server;
+  /** node:http's server of the listener (an https.Server on a TLS listener). */
+  server: http.Server | https.Server;
   listener: ListenerModel;
   sites: SiteModel[];
 }
@@ -73,23 +75,18 @@ export class LeanEngine {
    * node:http without a word.
    */
   attach(entry: ListenerEntry): void {
-    const server = entry.server;
-    const listeners = server.listeners('connection');
-    const nodeListener = listeners[0] as ((socket: Socket) => void) | undefined;
-    // Exactly one, a plain function, and not a once() wrapper: anything else is not the server
-    // node:http made, and taking the wrong listener would lose connections.
-    if (listeners.length !== 1 || typeof nodeListener !== 'function' || server.rawListeners('connection')[0] !== nodeListener) {
-      const where = `${entry.listener.host ?? '*'}:${entry.listener.port}`;
-      throw new Error(
-        `engine: lean cannot serve the listener ${where}: node:http's connection handler was not found ` +
-          `(expected exactly one 'connection' listener on a new http.Server, found ${listeners.length}) on Node.js ${process.version}. ` +
-          "Something else has changed the server's connection listeners; set engine: node to serve with node:http alone.",
-      );
-    }
-    server.removeListener('connection', nodeListener);
-    server.prependListener('connection', (socket: Socket) => {
+    const nodeListener = takeNodeHandler(entry, 'connection');
+    entry.server.prependListener('connection', this.handler(entry, nodeListener));
+  }
+
+  /**
+   * The engine's handler of a listener's HTTP/1.1 connections (plain, or TLS once decrypted): it
+   * serves what it can and hands the rest to `nodeListener`, node:http's own handler.
+   */
+  handler(entry: ListenerEntry, nodeListener: (socket: Socket) => void): (socket: Socket) => void {
+    return (socket: Socket) => {
       new ServerConn(this, entry, socket, nodeListener);
-    });
+    };
   }
 
   /** The Date line, computed at most once a second. */
@@ -113,6 +110,40 @@ export class LeanEngine {
   }
 }
 
+/**
+ * Takes node:http's connection handler off a listener's fresh server: the only listener of
+ * `event` ('connection' on an http.Server, 'secureConnection' on an https.Server), found by that
+ * and not by its internal function name. Throws when it is not there: `engine: lean` must never
+ * fall back to node:http without a word, and the node engine needs the handler as much.
+ */
+export function takeNodeHandler(entry: ListenerEntry, event: 'connection' | 'secureConnection'): (socket: Socket) => void {
+  const server = entry.server;
+  const listeners = server.listeners(event);
+  const nodeListener = listeners[0] as ((socket: Socket) => void) | undefined;
+  // Exactly one, a plain function, and not a once() wrapper: anything else is not the server
+  // node:http made, and taking the wrong listener would lose connections.
+  if (listeners.length !== 1 || typeof nodeListener !== 'function' || server.rawListeners(event)[0] !== nodeListener) {
+    const where = `${entry.listener.host ?? '*'}:${entry.listener.port}`;
+    throw new Error(
+      `engine: lean cannot serve the listener ${where}: node:http's connection handler was not found ` +
+        `(expected exactly one '${event}' listener on a new ${event === 'connection' ? 'http' : 'https'}.Server, found ${listeners.length}) on Node.js ${process.version}. ` +
+        "Something else has changed the server's connection listeners; set engine: node to serve with node:http alone.",
+    );
+  }
+  server.removeListener(event, nodeListener);
+  return nodeListener;
+}
+
+/** The lean engine of a StickyServer (one per server, made when first asked for). */
+export function leanEngine(server: StickyServer): LeanEngine {
+  let e = engines.get(server);
+  if (!e) {
+    e = new LeanEngine(server);
+    engines.set(server, e);
+  }
+  return e;
+}
+
 const engines = new WeakMap<StickyServer, LeanEngine>();
 
 /**
@@ -122,10 +153,5 @@ const engines = new WeakMap<StickyServer, LeanEngine>();
  * instead of node:http serving the listener in silence.
  */
 export function attachLeanEngine(server: StickyServer, entry: ListenerEntry): void {
-  let e = engines.get(server);
-  if (!e) {
-    e = new LeanEngine(server);
-    engines.set(server, e);
-  }
-  e.attach(entry);
+  leanEngine(server).attach(entry);
 }

@@ -33,6 +33,8 @@ export interface RequestHead {
   expect: boolean;
   /** Length of the head in bytes, blank line included. */
   length: number;
+  /** The request came over TLS (set by the connection, not read from the head). */
+  secure?: boolean;
 }
 
 class Head implements RequestHead {

@@ -13,6 +13,7 @@ import { selectSite } from '../site.js';
 import type { ClientSide } from './client-side.js';
 import type { LeanEngine, ListenerEntry } from './engine.js';
 import { Exchange } from './exchange.js';
+import { recordTls } from '../../tls/info.js';
 import { bareLf } from './fields.js';
 import { Outbox } from './outbox.js';
 import { ParseError } from './parse-error.js';
@@ -55,6 +56,8 @@ export class ServerConn implements ClientSide {
   private headSince = 0;
   /** Last traffic or end of an answer (engine clock), for the keep-alive timeout. */
   private lastActive: number;
+  /** The connection came over TLS (the socket is the decrypted side). */
+  private readonly secure: boolean;
   /** The connection's other end: its PROXY header's address, else the socket's. */
   readonly peerAddress: string;
   readonly peerPort: number | undefined;
@@ -79,6 +82,7 @@ export class ServerConn implements ClientSide {
     this.pools = engine.pools;
     this.out = new Outbox(socket);
     this.lastActive = engine.now;
+    this.secure = (socket as Socket & { encrypted?: boolean }).encrypted === true;
     const proxied = proxiedAddressOf(socket);
     this.proxied = proxied !== undefined;
     this.peerAddress = proxied?.address ?? plainAddress(socket.remoteAddress) ?? '';
@@ -344,6 +348,9 @@ export class ServerConn implements ClientSide {
       return this.handOff(b, pos);
     }
     const site = selectSite(this.entry.sites, head.host);
+    // A site that moves plain HTTP to HTTPS answers with the redirect through node:http. Over TLS,
+    // answers that carry HSTS or rewrite redirects to https:// are node:http's too, for now.
+    if (this.secure ? site.hsts !== undefined || site.reverse.length !== 0 : site.redirectToHttps !== undefined) return this.handOff(b, pos);
     const m = matchRoute(site, path, this.engine.server.challenges);
     if (m.kind !== 'proxy') return this.handOff(b, pos);
     const server = this.engine.server;
@@ -389,7 +396,9 @@ export class ServerConn implements ClientSide {
       return this.deny({ ok: false, status: 413, text: 'The request body is larger than this server accepts.', reason: 'LimitRequestBody' }, head, site, client, b, headEnd);
     }
 
+    if (this.secure) head.secure = true;
     const ex = new Exchange(this, head, site, balancer, query === undefined ? m.upstreamPath : `${m.upstreamPath}?${query}`);
+    if (this.secure) recordTls(ex.record, this.socket);
     this.exchange = ex;
     this.requests++;
     this.bodySince = 0;

@@ -40,7 +40,7 @@ export function upstreamHead(o: UpstreamHeadOptions): string {
     host: head.host,
     upstreamHost: o.preserveHost && head.host ? head.host : memberHostHeader(member),
     serverName: o.serverName,
-    proto: 'http',
+    proto: head.secure ? 'https' : 'http',
     extra: balancerHeaders(o.balancer, out),
   });
   if (head.chunked) s += 'Transfer-Encoding: chunked\r\n';

@@ -1,0 +1,176 @@
+// HTTP/2 connections of a listener: sessions set up on sockets the listener hands over (TLS with
+// ALPN h2, or plain with the h2c preface), their limits (concurrent streams, header list size,
+// session memory), the flood guards node:http2 lacks, and GOAWAY on shutdown and reload with the
+// streams in flight allowed to finish. Streams go to the caller's handler.
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../log/logger.js';
+
+/** The client preface of HTTP/2 (RFC 9113 §3.4), which h2c with prior knowledge starts with. */
+export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+export interface H2Limits {
+  /** Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams: number;
+  /** Largest header list of a request (SETTINGS_MAX_HEADER_LIST_SIZE, RFC 9113 sizes). */
+  maxHeaderListSize: number;
+  /** A connection goes away after this long without a frame. */
+  idleTimeoutMs: number;
+  /**
+   * Flood guards, per connection and second: streams the client resets (rapid reset,
+   * CVE-2023-44487), SETTINGS and PING frames. Beyond them the connection is closed with
+   * ENHANCE_YOUR_CALM.
+   */
+  maxResetsPerSecond: number;
+  maxSettingsPerSecond: number;
+  maxPingsPerSecond: number;
+}
+
+export const DEFAULT_H2_LIMITS: Omit<H2Limits, 'maxHeaderListSize' | 'idleTimeoutMs'> = {
+  maxConcurrentStreams: 100,
+  maxResetsPerSecond: 100,
+  maxSettingsPerSecond: 50,
+  maxPingsPerSecond: 50,
+};
+
+export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], session: http2.ServerHttp2Session) => void;
+
+/** Counts events in one-second windows. */
+class Rate {
+  private second = 0;
+  private n = 0;
+  /** Counts one; true when the second's count went over `max`. */
+  hit(now: number, max: number): boolean {
+    const s = Math.floor(now / 1000);
+    if (s !== this.second) {
+      this.second = s;
+      this.n = 0;
+    }
+    return ++this.n > max;
+  }
+}
+
+export class H2Front {
+  /** Never listens: sockets are handed to it with accept(). */
+  private readonly server: http2.Http2Server;
+  readonly sessions = new Set<http2.ServerHttp2Session>();
+  private closing = false;
+
+  constructor(
+    private limits: H2Limits,
+    onStream: StreamHandler,
+    private readonly logger: () => Logger,
+  ) {
+    this.server = http2.createServer({
+      settings: this.settings(),
+      maxSessionMemory: 10,
+      // Server push is never used; clients get it off in SETTINGS.
+      peerMaxConcurrentStreams: limits.maxConcurrentStreams,
+    });
+    this.server.on('session', (s) => this.onSession(s));
+    this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
+      onStream(stream, headers, rawHeaders, stream.session as http2.ServerHttp2Session),
+    );
+  }
+
+  private settings(): http2.Settings {
+    return { maxConcurrentStreams: this.limits.maxConcurrentStreams, maxHeaderListSize: this.limits.maxHeaderListSize, enablePush: false };
+  }
+
+  /** Takes a connection that speaks HTTP/2 (TLS with ALPN h2, or plain after the h2c preface). */
+  accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit('connection', socket);
+  }
+
+  /** New limits (a reload): for connections made from now on. */
+  update(limits: H2Limits): void {
+    this.limits = limits;
+    this.server.updateSettings(this.settings());
+  }
+
+  /** Says GOAWAY on every connection: streams in flight finish, new ones go to a new connection. */
+  goaway(): void {
+    for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
+  }
+
+  /** Shutdown: GOAWAY now; destroy() cuts what is left. */
+  close(): void {
+    this.closing = true;
+    this.goaway();
+  }
+
+  destroy(): void {
+    for (const s of this.sessions) s.destroy();
+    this.sessions.clear();
+  }
+
+  private onSession(s: http2.ServerHttp2Session): void {
+    this.sessions.add(s);
+    s.once('close', () => this.sessions.delete(s));
+    s.on('error', () => undefined);
+    const client = s.socket?.remoteAddress;
+    const resets = new Rate();
+    const settings = new Rate();
+    const pings = new Rate();
+    const calm = (what: string) => {
+      if (s.destroyed) return;
+      this.logger().warn({ client }, `closed an HTTP/2 connection from ${client}: ${what} (a flood)`);
+      s.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      s.destroy();
+    };
+    const limits = this.limits;
+    s.setTimeout(limits.idleTimeoutMs, () => {
+      // Idle: nothing in flight for a while. GOAWAY, then close once the streams (if any) end.
+      s.close();
+    });
+    s.on('stream', (stream) => {
+      stream.once('close', () => {
+        // A stream the client reset before its answer was done: rapid reset counts these.
+        if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !stream.sentHeaders) {
+          if (resets.hit(Date.now(), limits.maxResetsPerSecond)) calm(`more than ${limits.maxResetsPerSecond} streams reset in a second`);
+        }
+      });
+    });
+    s.on('remoteSettings', () => {
+      if (settings.hit(Date.now(), limits.maxSettingsPerSecond)) calm(`more than ${limits.maxSettingsPerSecond} SETTINGS frames in a second`);
+    });
+    s.on('ping', () => {
+      if (pings.hit(Date.now(), limits.maxPingsPerSecond)) calm(`more than ${limits.maxPingsPerSecond} PING frames in a second`);
+    });
+    if (this.closing) s.close();
+  }
+}
+
+/**
+ * Reads a plain connection's first bytes to tell h2c with prior knowledge (the HTTP/2 preface)
+ * from HTTP/1.1, then hands the connection to one of them with the bytes put back.
+ */
+export function sniffPreface(socket: Socket, h2: (s: Socket) => void, h1: (s: Socket) => void): void {
+  let buf: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    const n = Math.min(buf.length, H2_PREFACE.length);
+    const like = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (like && buf.length < H2_PREFACE.length) return;
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.pause();
+    socket.unshift(buf);
+    if (like) h2(socket);
+    else {
+      h1(socket);
+      socket.resume();
+    }
+  };
+  const onEnd = () => {
+    socket.off('data', onData);
+    if (buf.length) socket.unshift(buf);
+    h1(socket);
+  };
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+}
