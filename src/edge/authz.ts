@@ -3,7 +3,8 @@
 // granted, denied, denied for want of a user (a login may change it), or neutral (no opinion);
 // containers combine them exactly as apply_authz_sections does. Address and name matching is
 // the caller's (see ClientFacts): nothing here does I/O.
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { inNet, parseIp, parseNet, type Ip, type Net } from './ip-match.js';
 import { plainIp } from './remote-ip.js';
 
 export const GRANTED = 0;
@@ -19,7 +20,7 @@ export const PROVIDERS = ['all', 'ip', 'host', 'forward-dns', 'local', 'valid-us
 export type Provider = (typeof PROVIDERS)[number];
 
 /** One address rule (Require ip, Allow from): a network, or a host name matched by DNS. */
-export type AddressRule = { kind: 'all' } | { kind: 'net'; text: string; list: BlockList } | { kind: 'host'; name: string };
+export type AddressRule = { kind: 'all' } | { kind: 'net'; text: string; net: Net } | { kind: 'host'; name: string };
 
 export type RequireNode =
   | { kind: 'provider'; provider: Provider; negate: boolean; text: string; args: string[]; nets?: AddressRule[] }
@@ -29,6 +30,8 @@ export type RequireNode =
 export interface ClientFacts {
   /** The real client address (after trusted proxies and the PROXY protocol). */
   client: string;
+  /** `client` parsed, once (filled in when first needed). */
+  ip?: Ip | null;
   /** Our own address on the connection (`Require local` also takes a client that is us). */
   local?: string;
   method: string;
@@ -57,7 +60,6 @@ function maskBits(mask: string): number | undefined {
 export function addressRule(word: string, hosts: boolean): AddressRule | string {
   const w = word.trim();
   if (hosts && /^all$/i.test(w)) return { kind: 'all' };
-  const list = new BlockList();
   const slash = w.indexOf('/');
   if (slash >= 0) {
     const addr = w.slice(0, slash);
@@ -66,20 +68,14 @@ export function addressRule(word: string, hosts: boolean): AddressRule | string 
     if (!family) return `"${w}": ${addr} is not an IP address`;
     const bits = /^\d{1,3}$/.test(suffix) ? Number(suffix) : family === 4 && isIP(suffix) === 4 ? maskBits(suffix) : undefined;
     if (bits === undefined || bits > (family === 4 ? 32 : 128)) return `"${w}": /${suffix} is not a prefix length or netmask`;
-    list.addSubnet(addr, bits, family === 4 ? 'ipv4' : 'ipv6');
-    return { kind: 'net', text: w, list };
+    return { kind: 'net', text: w, net: parseNet(`${addr}/${bits}`)! };
   }
-  const family = isIP(w);
-  if (family) {
-    list.addAddress(w, family === 4 ? 'ipv4' : 'ipv6');
-    return { kind: 'net', text: w, list };
-  }
+  if (isIP(w)) return { kind: 'net', text: w, net: parseNet(w)! };
   const partial = /^(\d{1,3}(?:\.\d{1,3}){0,2})\.?$/.exec(w);
   if (partial) {
     const octets = partial[1].split('.').map(Number);
     if (octets.some((o) => o > 255)) return `"${w}" is not an IP address`;
-    list.addSubnet([...octets, 0, 0, 0].slice(0, 4).join('.'), octets.length * 8, 'ipv4');
-    return { kind: 'net', text: w, list };
+    return { kind: 'net', text: w, net: parseNet(`${[...octets, 0, 0, 0].slice(0, 4).join('.')}/${octets.length * 8}`)! };
   }
   if (hosts && /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(w) && /[A-Za-z]/.test(w)) {
     return { kind: 'host', name: w.toLowerCase().replace(/^\.+|\.+$/g, '') };
@@ -101,15 +97,15 @@ export function isLoopback(addr: string): boolean {
   return a === '::1' || a.startsWith('127.');
 }
 
-function netMatches(rule: AddressRule & { kind: 'net' }, addr: string): boolean {
-  const family = isIP(addr);
-  return family ? rule.list.check(addr, family === 4 ? 'ipv4' : 'ipv6') : false;
+function netMatches(rule: AddressRule & { kind: 'net' }, f: ClientFacts): boolean {
+  if (f.ip === undefined) f.ip = parseIp(plainIp(f.client)) ?? null;
+  return f.ip !== null && inNet(f.ip, rule.net);
 }
 
 /** Matches one address rule; undefined when a DNS answer is needed and missing. */
 export function addressMatches(rule: AddressRule, facts: ClientFacts): boolean | undefined {
   if (rule.kind === 'all') return true;
-  if (rule.kind === 'net') return netMatches(rule, plainIp(facts.client));
+  if (rule.kind === 'net') return netMatches(rule, facts);
   if (facts.names === undefined) return undefined;
   return hostMatches(rule.name, facts.names);
 }

@@ -86,8 +86,35 @@ function covers(s: AccessSectionModel, path: string, proxyUrl: string | undefine
   return s.prefix === '*' || proxyUrl.toLowerCase().startsWith(s.prefix!.toLowerCase());
 }
 
-/** Apache's merge of the sections that cover a request: later sections override earlier ones. */
+/** Merged rules by the set of sections that cover a request (a bit mask), per site. */
+const mergedCache = new WeakMap<readonly AccessSectionModel[], Map<number, MergedAccess | undefined>>();
+
+/**
+ * Apache's merge of the sections that cover a request: later sections override earlier ones.
+ * The merge of each combination of sections is made once and kept.
+ */
 export function mergeSections(sections: readonly AccessSectionModel[], path: string, proxyUrl: string | undefined, bodyLimit: number): MergedAccess | undefined {
+  if (sections.length > 30) return merge(sections, path, proxyUrl, bodyLimit);
+  let mask = 0;
+  for (let i = 0; i < sections.length; i++) if (covers(sections[i], path, proxyUrl)) mask |= 1 << i;
+  if (mask === 0) return undefined;
+  let byMask = mergedCache.get(sections);
+  if (byMask === undefined) mergedCache.set(sections, (byMask = new Map()));
+  let m = byMask.get(mask);
+  if (m === undefined) {
+    m = merge(
+      sections.filter((_, i) => (mask & (1 << i)) !== 0),
+      path,
+      proxyUrl,
+      bodyLimit,
+    );
+    if (byMask.size > 4096) byMask.clear();
+    byMask.set(mask, m);
+  }
+  return m;
+}
+
+function merge(sections: readonly AccessSectionModel[], path: string, proxyUrl: string | undefined, bodyLimit: number): MergedAccess | undefined {
   let m: MergedAccess | undefined;
   for (const s of sections) {
     if (!covers(s, path, proxyUrl)) continue;
@@ -246,16 +273,13 @@ export class Edge {
   /** mod_access_compat, then mod_authz_core and mod_auth_basic, as request.c runs them. */
   private decideWith(m: MergedAccess, r: Omit<GateRequest, 'site' | 'path'>, lk: Lookups): Verdict | Need {
     const facts: ClientFacts = { client: r.client, local: r.local, method: r.method };
-    let names: readonly string[] | Need | undefined;
-    const withNames = (): boolean => {
-      if (names === undefined) names = lk.names(r.client);
-      if (names === NEED) return false;
-      facts.names = names;
-      return true;
-    };
     let compatOk = true;
     if (m.compat !== undefined) {
-      if (compatNeedsDns(m.compat) && !withNames()) return NEED;
+      if (compatNeedsDns(m.compat)) {
+        const names = lk.names(r.client);
+        if (names === NEED) return NEED;
+        facts.names = names;
+      }
       compatOk = compatAllows(m.compat, facts)!;
     }
     const any = m.compat?.satisfy === 'any';
@@ -265,20 +289,25 @@ export class Edge {
       if (m.authType === 'basic') return this.failure(500, 'AuthType Basic without any Require rule', m);
       return compatOk ? { ok: true, bodyLimit: m.bodyLimit } : this.failure(403, `${r.client} is denied by the Allow/Deny rules`, m);
     }
-    if (needsDns(m.require) && !withNames()) return NEED;
-    const fwdCache = new Map<string, readonly string[] | Need>();
-    let fwdNeed = false;
-    facts.forward = (name) => {
-      let v = fwdCache.get(name);
-      if (v === undefined) fwdCache.set(name, (v = lk.forward(name)));
-      if (v === NEED) {
-        fwdNeed = true;
-        return undefined;
+    if (needsDns(m.require)) {
+      if (facts.names === undefined) {
+        const names = lk.names(r.client);
+        if (names === NEED) return NEED;
+        facts.names = names;
       }
-      return v;
-    };
+      const fwd = forwardNames(m.require);
+      if (fwd.length) {
+        const answers = new Map<string, readonly string[]>();
+        for (const name of fwd) {
+          const v = lk.forward(name);
+          if (v === NEED) return NEED;
+          answers.set(name, v);
+        }
+        facts.forward = (name) => answers.get(name);
+      }
+    }
     let res = evaluate(m.require, facts);
-    if (res === PENDING) return fwdNeed || names === NEED ? NEED : this.failure(500, 'a rule needs an answer that cannot be had', m);
+    if (res === PENDING) return this.failure(500, 'a rule needs an answer that cannot be had', m);
     if (res === GRANTED) return { ok: true, bodyLimit: m.bodyLimit };
     if (res !== DENIED_NO_USER) return this.failure(403, `${r.client} is refused by the Require rules`, m);
     // A login may still let the client in.

@@ -4,7 +4,8 @@
 // at the first hop that is not. Internal proxies (RemoteIPInternalProxy) may present private
 // addresses; trusted ones (RemoteIPTrustedProxy) may not, and once a trusted proxy has spoken an
 // internal one further left counts as trusted only. Pure.
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { inNet, parseIp, parseNet, type Ip, type Net } from './ip-match.js';
 
 export interface ProxyEntry {
   /** An address or network: `10.0.0.1`, `10.0.0.0/8`, `2001:db8::/32`. */
@@ -22,7 +23,7 @@ export interface RemoteIpSettings {
 
 /** One proxy entry, ready to match. */
 interface Matcher {
-  list: BlockList;
+  net: Net;
   internal: boolean;
 }
 
@@ -52,13 +53,7 @@ export function proxyEntryProblem(net: string): string | undefined {
 }
 
 function matcherOf(e: ProxyEntry): Matcher {
-  const list = new BlockList();
-  const slash = e.net.indexOf('/');
-  const addr = slash >= 0 ? e.net.slice(0, slash) : e.net;
-  const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-  if (slash >= 0) list.addSubnet(addr, Number(e.net.slice(slash + 1)), type);
-  else list.addAddress(addr, type);
-  return { list, internal: e.internal };
+  return { net: parseNet(e.net)!, internal: e.internal };
 }
 
 const compiledCache = new WeakMap<RemoteIpSettings, CompiledRemoteIp>();
@@ -72,12 +67,15 @@ export function compileRemoteIp(s: RemoteIpSettings): CompiledRemoteIp {
   return c;
 }
 
-function findProxy(c: CompiledRemoteIp, addr: string): Matcher | undefined {
-  const family = isIP(addr);
-  if (!family) return undefined;
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  for (const m of c.matchers) if (m.list.check(addr, type)) return m;
+function findProxyIp(c: CompiledRemoteIp, ip: Ip | undefined): Matcher | undefined {
+  if (ip === undefined) return undefined;
+  const ms = c.matchers;
+  for (let i = 0; i < ms.length; i++) if (inNet(ip, ms[i].net)) return ms[i];
   return undefined;
+}
+
+function findProxy(c: CompiledRemoteIp, addr: string): Matcher | undefined {
+  return findProxyIp(c, parseIp(addr));
 }
 
 /** True when `addr` is one of the declared proxies (trusted or internal). */
@@ -101,6 +99,16 @@ export function isPrivateAddress(addr: string): boolean {
     return (word & 0xe000) !== 0x2000;
   }
   return true;
+}
+
+function isPrivateIp(ip: Ip): boolean {
+  if (!ip.v6) {
+    const n = ip.parts[0];
+    const a = Math.floor(n / 16777216);
+    const b = Math.floor(n / 65536) % 256;
+    return a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && (b & 0xf0) === 16) || (a === 192 && b === 168);
+  }
+  return (ip.parts[0] & 0xe000) !== 0x2000;
 }
 
 export interface ClientResolution {
@@ -132,11 +140,12 @@ export function resolveClient(c: CompiledRemoteIp, peer: string, header: string 
     const rest: string | undefined = comma < 0 ? undefined : remote.slice(0, comma);
     if (word === '') break;
     const addr = plainIp(word);
-    if (!isIP(addr)) break;
-    if (!internal && isPrivateAddress(addr)) break;
+    const ip = parseIp(addr);
+    if (ip === undefined) break;
+    if (!internal && isPrivateIp(ip)) break;
     current = addr;
     remote = rest;
-    hop = remote === undefined ? undefined : findProxy(c, current);
+    hop = remote === undefined ? undefined : findProxyIp(c, ip);
   }
   return { client: current, viaProxy: true, remaining: remote };
 }

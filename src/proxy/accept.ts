@@ -3,7 +3,8 @@
 // client address) are applied to the address it gives. Installed on a listener's server last,
 // just before it listens: every 'connection' listener it has then (node:http's, the lean
 // engine's, the server's own bookkeeping) runs only for the connections let through.
-import { BlockList, isIP, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { inNet, parseIp, parseNet, type Net } from '../edge/ip-match.js';
 import type { ConfigModel, ListenerModel } from '../config/model.js';
 import type { Edge } from '../edge/gate.js';
 import { LogThrottle } from '../edge/conn-limit.js';
@@ -21,28 +22,14 @@ export interface GuardOptions {
   plainHttp: boolean;
 }
 
-const listCache = new WeakMap<readonly string[], BlockList>();
-
-function listOf(nets: readonly string[]): BlockList {
-  let l = listCache.get(nets);
-  if (!l) {
-    l = new BlockList();
-    for (const n of nets) {
-      const slash = n.indexOf('/');
-      const addr = slash >= 0 ? n.slice(0, slash) : n;
-      const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-      if (slash >= 0) l.addSubnet(addr, Number(n.slice(slash + 1)), type);
-      else l.addAddress(addr, type);
-    }
-    listCache.set(nets, l);
-  }
-  return l;
-}
+const listCache = new WeakMap<readonly string[], Net[]>();
 
 function inList(nets: readonly string[], addr: string): boolean {
   if (!nets.length) return false;
-  const family = isIP(addr);
-  return family !== 0 && listOf(nets).check(addr, family === 4 ? 'ipv4' : 'ipv6');
+  let l = listCache.get(nets);
+  if (!l) listCache.set(nets, (l = nets.map((n) => parseNet(n)).filter((n): n is Net => n !== undefined)));
+  const ip = parseIp(addr);
+  return ip !== undefined && l.some((n) => inNet(ip, n));
 }
 
 /** True when the listener reads a PROXY header first. */

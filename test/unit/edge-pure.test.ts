@@ -187,3 +187,23 @@ test('LocationMatch: PCRE-only constructs are told apart from JavaScript ones', 
   assert.match(pcreProblem('^/a++')!, /possessive/);
   assert.match(pcreProblem('^/[[:alpha:]]+')!, /POSIX classes/);
 });
+
+test('ip-match: IPv4, IPv6 (compressed, with an IPv4 tail, a zone), IPv4-mapped, networks', async () => {
+  const { inNet, parseIp, parseNet } = await import('../../src/edge/ip-match.js');
+  const yes = (ip: string, net: string) => inNet(parseIp(ip)!, parseNet(net)!);
+  assert.equal(yes('10.1.2.3', '10.0.0.0/8'), true);
+  assert.equal(yes('11.1.2.3', '10.0.0.0/8'), false);
+  assert.equal(yes('192.168.1.200', '192.168.1.128/25'), true);
+  assert.equal(yes('192.168.1.127', '192.168.1.128/25'), false);
+  assert.equal(yes('1.2.3.4', '0.0.0.0/0'), true);
+  assert.equal(yes('::ffff:10.1.2.3', '10.0.0.0/8'), true);
+  assert.equal(yes('2001:db8::1', '2001:db8::/32'), true);
+  assert.equal(yes('2001:db9::1', '2001:db8::/32'), false);
+  assert.equal(yes('2001:db8:0:0:0:0:0:1', '2001:db8::1'), true);
+  assert.equal(yes('fe80::1%eth0', 'fe80::/10'), true);
+  assert.equal(yes('::1', '::1/128'), true);
+  assert.equal(yes('64:ff9b::10.0.0.1', '64:ff9b::/96'), true);
+  assert.equal(yes('10.1.2.3', '2001:db8::/32'), false);
+  for (const bad of ['1.2.3', '1.2.3.256', '1.2.3.4.5', '01.2.3.4x', '2001:db8::1::2', '2001:db8:1:2:3:4:5:6:7', 'g::1', 'example.org', '']) assert.equal(parseIp(bad), undefined, bad);
+  assert.equal(parseNet('10.0.0.0/33'), undefined);
+});
