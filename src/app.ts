@@ -39,7 +39,10 @@ export async function defaultPlugins(): Promise<Plugin[]> {
   const { managerPlugins } = await import('./manager/plugins.js');
   const { rollingPlugin } = await import('./rolling/plugin.js');
   const { acmePlugin } = await import('./acme/plugin.js');
-  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), rollingPlugin(), acmePlugin()];
+  const { discoveryPlugin } = await import('./discovery/plugin.js');
+  const { fleetPlugin } = await import('./fleet/plugin.js');
+  // Members found by DNS, then the fleet, which applies its shared settings to them too.
+  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), rollingPlugin(), acmePlugin(), discoveryPlugin(), fleetPlugin()];
 }
 
 export class App implements AppContext {

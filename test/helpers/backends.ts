@@ -24,6 +24,8 @@ export interface BackendOptions {
   /** Custom handler; default echoes who answered as JSON and issues an `_s` session. */
   handler?: (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, b: Backend) => void;
   port?: number;
+  /** Address to listen on (default 127.0.0.1; any 127.x.y.z works on Linux). */
+  host?: string;
 }
 
 /** A backend that issues Seaside-style `_s=<id>.<route>` session ids and echoes requests. */
@@ -50,9 +52,10 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
       res.end(JSON.stringify({ member: opts.name, route, method: req.method, url: req.url, session, body: body.toString(), headers: req.headers }));
     });
   });
-  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', () => r()));
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, host, () => r()));
   backend.port = (server.address() as AddressInfo).port;
-  backend.url = `http://127.0.0.1:${backend.port}`;
+  backend.url = `http://${host}:${backend.port}`;
   backend.close = () => new Promise<void>((r) => {
     server.closeAllConnections();
     server.close(() => r());

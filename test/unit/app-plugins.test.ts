@@ -73,7 +73,7 @@ test('the default plugin list satisfies its own declarations', async () => {
   assert.doesNotThrow(() => checkPluginOrder(plugins));
   assert.deepEqual(
     plugins.map((p) => p.name),
-    ['logs', 'launcher', 'health', 'static', 'access', 'persist', 'balancer-manager', 'server-status', 'metrics', 'rolling', 'acme'],
+    ['logs', 'launcher', 'health', 'static', 'access', 'persist', 'balancer-manager', 'server-status', 'metrics', 'rolling', 'acme', 'discovery', 'fleet'],
   );
 });
 
