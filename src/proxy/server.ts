@@ -170,7 +170,7 @@ export class StickyServer extends EventEmitter {
         });
       });
       // Last: the PROXY header and the connection limits come before every connection listener.
-      guardConnections(server, { config: () => this.config, edge: this.edge, logger: () => this.logger, listener: l, plainHttp: true });
+      guardConnections(server, { config: () => this.config, edge: this.edge, logger: () => this.logger, listener: l, plainHttp: !l.tls });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(l.port, l.host, () => {
