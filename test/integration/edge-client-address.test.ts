@@ -160,3 +160,40 @@ for (const engine of ['lean', 'node'] as const) {
     assert.ok(records.every((r) => r.target === '/ok'), 'only the good requests reached HTTP');
   });
 }
+
+for (const engine of ['lean', 'node'] as const) {
+  test(`${engine}: on a TLS listener the PROXY header is read before the TLS handshake`, async () => {
+    const { makeCa, makeCert, certDir, writeCert } = await import('../helpers/certs.js');
+    const tls = await import('node:tls');
+    const net = await import('node:net');
+    const ca = await makeCa();
+    const dir = certDir();
+    const files = writeCert(dir, 'a', await makeCert(ca, ['a.test']));
+    const m = await echo();
+    const lb = await startBalancer({
+      engine,
+      listen: [{ host: '127.0.0.1', port: 0, tls: true }],
+      proxyProtocol: true,
+      balancers: { c: { members: [{ url: m.url, route: 'm' }] } },
+      proxyPass: [{ path: '/', to: 'balancer://c/' }],
+      tls: files,
+    });
+    cleanup.push(() => lb.close());
+    const text = await new Promise<string>((resolve, reject) => {
+      const raw = net.connect(lb.port, '127.0.0.1', () => {
+        raw.write('PROXY TCP4 203.0.113.77 192.0.2.1 40000 443\r\n');
+        const s = tls.connect({ socket: raw, servername: 'a.test', ca: ca.certPem }, () => s.write('GET /tls HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n'));
+        let out = '';
+        s.setEncoding('latin1');
+        s.on('data', (d: string) => (out += d));
+        s.on('end', () => resolve(out));
+        s.on('error', reject);
+      });
+      raw.on('error', reject);
+    });
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    const h = JSON.parse(text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1)).headers;
+    assert.equal(h['x-forwarded-for'], '203.0.113.77');
+    assert.equal(h['x-forwarded-proto'], 'https');
+  });
+}
