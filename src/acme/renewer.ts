@@ -64,8 +64,13 @@ interface Domain {
   retryAfterMs: number;
   nextAttemptAt?: number;
   issuedAt?: number;
+  /** Issuer of the certificate from the CA in service. */
+  issuer?: string;
   timer?: NodeJS.Timeout;
+  /** An order for it waits in the queue. */
   queued: boolean;
+  /** An order for it is under way. */
+  busy: boolean;
   removed: boolean;
 }
 
@@ -188,7 +193,7 @@ export class Renewer extends EventEmitter {
       temporary: !d.cert,
       notBefore: inService?.notBefore,
       notAfter: inService?.notAfter,
-      issuer: d.cert ? certificateFacts(d.cert.certPem).issuer : d.temporary?.issuer,
+      issuer: d.cert ? d.issuer : d.temporary?.issuer,
       renewAt: d.cert ? renewAt(d.cert.notBefore, d.cert.notAfter, this.acme.renewWindow) : undefined,
       failures: d.failures,
       lastError: d.lastError,
@@ -211,7 +216,7 @@ export class Renewer extends EventEmitter {
 
   private async addDomain(model: AcmeDomainModel): Promise<void> {
     const key = model.names[0].toLowerCase();
-    const d: Domain = { key, model, state: 'pending', failures: 0, retryAfterMs: 0, queued: false, removed: false };
+    const d: Domain = { key, model, state: 'pending', failures: 0, retryAfterMs: 0, queued: false, busy: false, removed: false };
     this.domains.set(key, d);
     let stored: StoredCertificate | undefined;
     try {
@@ -222,6 +227,7 @@ export class Renewer extends EventEmitter {
     const now = this.now();
     if (stored && stored.notAfter > now) {
       d.cert = stored;
+      d.issuer = certificateFacts(stored.certPem).issuer;
       d.state = 'valid';
       this.target.install(model.names, stored, { temporary: false });
       this.log(d).info(`serving the stored certificate of ${key}, valid until ${new Date(stored.notAfter).toISOString()}`);
@@ -248,7 +254,8 @@ export class Renewer extends EventEmitter {
   private schedule(d: Domain): void {
     clearTimeout(d.timer);
     d.timer = undefined;
-    if (this.closed || d.removed || d.queued) return;
+    // One order per domain at a time: the one queued or under way reschedules when it ends.
+    if (this.closed || d.removed || d.queued || d.busy) return;
     // A certificate whose names or CA no longer match the config is renewed at once.
     const mismatch = d.cert && (!sameNames(d.cert.names, d.model.names) || (d.cert.directory !== undefined && d.cert.directory !== this.acme.directory));
     const due =
@@ -275,6 +282,18 @@ export class Renewer extends EventEmitter {
   private async attempt(d: Domain): Promise<void> {
     d.queued = false;
     if (this.closed || d.removed) return;
+    d.busy = true;
+    try {
+      await this.orderFor(d);
+    } finally {
+      d.busy = false;
+    }
+    this.emit('change', this.view(d));
+    this.schedule(d);
+  }
+
+  /** One order for the domain: stored and put in service, or the failure counted. */
+  private async orderFor(d: Domain): Promise<void> {
     const log = this.log(d);
     d.state = d.cert ? 'renewing' : 'pending';
     this.emit('change', this.view(d));
@@ -300,6 +319,7 @@ export class Renewer extends EventEmitter {
       if (this.closed || d.removed) return;
       const stored = await store.writeCertificate(d.key, { keyPem: result.keyPem, certPem: result.certPem, directory: acme.directory });
       d.cert = stored;
+      d.issuer = certificateFacts(stored.certPem).issuer;
       d.temporary = undefined;
       d.failures = 0;
       d.lastError = undefined;
@@ -321,7 +341,5 @@ export class Renewer extends EventEmitter {
       const serving = d.cert ? `the current certificate serves until ${new Date(d.cert.notAfter).toISOString()}` : 'the temporary certificate serves meanwhile';
       log.error({ err: e }, `ordering a certificate for ${d.model.names.join(', ')} failed (${d.failures} in a row; next try in ${Math.round(wait / 1000)}s; ${serving}): ${d.lastError}`);
     }
-    this.emit('change', this.view(d));
-    this.schedule(d);
   }
 }
