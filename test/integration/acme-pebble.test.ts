@@ -1,11 +1,14 @@
 // Automatic certificates against a real ACME CA (Debian's pebble), which fetches the HTTP-01
 // answers from stickylb's plain-HTTP listener for real: a temporary certificate at first, then
 // the CA's, swapped in without a restart; kept on disk (keys 0600, one account key reused);
-// renewed in the background; served again after a restart with the CA gone.
+// renewed in the background; served again after a restart with the CA gone. What the TLS
+// listener serves is checked with curl against pebble's root (fetched from its management API).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import tls from 'node:tls';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from '../../src/app.js';
@@ -19,6 +22,27 @@ import { freeTcpPort, startPebble, type Pebble } from '../helpers/pebble.js';
 
 const NAMES = ['site.test', 'www.site.test'];
 
+/** curl over HTTPS to `name` on 127.0.0.1:port, verifying against `caFile`. */
+function curl(port: number, name: string, caFile: string, path = '/'): Promise<{ code: number; body: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--max-time', '10', '--resolve', `${name}:${port}:127.0.0.1`, '--cacert', caFile, `https://${name}:${port}${path}`], (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, body: stdout, stderr }),
+    );
+  });
+}
+
+/** The certificate a TLS handshake with SNI `name` gets (not verified). */
+function peer(port: number, name: string): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: name, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] }, () => {
+      const c = s.getPeerCertificate();
+      s.end();
+      resolve(c);
+    });
+    s.on('error', reject);
+  });
+}
+
 describe('ACME with pebble', () => {
   let pebble: Pebble;
   let port: number;
@@ -26,6 +50,8 @@ describe('ACME with pebble', () => {
   let storeDir: string;
   /** pebble's API certificate, kept when pebble is gone (a restart still reads the config's file). */
   let apiCa: string;
+  /** pebble's root, fetched from its management API (it makes a new one at every start). */
+  let rootFile: string;
   const apps: App[] = [];
 
   before(async () => {
@@ -35,6 +61,8 @@ describe('ACME with pebble', () => {
     storeDir = mkdtempSync(join(tmpdir(), 'stickylb-md-'));
     apiCa = join(storeDir, 'pebble-api.pem');
     copyFileSync(pebble.apiCaFile, apiCa);
+    rootFile = join(storeDir, 'pebble-root.pem');
+    writeFileSync(rootFile, await pebble.root());
   });
 
   after(async () => {
@@ -45,8 +73,13 @@ describe('ACME with pebble', () => {
   });
 
   function config(acme: Record<string, unknown> = {}, engine: 'lean' | 'node' = 'lean'): RawConfig {
+    const first = ((acme.domains as (string | string[])[] | undefined) ?? [NAMES])[0];
+    const names = typeof first === 'string' ? [first] : first;
     return {
-      listen: [`127.0.0.1:${port}`],
+      // Plain HTTP (where the CA checks) and TLS, for the site of the managed names.
+      listen: [`127.0.0.1:${port}`, { host: '127.0.0.1', port: 0, tls: true }],
+      serverName: names[0],
+      serverAliases: names.slice(1),
       engine,
       // Every path goes to the app; the CA's requests must still be answered by stickylb.
       proxyPass: [{ path: '/', to: `${backend.url}/` }],
@@ -110,6 +143,16 @@ describe('ACME with pebble', () => {
     assert.ok(chain[chain.length - 1].verify(root.publicKey), 'intermediate signed by pebble\'s root');
     firstSerial = cert.leaf.serialNumber;
 
+    // Served on the TLS listener: curl verifies it against pebble's root, for both names, and the
+    // request goes on to the app.
+    const tlsPort = app.addresses[1].port;
+    for (const name of NAMES) {
+      const r = await curl(tlsPort, name, rootFile, '/hello');
+      assert.equal(r.code, 0, `curl https://${name}: ${r.stderr}`);
+      assert.equal(JSON.parse(r.body).url, '/hello');
+      assert.equal((await peer(tlsPort, name)).serialNumber, firstSerial);
+    }
+
     // The state on server-status (mod_md's lines), the manager's API and the metrics.
     const auto = (await request(`http://127.0.0.1:${port}/server-status?auto`)).body;
     assert.match(auto, /^ManagedCertificatesTotal: 1$/m);
@@ -163,6 +206,10 @@ describe('ACME with pebble', () => {
     const renewed = served(app, 'www.site.test');
     assert.equal(renewed.source, 'ACME');
     assert.match(renewed.leaf.issuer, /Pebble Intermediate CA/);
+    // New handshakes get the new certificate, on the listener that was already running.
+    const tlsPort = app.addresses[1].port;
+    await until(async () => (await peer(tlsPort, 'site.test')).serialNumber !== firstSerial, 'the renewed certificate on the TLS listener');
+    assert.equal((await curl(tlsPort, 'www.site.test', rootFile)).code, 0);
     await app.reload(validateConfig(config()));
     await renewer.idle();
     assert.equal(readFileSync(join(accounts, ca, 'account.pem'), 'utf8'), accountKey, 'the account key is kept');
@@ -188,6 +235,26 @@ describe('ACME with pebble', () => {
     }
   });
 
+  test('with plain HTTP redirected to HTTPS, the CA\'s requests are still answered over plain HTTP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stickylb-md-'));
+    try {
+      const app = await start({ ...config({ domains: ['redirect.test'], storeDir: dir }), redirectToHttps: true });
+      const renewer = app.get(ACME)!;
+      const plain = await request(`http://127.0.0.1:${port}/page`, { headers: { Host: 'redirect.test' } });
+      assert.equal(plain.status, 301);
+      assert.equal(plain.headers.location, 'https://redirect.test/page');
+      // pebble got its answer over plain HTTP: had it been sent to https://redirect.test/, it
+      // would have found nothing on port 443.
+      await until(() => renewer.list()[0].state === 'valid', 'a certificate for redirect.test', 60_000).catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(renewer.list())}`);
+      });
+      assert.equal((await curl(app.addresses[1].port, 'redirect.test', rootFile, '/over-tls')).code, 0);
+      await stop(app);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a refused order backs off (terms not accepted): the temporary certificate serves, the next try waits', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stickylb-md-'));
     try {
@@ -200,6 +267,14 @@ describe('ACME with pebble', () => {
       assert.ok(c.nextAttemptAt! >= Date.now() + 9 * 60_000, `next try about 10 minutes away, not ${c.nextAttemptAt! - Date.now()} ms`);
       assert.equal(c.temporary, true);
       assert.equal(served(app, 'terms.test').source, 'ACME (temporary)');
+      // HTTPS answers with the temporary certificate: a certificate error that names the site,
+      // not a failed handshake.
+      const tlsPort = app.addresses[1].port;
+      const presented = await peer(tlsPort, 'terms.test');
+      assert.equal(presented.subject.CN, 'stickylb temporary certificate');
+      assert.equal(presented.subjectaltname, 'DNS:terms.test');
+      const r = await curl(tlsPort, 'terms.test', rootFile);
+      assert.equal(r.code, 60, `curl refuses the self-signed certificate: ${r.stderr}`);
       await stop(app);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -211,6 +286,11 @@ describe('ACME with pebble', () => {
     const app = await start(config());
     const renewer = app.get(ACME)!;
     assert.equal(served(app, 'site.test').leaf.serialNumber, firstSerial);
+    const tlsPort = app.addresses[1].port;
+    const r = await curl(tlsPort, 'site.test', rootFile, '/after-restart');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.body).url, '/after-restart');
+    assert.equal((await peer(tlsPort, 'www.site.test')).serialNumber, firstSerial);
     const c = renewer.list()[0];
     assert.equal(c.state, 'valid');
     assert.equal(c.temporary, false);

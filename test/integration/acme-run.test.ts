@@ -1,7 +1,9 @@
 // `stickylb run -c FILE` with a managed domain and a real ACME CA (pebble): the first certificate
-// is in service within a minute of the start, with no SIGHUP, and the store is next to the config.
+// is served on the TLS listener within a minute of the start, with no SIGHUP (curl verifies it
+// against pebble's root), and the store is next to the config.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,10 +15,12 @@ import { freeTcpPort, startPebble, type Pebble } from '../helpers/pebble.js';
 let pebble: Pebble;
 let dir: string;
 let port: number;
+let tlsPort: number;
 let proc: NodeProcess | undefined;
 
 before(async () => {
   port = await freeTcpPort();
+  tlsPort = await freeTcpPort();
   pebble = await startPebble({ httpPort: port });
   dir = mkdtempSync(join(tmpdir(), 'stickylb-acme-run-'));
   copyFileSync(pebble.apiCaFile, join(dir, 'pebble-api.pem'));
@@ -33,7 +37,8 @@ test('stickylb run: the first certificate is served without a reload [acme-no-re
   writeFileSync(
     config,
     [
-      `listen: ["127.0.0.1:${port}"]`,
+      `listen: ["127.0.0.1:${port}", { host: 127.0.0.1, port: ${tlsPort}, tls: true }]`,
+      'serverName: run.test',
       'serverStatus: {}',
       'errorLog: { level: info, format: text }',
       'acme:',
@@ -55,6 +60,11 @@ test('stickylb run: the first certificate is served without a reload [acme-no-re
   });
   const status = await auto();
   assert.match(status, /^ManagedCertificate\[0\]Temporary: no$/m);
+  // curl verifies the certificate on the TLS listener against the root pebble made at its start.
+  const root = join(dir, 'pebble-root.pem');
+  writeFileSync(root, await pebble.root());
+  const https = execFileSync('curl', ['-sS', '--max-time', '10', '--resolve', `run.test:${tlsPort}:127.0.0.1`, '--cacert', root, `https://run.test:${tlsPort}/server-status?auto`], { encoding: 'utf8' });
+  assert.match(https, /^ManagedCertificatesOK: 1$/m);
   // The store is next to the config file (MDStoreDir's default, "md").
   const cert = new X509Certificate(readFileSync(join(dir, 'md', 'domains', 'run.test', 'pubcert.pem')));
   assert.match(cert.issuer, /Pebble Intermediate CA/);
