@@ -87,8 +87,8 @@ export function dispatchStream(
     refusedRecord(server, stream, session, rawHeaders, 431);
     if (parsed.size > listener.maxHeaderListSize * BOMB_FACTOR) {
       server.logger.warn({ client: plainAddress(session.socket?.remoteAddress) }, `closed an HTTP/2 connection: a header list of ${parsed.size} bytes (the limit is ${listener.maxHeaderListSize})`);
-      session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      session.destroy();
+      // A number as the reason: GOAWAY carries it (node:http2's destroy(code)).
+      (session.destroy as unknown as (code: number) => void).call(session, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
       return;
     }
     answer(stream, 431, 'The request head is too large.');

@@ -68,9 +68,21 @@ export class H2Front {
       peerMaxConcurrentStreams: limits.maxConcurrentStreams,
     });
     this.server.on('session', (s) => this.onSession(s));
-    this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) =>
-      onStream(stream, headers, rawHeaders, stream.session as http2.ServerHttp2Session),
-    );
+    this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      // A stream of a session that is already gone (closed for a flood) is not served.
+      const session = stream.session as http2.ServerHttp2Session | undefined;
+      if (session === undefined || session.destroyed || stream.destroyed) {
+        stream.destroy();
+        return;
+      }
+      try {
+        onStream(stream, headers, rawHeaders, session);
+      } catch (e) {
+        // A bug of ours: this stream is reset, the process and the other streams go on.
+        this.logger().error({ err: e }, 'internal error while handling an HTTP/2 stream');
+        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
   }
 
   private settings(): http2.Settings {
@@ -119,8 +131,8 @@ export class H2Front {
     const calm = (what: string) => {
       if (s.destroyed) return;
       this.logger().warn({ client }, `closed an HTTP/2 connection from ${client}: ${what} (a flood)`);
-      s.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-      s.destroy();
+      // A number as the reason: GOAWAY carries it (node:http2's destroy(code)).
+      (s.destroy as unknown as (code: number) => void).call(s, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     };
     const limits = this.limits;
     s.setTimeout(limits.idleTimeoutMs, () => {
