@@ -1,12 +1,16 @@
 // Small argument parsing shared by the commands (node:util parseArgs with our wording).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-export function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+/** Parses options; words that are no option are refused unless `maxPositionals` allows them. */
+export function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, maxPositionals = 0) {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: NonNullable<ParseArgsConfig['options']>; allowPositionals: true; strict: true }>>;
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (parsed.positionals.length > maxPositionals) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])}`);
+  return parsed;
 }
 
 export class UsageError extends Error {
@@ -38,7 +42,7 @@ export function configFileArgs(
       format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...options,
-    }));
+    }, Infinity));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`stickylb ${command}: ${e.message}\n\n${help}`);

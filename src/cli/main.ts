@@ -27,12 +27,21 @@ function usage(): string {
     '  restart --rolling  restart the nodes of a running balancer one at a time',
     '  schema             print the JSON Schema of the YAML/JSON config format',
     '',
-    'stickylb <command> --help for the options of a command.',
+    'options:',
+    '  --version, -v      print the version of stickylb',
+    '  --help, -h         print this list',
+    '',
+    'stickylb <command> --help (or stickylb help <command>) for the options of a command.',
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length === 1 && Object.hasOwn(commands, rest[0])) return main([rest[0], '--help']);
+  if ((name === '--help' || name === '-h' || name === 'help' || name === '--version' || name === '-v') && rest.length) {
+    console.error(`stickylb: unexpected argument ${JSON.stringify(rest[0])} after ${name}\n\n${usage()}`);
+    return 2;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     return name ? 0 : 2;
@@ -42,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(createRequire(import.meta.url)('../../package.json').version);
     return 0;
   }
-  const load = commands[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) {
     console.error(`stickylb: unknown command "${name}"\n\n${usage()}`);
     return 2;

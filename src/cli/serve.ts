@@ -37,7 +37,7 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
       try {
         const next = loadConfigFile(file, { format: opts.format });
         await app.reload(next.model);
-        app.logger.warn({ file }, `configuration reloaded from ${file}`);
+        app.logger.info({ file }, `configuration reloaded from ${file}`);
       } catch (e) {
         const diags = e instanceof ConfigError ? e.diagnostics.map(formatDiagnostic) : [(e as Error).message];
         app.logger.error({ file, diagnostics: diags }, `reload refused, the running configuration stays:\n${diags.join('\n')}`);

@@ -4,10 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { ConfigModel } from './model.js';
-import { ConfigError, type Diagnostic, type SourceMap } from './diagnostics.js';
+import { ConfigError, unreadableFile, type Diagnostic, type SourceMap } from './diagnostics.js';
 import { formatFor, parseConfigText, type ConfigFormat } from './load.js';
 import { validateConfig } from './validate.js';
 import { lintConfig } from './lint.js';
+import { configSchema } from './schema.js';
+import { salvage } from './salvage.js';
 
 export interface Analysis {
   file: string;
@@ -38,13 +40,62 @@ export function analyseConfigFile(file: string, opts: { format?: string } = {}):
     diagnostics.push(...parsed.diagnostics.map((d) => ({ ...d, file: d.file ?? file })));
     result.raw = parsed.raw;
     result.sourceMap = parsed.sourceMap;
-    result.model = validateConfig(parsed.raw, { source: resolvePath(file), sourceMap: parsed.sourceMap });
-    diagnostics.push(...lintConfig(result.model, { raw: parsed.raw, sourceMap: parsed.sourceMap, file }));
+    try {
+      result.model = validateConfig(parsed.raw, { source: resolvePath(file), sourceMap: parsed.sourceMap });
+    } catch (e) {
+      fail(e);
+      // The schema refused something: say what the rest would still give.
+      if (!configSchema.safeParse(parsed.raw).success) diagnostics.push(...salvaged(parsed.raw, parsed.sourceMap, file, result.format));
+      return finish(result);
+    }
+    diagnostics.push(...lintConfig(result.model, { raw: parsed.raw, sourceMap: parsed.sourceMap, file, format: result.format }));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code && !(e instanceof ConfigError) && (e as NodeJS.ErrnoException).syscall) {
-      diagnostics.push({ severity: 'error', file, message: `cannot read config file: ${(e as NodeJS.ErrnoException).code}` });
+      diagnostics.push(unreadableFile(file, resolvePath(file), e as NodeJS.ErrnoException));
     } else fail(e);
   }
+  return finish(result);
+}
+
+/**
+ * Resolve errors and lint findings of a config the schema refused, from what is left once the
+ * refused values are taken out; findings about the refused values themselves are left out.
+ */
+function salvaged(raw: unknown, sourceMap: SourceMap | undefined, file: string, format: ConfigFormat | undefined): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const drop: string[] = [];
+  // Resolve errors are reported, and their values taken out in turn, until the rest resolves and
+  // can be linted.
+  for (let round = 0; round < 4; round++) {
+    const s = salvage(raw, sourceMap, { drop });
+    if (s.raw === undefined) return out;
+    const under = (p: string | undefined) => p !== undefined && s.refused.some((r) => p === r || p.startsWith(`${r}.`) || p.startsWith(`${r}[`));
+    const back = (d: Diagnostic): Diagnostic | undefined => {
+      if (!d.path) return { ...d, file: d.file ?? file };
+      const orig = s.original(d.path);
+      if (orig === undefined || under(orig)) return undefined;
+      return { ...d, file: d.file ?? file, path: orig, message: d.message.split(d.path).join(orig) };
+    };
+    let model: ConfigModel;
+    try {
+      model = validateConfig(s.raw, { source: resolvePath(file), sourceMap: s.sourceMap });
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      const found = e.diagnostics.map(back).filter((d): d is Diagnostic => d !== undefined);
+      out.push(...found);
+      const more = found.map((d) => d.path).filter((p): p is string => p !== undefined && !drop.includes(p));
+      if (!more.length) return out;
+      drop.push(...more);
+      continue;
+    }
+    out.push(...lintConfig(model, { raw: s.raw, sourceMap: s.sourceMap, file, format }).map(back).filter((d): d is Diagnostic => d !== undefined));
+    return out;
+  }
+  return out;
+}
+
+function finish(result: Analysis): Analysis {
+  const diagnostics = result.diagnostics;
   // Files in the order they were first named, then by line; errors before warnings on a line.
   const order = [...new Set(diagnostics.map((d) => d.file))];
   diagnostics.sort(

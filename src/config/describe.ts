@@ -3,6 +3,7 @@
 // Pure: `describeConfig` gives data (for --json), `renderSetup` the text.
 import { STATUS_LETTERS, STATUS_WORDS, type AcmeModel, type BalancerModel, type ConfigModel, type HandlerModel, type ListenerModel, type SiteModel } from './model.js';
 import { formatRenewWindow } from '../acme/schedule.js';
+import { resolveConfigPath } from './base-dir.js';
 
 export interface RouteLine {
   /** The path or pattern as configured. */
@@ -131,7 +132,7 @@ function describeSite(model: ConfigModel, site: SiteModel, index: number): SiteS
     ],
     handlers: site.handlers.map((h) => ({ handler: h.handler, path: h.path, who: describeAccess(h) })),
     static: site.static?.root,
-    accessLogs: site.accessLog.map((l) => `${l.path === '-' ? 'standard output' : l.path}${l.json ? ' (JSON)' : ''}`),
+    accessLogs: site.accessLog.map((l) => `${l.path === '-' ? 'standard output' : resolveConfigPath(model, l.path)}${l.json ? ' (JSON)' : ''}`),
   };
 }
 
@@ -186,7 +187,7 @@ export function describeConfig(model: ConfigModel): Setup {
       .filter((b) => !b.implicit)
       .map((b) => describeBalancer(model, b)),
     serverStatus: model.proxyStatus ? 'server-status shows the balancers (ProxyStatus On)' : 'server-status does not show the balancers (ProxyStatus Off)',
-    errorLog: `${model.errorLog.path === '-' ? 'standard error' : model.errorLog.path}, level ${model.errorLog.level}`,
+    errorLog: `${model.errorLog.path === '-' ? 'standard output' : resolveConfigPath(model, model.errorLog.path)}, level ${model.errorLog.level}, ${model.errorLog.format === 'text' ? 'text lines' : 'JSON lines'}`,
     persist: model.persist ? `manager changes are kept in ${model.persist.file} (BalancerPersist On)` : 'manager changes last until restart',
     timeouts: `Timeout ${ms(model.timeoutMs)}, KeepAliveTimeout ${ms(model.keepAliveTimeoutMs)}`,
     certificates: model.acme ? describeAcme(model.acme) : undefined,

@@ -2,6 +2,7 @@
 // descriptions (defaults and units) that editors show on hover. Pure.
 import { z } from 'zod';
 import {
+  durationSchema,
   accessLogSchema,
   acmeSchema,
   balancerSchema,
@@ -25,6 +26,7 @@ import {
 import { fleetSchema, resolverSchema } from './fleet-schema.js';
 
 const DURATION = 'seconds, or a string with a unit: "500ms", "30s", "5m", "1h"';
+const GENERIC_DURATION = durationSchema.description;
 
 const site: Record<string, string> = {
   serverName: 'Host name this site answers for (Apache ServerName); without one the site takes every host.',
@@ -64,7 +66,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       healthExpressions: 'Named health check expressions (Apache ProxyHCExpr), used by health.expect. See docs/health-checks.md.',
       healthTemplates: 'Named health check settings (Apache ProxyHCTemplate), used by health.template.',
       logFormats: 'Access log formats by nickname (Apache LogFormat); common, combined, vhost_combined, referer and agent are built in.',
-      errorLog: 'Error log file ("-": standard error, the default) and level (Apache ErrorLog, LogLevel; default warn).',
+      errorLog: 'Error log: path (a file, relative to the config file, or "-": standard output, the default), level (default warn) and format (json, the default, or text; Apache configs: text) (Apache ErrorLog, LogLevel).',
       persist: 'Keep manager changes across restarts (Apache BalancerPersist): true (next to the config file) or {file}. Config edits win over saved state.',
       nodes: 'Identical app nodes stickylb starts and supervises; each becomes a member with its own route.',
       rolling: 'Settings of `stickylb restart --rolling`.',
@@ -267,7 +269,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       command: 'The command that starts one node; it gets PORT and STICKYLB_ROUTE in its environment.',
       count: 'How many nodes. Default 2.',
       basePort: 'Port of the first node; the others follow. Default 8081.',
-      routePrefix: 'Routes are this prefix + 1, 2, …. Default "lean".',
+      routePrefix: 'Routes are this prefix + 1, 2, …. Default "node".',
       list: 'Explicit {route, port} of each node instead of count/basePort/routePrefix.',
       env: 'More environment variables for every node.',
       cwd: 'Working directory of the nodes.',
@@ -303,6 +305,15 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
   ],
 ]);
 
+// The balancer and member parameters of a ProxyPass rule are copies of those schemas: same texts.
+for (const [copy, of] of [
+  [proxyPassSchema.shape.params.unwrap(), balancerSchema],
+  [proxyPassSchema.shape.member.unwrap(), memberSchema],
+] as const) {
+  const texts = descriptions.get(of);
+  if (texts) descriptions.set(copy, texts);
+}
+
 /** The JSON Schema (draft 2020-12) of the config format. */
 export function configJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(configSchema, {
@@ -312,7 +323,8 @@ export function configJsonSchema(): Record<string, unknown> {
       const texts = descriptions.get(ctx.zodSchema as unknown as z.ZodType);
       const props = (ctx.jsonSchema as { properties?: Record<string, Record<string, unknown>> }).properties;
       if (texts && props) {
-        for (const [key, text] of Object.entries(texts)) if (props[key] && !props[key].description) props[key].description = text;
+        // The generic text of a duration gives way to what this duration is for.
+        for (const [key, text] of Object.entries(texts)) if (props[key] && (!props[key].description || props[key].description === GENERIC_DURATION)) props[key].description = text;
       }
       // zod names startsWith checks with a format of its own; the pattern says the same.
       if ((ctx.jsonSchema as { format?: string }).format === 'starts_with') delete (ctx.jsonSchema as { format?: string }).format;

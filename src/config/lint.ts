@@ -81,6 +81,58 @@ export interface LintOptions {
   sourceMap?: SourceMap;
   /** File to name when the source map has no entry. */
   file?: string;
+  /** The config's syntax: advice is written in its terms (Apache directives, or YAML settings). */
+  format?: 'apache' | 'yaml' | 'json';
+}
+
+/** How advice names things, in the terms of the config's own syntax. */
+export interface Words {
+  yaml: boolean;
+  /** A routing rule: `ProxyPass /x balancer://c/` or `proxyPass { path: /x, to: "balancer://c/" }`. */
+  rule(kind: 'path' | 'match', where: string, to: string): string;
+  /** A redirect rewriting entry. */
+  reverse(path: string, to: string): string;
+  /** What to add for one: `"ProxyPassReverse / balancer://c/"` or `{ path: /, to: "balancer://c/" } to proxyPassReverse`. */
+  addReverse(path: string, to: string): string;
+  /** The rewriting entries, as a group: `ProxyPassReverse lines` or `proxyPassReverse entries`. */
+  reverses: string;
+  exclusion(path: string): string;
+  /** Advice for a handler open to everyone. */
+  restrictHandler: string;
+  route: string;
+  nofailoverOn: string;
+  documentRoot: string;
+}
+
+const APACHE_WORDS: Words = {
+  yaml: false,
+  rule: (kind, where, to) => `${kind === 'match' ? 'ProxyPassMatch' : 'ProxyPass'} ${where} ${to}`,
+  reverse: (path, to) => `ProxyPassReverse ${path} ${to}`.trim(),
+  addReverse: (path, to) => `"ProxyPassReverse ${path} ${to}"`,
+  reverses: 'ProxyPassReverse lines',
+  exclusion: (path) => `"ProxyPass ${path} !"`,
+  restrictHandler: 'allow only trusted addresses (Require local, Require ip 10.0.0.0/8) or add a login (AuthType Basic with AuthUserFile)',
+  route: 'route=NAME',
+  nofailoverOn: 'nofailover On',
+  documentRoot: 'DocumentRoot',
+};
+
+const YAML_WORDS: Words = {
+  yaml: true,
+  rule: (kind, where, to) => `proxyPass { ${kind}: ${where}, to: "${to}" }`,
+  reverse: (path, to) => `proxyPassReverse { path: ${path}, to: "${to}" }`,
+  addReverse: (path, to) => `{ path: ${path}, to: "${to}" } to proxyPassReverse`,
+  reverses: 'proxyPassReverse entries',
+  exclusion: (path) => `{ path: ${path}, to: "!" } to proxyPass`,
+  restrictHandler: 'allow only trusted addresses (allow: [local, 10.0.0.0/8]) or add a login (htpasswd: FILE)',
+  route: 'route: NAME',
+  nofailoverOn: 'nofailover: true',
+  documentRoot: 'static',
+};
+
+/** The words of a config syntax (Apache directives unless the format is YAML or JSON). */
+export function wordsFor(format: LintOptions['format']): Words {
+  return format === 'yaml' || format === 'json' ? YAML_WORDS : APACHE_WORDS;
 }
 
 /** Finds the things worth a warning in a config that loaded. */
@@ -109,19 +161,21 @@ export function lintConfig(model: ConfigModel, opts: LintOptions = {}): Diagnost
     out.push({ severity, file: loc?.file ?? opts.file, line: loc?.line, path, code, message });
   };
   const origins = siteOrigins(raw);
+  const words = wordsFor(opts.format);
   const ruleText = (o: string | undefined, r: RuleModel) => {
     const rr = o ? rawAt(raw, o) : undefined;
     const to = rr?.to ?? (r.kind === 'exclude' ? '!' : `balancer://${r.balancer}${r.kind === 'proxy' ? r.targetPath : ''}`);
-    return `${r.match !== undefined ? 'ProxyPassMatch' : 'ProxyPass'} ${r.match ?? r.path} ${to}`;
+    return words.rule(r.match !== undefined ? 'match' : 'path', r.match ?? r.path!, to);
   };
 
   model.sites.forEach((site, s) => {
     const o = origins[s] ?? { rules: [], reverse: [], handlers: [] };
     lintRuleOrder(site, o, ruleText, at, warn);
-    lintReverse(model, site, o, raw, ruleText, at, warn);
-    lintHandlers(site, o, ruleText, at, warn, locate);
+    lintReverse(model, site, o, raw, ruleText, at, warn, words);
+    lintHandlers(site, o, ruleText, at, warn, locate, words);
   });
-  lintBalancers(model, raw, at, warn);
+  lintBalancers(model, raw, at, warn, words);
+  lintWebSocketUrls(raw, warn);
   lintAcme(model, warn);
   for (const d of lintTrust(model, (s, i) => origins[s]?.handlers[i])) warn(d.severity, d.path, d.code!, d.message);
   // A rule of the main server shows up in every virtual host; say it once.
@@ -154,14 +208,14 @@ function lintRuleOrder(site: SiteModel, o: SiteOrigins, ruleText: RuleText, at: 
   });
 }
 
-function lintReverse(model: ConfigModel, site: SiteModel, o: SiteOrigins, raw: RawConfig, ruleText: RuleText, at: At, warn: Warn): void {
+function lintReverse(model: ConfigModel, site: SiteModel, o: SiteOrigins, raw: RawConfig, ruleText: RuleText, at: At, warn: Warn, words: Words): void {
   const used = new Set<number>();
   site.rules.forEach((r, j) => {
     if (r.kind !== 'proxy' || r.path === undefined) return;
     const b = model.balancers[r.balancer];
     if (!b) return;
     const rr = rawAt(raw, o.rules[j] ?? '');
-    const target: string = rr?.to ?? (b.implicit ? joinUrl(b.members[0]?.url ?? '', r.targetPath) : `balancer://${b.name}${r.targetPath}`);
+    const target: string = b.implicit ? joinUrl(b.members[0]?.url ?? rr?.to ?? '', r.targetPath) : (rr?.to ?? `balancer://${b.name}${r.targetPath}`);
     const samePath = site.reverse.map((rev, k) => ({ rev, k })).filter(({ rev }) => rev.path.replace(/\/+$/, '') === r.path!.replace(/\/+$/, ''));
     const covered = (m: MemberModel) => {
       const want = normUrl(joinUrl(m.url, r.targetPath));
@@ -170,13 +224,14 @@ function lintReverse(model: ConfigModel, site: SiteModel, o: SiteOrigins, raw: R
       return !!hit;
     };
     const missing = b.members.filter((m) => !covered(m));
-    const balancerForm = b.implicit ? `ProxyPassReverse ${r.path} ${target}` : `ProxyPassReverse ${r.path} balancer://${b.name}${r.targetPath || '/'}`;
+    const balancerTo = b.implicit ? target : `balancer://${b.name}${r.targetPath || '/'}`;
+    const balancerForm = words.addReverse(r.path, balancerTo);
     if (b.members.length && missing.length === b.members.length) {
       warn(
         'warning',
         o.rules[j],
         'reverse-missing',
-        `${ruleText(o.rules[j], r)} has no ProxyPassReverse: a redirect from a member (Location: ${joinUrl(b.members[0].url, r.targetPath)}…) reaches the browser unchanged; add "${balancerForm}"${b.implicit ? '' : ' (one line covers every member)'}`,
+        `${ruleText(o.rules[j], r)} has no ${words.yaml ? 'proxyPassReverse entry' : 'ProxyPassReverse'}: a redirect from a member (Location: ${joinUrl(b.members[0].url, r.targetPath)}…) reaches the browser unchanged; add ${balancerForm}${b.implicit ? '' : ` (one ${words.yaml ? 'entry' : 'line'} covers every member)`}`,
       );
     } else if (missing.length) {
       const lines = samePath.filter(({ rev }) => rev.prefixes.length).map(({ k }) => at(o.reverse[k]));
@@ -184,7 +239,7 @@ function lintReverse(model: ConfigModel, site: SiteModel, o: SiteOrigins, raw: R
         'warning',
         o.rules[j],
         'reverse-partial',
-        `the ProxyPassReverse lines for ${r.path} (${lines.join(', ')}) miss ${missing.map((m) => joinUrl(m.url, r.targetPath)).join(', ')}: add ${missing.map((m) => `"ProxyPassReverse ${r.path} ${joinUrl(m.url, r.targetPath)}"`).join(' and ')}, or use the single line "${balancerForm}"`,
+        `the ${words.reverses} for ${r.path} (${lines.join(', ')}) miss ${missing.map((m) => joinUrl(m.url, r.targetPath)).join(', ')}: add ${missing.map((m) => words.addReverse(r.path!, joinUrl(m.url, r.targetPath))).join(' and ')}, or use the single ${words.yaml ? 'entry' : 'line'} ${balancerForm}`,
       );
     } else if (!b.implicit && b.members.length > 1) {
       const perMember = samePath.filter(({ k }) => !/^balancer:/i.test(rawAt(raw, o.reverse[k] ?? '')?.to ?? 'balancer:'));
@@ -193,7 +248,7 @@ function lintReverse(model: ConfigModel, site: SiteModel, o: SiteOrigins, raw: R
           'info',
           o.reverse[perMember[0].k],
           'reverse-per-member',
-          `ProxyPassReverse lines ${perMember.map(({ k }) => at(o.reverse[k]).replace(/^line /, '')).join(', ')} cover every member of ${b.name}, which is correct; "${balancerForm}" says the same in one line and keeps up when members change`,
+          `${words.reverses} ${perMember.map(({ k }) => at(o.reverse[k]).replace(/^line /, '')).join(', ')} cover every member of ${b.name}, which is correct; ${balancerForm.replace(/ to proxyPassReverse$/, '')} says the same in one ${words.yaml ? 'entry' : 'line'} and keeps up when members change`,
         );
       }
     }
@@ -202,11 +257,11 @@ function lintReverse(model: ConfigModel, site: SiteModel, o: SiteOrigins, raw: R
     const rr = rawAt(raw, o.reverse[k] ?? '');
     const bm = /^balancer:\/\/([^/]+)/i.exec(rr?.to ?? '');
     if (bm && !Object.keys(model.balancers).some((n) => n.toLowerCase() === bm[1].toLowerCase())) {
-      warn('warning', o.reverse[k], 'reverse-unknown-balancer', `ProxyPassReverse ${rev.path} ${rr.to}: no balancer named "${bm[1]}", so nothing is rewritten`);
+      warn('warning', o.reverse[k], 'reverse-unknown-balancer', `${words.reverse(rev.path, rr.to)}: no balancer named "${bm[1]}", so nothing is rewritten`);
       return;
     }
     if (!used.has(k) && !site.rules.some((r) => r.kind === 'proxy' && r.path !== undefined && r.path.replace(/\/+$/, '') === rev.path.replace(/\/+$/, ''))) {
-      warn('warning', o.reverse[k], 'reverse-unused', `ProxyPassReverse ${rev.path} ${rr?.to ?? ''}: no ProxyPass sends ${rev.path} anywhere, so redirects rewritten to ${rev.path} lead nowhere`.replace(/  +/g, ' '));
+      warn('warning', o.reverse[k], 'reverse-unused', `${words.reverse(rev.path, rr?.to ?? '')}: no ${words.yaml ? 'proxyPass rule' : 'ProxyPass'} sends ${rev.path} anywhere, so redirects rewritten to ${rev.path} lead nowhere`.replace(/  +/g, ' '));
     }
   });
 }
@@ -218,6 +273,7 @@ function lintHandlers(
   at: At,
   warn: Warn,
   locate: (path: string | undefined) => { directive?: string } | undefined,
+  words: Words,
 ): void {
   site.handlers.forEach((h, i) => {
     const origin = o.handlers[i];
@@ -237,10 +293,11 @@ function lintHandlers(
         'warning',
         path,
         'handler-open',
-        `security: ${h.handler} at ${h.path} is open to everyone${because}: ${what}; allow only trusted addresses (Require local, Require ip 10.0.0.0/8) or add a login (AuthType Basic with AuthUserFile)`,
+        `security: ${h.handler} at ${h.path} is open to everyone${because}: ${what}; ${words.restrictHandler}`,
       );
     }
-    const first = site.rules.findIndex((r) => ruleTakes(r, h.path));
+    // Only an Apache file can also be run by Apache.
+    const first = words.yaml ? -1 : site.rules.findIndex((r) => ruleTakes(r, h.path));
     if (first >= 0 && site.rules[first].kind === 'proxy') {
       warn(
         'info',
@@ -254,11 +311,11 @@ function lintHandlers(
     if (r.kind !== 'exclude' || r.path === undefined) return;
     if (site.static) return;
     if (site.handlers.some((h) => matchesPrefix(r.path!, h.path) || matchesPrefix(h.path, r.path!))) return;
-    warn('warning', o.rules[j], 'exclusion-unserved', `${ruleText(o.rules[j], r)}: ${r.path} is not proxied, and no handler or DocumentRoot serves it, so requests for it get 404`);
+    warn('warning', o.rules[j], 'exclusion-unserved', `${ruleText(o.rules[j], r)}: ${r.path} is not proxied, and no handler or ${words.documentRoot} serves it, so requests for it get 404`);
   });
 }
 
-function lintBalancers(model: ConfigModel, raw: RawConfig, at: At, warn: Warn): void {
+function lintBalancers(model: ConfigModel, raw: RawConfig, at: At, warn: Warn, words: Words): void {
   const memberOrigin = (name: string, i: number) => {
     const n = raw.balancers?.[name]?.members?.length ?? 0;
     return i < n ? `balancers.${name}.members[${i}]` : raw.nodes ? 'nodes' : `balancers.${name}`;
@@ -278,7 +335,7 @@ function lintBalancers(model: ConfigModel, raw: RawConfig, at: At, warn: Warn): 
       }
       if (b.sticky && !m.route) {
         const names = b.sticky.cookie === b.sticky.url ? b.sticky.cookie : [b.sticky.cookie, b.sticky.url].filter(Boolean).join('|');
-        warn('warning', origin(i), 'member-without-route', `balancer ${b.name} is sticky (stickysession=${names}) but member ${m.url} has no route, so no session can stick to it; add route=NAME, the suffix the application puts on its session ids`);
+        warn('warning', origin(i), 'member-without-route', `balancer ${b.name} is sticky (stickysession${words.yaml ? ': ' : '='}${names}) but member ${m.url} has no route, so no session can stick to it; add ${words.route}, the suffix the application puts on its session ids`);
       }
       if (m.route && b.separator && m.route.includes(b.separator)) {
         warn('warning', `${origin(i)}.route`, 'route-has-separator', `balancer ${b.name}: route "${m.route}" contains the session separator "${b.separator}"; the route is read after the first "${b.separator}" of the session id, so it is found only when the rest of the id has no "${b.separator}"`);
@@ -286,13 +343,13 @@ function lintBalancers(model: ConfigModel, raw: RawConfig, at: At, warn: Warn): 
     });
     if (b.nofailover && b.members.length === 1) {
       const path = findParamOrigin(raw, b.name, 'nofailover');
-      warn('warning', path, 'nofailover-single-member', `balancer ${b.name} has nofailover On and a single member: there is nothing to fail over to, so it changes nothing (are members missing?)`);
+      warn('warning', path, 'nofailover-single-member', `balancer ${b.name} has ${words.nofailoverOn} and a single member: there is nothing to fail over to, so it changes nothing (are members missing?)`);
     }
   }
   // Apache finds an existing worker by string prefix, so a member URL that starts with an
-  // earlier one becomes that worker and loses its own route.
+  // earlier one becomes that worker and loses its own route. Only an Apache file runs there.
   const key = (u: string) => u.toLowerCase().replace(/\/+$/, '');
-  all.forEach((x, j) => {
+  if (!words.yaml) all.forEach((x, j) => {
     const prior = all.slice(0, j).find((y) => key(y.m.url) !== key(x.m.url) && key(x.m.url).startsWith(key(y.m.url)));
     if (!prior) return;
     warn(
@@ -302,6 +359,23 @@ function lintBalancers(model: ConfigModel, raw: RawConfig, at: At, warn: Warn): 
       `member URL ${x.m.url} starts with member URL ${prior.m.url} (${at(prior.origin)}): Apache would take them for one worker and silently drop ${x.m.route ? `route=${x.m.route}` : 'the settings'} of the second; stickylb keeps them apart (it compares whole host:port), but the config does not work the same under Apache`,
     );
   });
+}
+
+/** `ws://` and `wss://` member URLs are read as `http://` and `https://`: say so where they are. */
+function lintWebSocketUrls(raw: RawConfig, warn: Warn): void {
+  const walk = (v: unknown, path: string) => {
+    if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        const p = path ? `${path}.${k}` : k;
+        if ((k === 'url' || k === 'to') && typeof x === 'string' && /^wss?:\/\//i.test(x)) {
+          const http = x.replace(/^ws(s?):/i, 'http$1:');
+          warn('info', p, 'websocket-url', `${x} is taken as ${http}: stickylb reaches members over HTTP(S) and passes WebSocket upgrades to every member, so ${http} says the same (Apache's mod_proxy_wstunnel would send only the upgrades there)`);
+        } else walk(x, p);
+      }
+    }
+  };
+  walk(raw, '');
 }
 
 /** Where a balancer parameter was set: on the balancer, or on a ProxyPass line naming it. */

@@ -4,7 +4,7 @@ import { extname, resolve as resolvePath } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ConfigModel } from './model.js';
 import { validateConfig } from './validate.js';
-import { ConfigError, type Diagnostic, type SourceMap } from './diagnostics.js';
+import { ConfigError, codeFrame, lineColumn, unreadableFile, type Diagnostic, type SourceMap } from './diagnostics.js';
 import type { ConfigFormat, FrontEnd, FrontEndResult } from './front-end.js';
 import { apacheFrontEnd } from './apache/index.js';
 
@@ -40,13 +40,28 @@ function yamlFrontEnd(text: string, file: string): FrontEndResult {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const diagnostics: Diagnostic[] = [];
   if (doc.errors.length) {
+    // The parser often reports one mistake several times at one place: say it once.
+    const places = new Set<string>();
+    const errors = doc.errors.filter((e) => {
+      const at = `${e.linePos?.[0]?.line}:${e.linePos?.[0]?.col}`;
+      if (places.has(at)) return false;
+      places.add(at);
+      return true;
+    });
     throw new ConfigError(
-      doc.errors.map((e) => ({
-        severity: 'error' as const,
-        file,
-        line: e.linePos?.[0]?.line,
-        message: e.message.split('\n')[0],
-      })),
+      errors.map((e) => {
+        const at = e.linePos?.[0];
+        return {
+          severity: 'error' as const,
+          file,
+          line: at?.line,
+          column: at?.col,
+          // The library's message ends with "at line L, column C:" and its own excerpt.
+          message: `YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+          frame: at ? codeFrame(text, at.line, at.col) : undefined,
+          code: 'yaml-syntax',
+        };
+      }),
     );
   }
   for (const w of doc.warnings) diagnostics.push({ severity: 'warning', file, line: w.linePos?.[0]?.line, message: w.message.split('\n')[0] });
@@ -77,7 +92,14 @@ function jsonFrontEnd(text: string, file: string): FrontEndResult {
   try {
     return { raw: JSON.parse(text), diagnostics: [] };
   } catch (e) {
-    throw new ConfigError([{ severity: 'error', file, message: `not valid JSON: ${(e as Error).message}` }]);
+    // V8 says where: "… at position N" (and "(line L column C)" in newer versions).
+    const msg = (e as Error).message;
+    const pos = /at position (\d+)/.exec(msg);
+    const at = pos ? lineColumn(text, Number(pos[1])) : /unexpected end/i.test(msg) ? lineColumn(text, text.replace(/\s+$/, '').length) : undefined;
+    const what = msg.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
+    throw new ConfigError([
+      { severity: 'error', file, line: at?.line, column: at?.column, message: `not valid JSON: ${what}`, frame: at ? codeFrame(text, at.line, at.column) : undefined, code: 'json-syntax' },
+    ]);
   }
 }
 
@@ -99,7 +121,7 @@ export function loadConfigFile(file: string, opts: { format?: string } = {}): Lo
   try {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new ConfigError([{ severity: 'error', file, message: `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    throw new ConfigError([unreadableFile(file, abs, e as NodeJS.ErrnoException)]);
   }
   const format = formatFor(file, opts.format);
   const { raw, diagnostics, sourceMap } = parseConfigText(text, file, format);

@@ -109,6 +109,14 @@ export function resolveHealth(
   };
 }
 
+/**
+ * A member URL as stickylb reaches it: `ws://` and `wss://` are `http://` and `https://` (members
+ * speak HTTP; WebSocket upgrades pass through to any member).
+ */
+export function httpUrl(url: string): string {
+  return url.replace(/^ws(s?):\/\//i, (_, s: string) => `http${s}://`);
+}
+
 export function memberKey(url: string): string {
   const u = new URL(url);
   const port = u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? '443' : '80');
@@ -132,7 +140,7 @@ function resolveMember(
   const timeoutMs = durationMs(responseTimeout, DEFAULTS.timeoutMs);
   return {
     id: memberKey(m.url),
-    url: m.url,
+    url: httpUrl(m.url),
     protocol: https ? 'https:' : 'http:',
     hostname: u.hostname.replace(/^\[|\]$/g, ''),
     port: Number(u.port || (https ? 443 : 80)),
@@ -318,7 +326,7 @@ function resolveSite(
     if (t.balancer) {
       const name = Object.keys(balancers).find((k) => k.toLowerCase() === t.balancer!.toLowerCase());
       const members = name ? balancers[name].members : [];
-      return { path: r.path, prefixes: members.map((m) => joinUrl(m.url, t.path)), upstreamPath: t.path || '/', relative };
+      return { path: r.path, prefixes: members.map((m) => joinUrl(httpUrl(m.url), t.path)), upstreamPath: t.path || '/', relative };
     }
     return { path: r.path, prefixes: [joinUrl(t.url!, t.path)], upstreamPath: t.path || '/', relative };
   });

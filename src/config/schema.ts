@@ -34,7 +34,7 @@ export const healthSchema = z
 
 export const memberSchema = z
   .object({
-    url: z.string().regex(/^(https?|wss?):\/\/[^/\s]+(\/\S*)?$/i, 'must be an http:// or https:// URL with a host'),
+    url: z.string().regex(/^(https?|wss?):\/\/[^/\s]+(\/\S*)?$/i, 'must be an http:// or https:// URL with a host (ws:// and wss:// are read as http:// and https://)'),
     route: z
       .string()
       .max(63)

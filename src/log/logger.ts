@@ -68,7 +68,8 @@ export function textLine(json: string): string {
   }
   const { level, time, pid, msg, balancer, member, route, client, hostname: _h, ...rest } = o;
   const t = typeof time === 'number' ? time : Date.parse(String(time));
-  let line = `[${apacheTime(Number.isFinite(t) ? t : Date.now())}] [${APACHE_NAMES[Number(level)] ?? String(level)}] [pid ${String(pid)}]`;
+  const name = typeof level === 'number' ? APACHE_NAMES[level] : undefined;
+  let line = `[${apacheTime(Number.isFinite(t) ? t : Date.now())}] [${name ?? String(level)}] [pid ${String(pid)}]`;
   if (client !== undefined) line += ` [client ${String(client)}]`;
   const ctx: string[] = [];
   if (balancer !== undefined) ctx.push(`balancer ${String(balancer)}`);
@@ -118,7 +119,16 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = pinoLevel(opts.level ?? 'warn');
   const writer = new LogWriter(opts.path ?? '-');
   const stream = new ErrorLogStream(writer, opts.format ?? 'json');
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, stream);
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      // The level by name (Apache's: "warn", "error", "crit"), not pino's number.
+      formatters: { level: (label, n) => ({ level: APACHE_NAMES[n] ?? label }) },
+    },
+    stream,
+  );
 }
 
 /** Sets the level of a logger (and its children) from an Apache LogLevel. */

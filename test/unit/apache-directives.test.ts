@@ -357,7 +357,7 @@ test('ErrorLog and LogLevel: file and level; trace levels, per-module levels, pi
     'a.conf:1: error: LogLevel loud: "loud" is not a log level (expected LogLevel emerg|alert|crit|error|warn|notice|info|debug|trace1…trace8)',
   ]);
   assert.deepEqual(conf('ErrorLog "|/usr/bin/rotatelogs x"').messages, [
-    'a.conf:1: warning: ErrorLog |/usr/bin/rotatelogs x: piped and syslog error logs are not supported (ignored; give a file, or "-" for standard error)',
+    'a.conf:1: warning: ErrorLog |/usr/bin/rotatelogs x: piped and syslog error logs are not supported (ignored; give a file, or "-" for standard output)',
   ]);
   assert.deepEqual(conf('ErrorLog syslog:local1').messages.length, 1);
 });

@@ -92,7 +92,7 @@ test('check: YAML configs, --format, a missing file and wrong usage', async () =
     assert.doesNotMatch(r.stdout, /Listening on/);
     const missing = await stickylb(['check', join(dir, 'nope.yaml')]);
     assert.equal(missing.code, 1);
-    assert.match(missing.stdout, /nope\.yaml: error: cannot read config file: ENOENT/);
+    assert.match(missing.stdout, /nope\.yaml: error: no such file: \/\S+\/nope\.yaml\n/);
     assert.equal((await stickylb(['check'])).code, 2);
     assert.equal((await stickylb(['check', yaml, '--format', 'toml'])).code, 2);
     assert.equal((await stickylb(['check', yaml, '--bogus'])).code, 2);

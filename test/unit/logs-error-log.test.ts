@@ -52,7 +52,7 @@ test('a file error log: JSON lines, the level filters, children carry balancer, 
   await new Promise<void>((r) => logger.flush(() => r()));
   const lines = read(file).trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
-  assert.equal(lines[0].level, 50);
+  assert.equal(lines[0].level, 'error', 'the level by name');
   assert.equal(lines[0].msg, 'could not connect');
   assert.deepEqual([lines[0].balancer, lines[0].member, lines[0].route, lines[0].cause], ['c', 'http://127.0.0.1:8081', 'R1', 'ECONNREFUSED']);
   assert.equal(typeof lines[0].pid, 'number');

@@ -405,7 +405,7 @@ class Converter {
       if (!this.wantArgs(d, 1, 1)) return;
       const p = d.args[0];
       if (p.startsWith('|') || /^syslog(:|$)/i.test(p)) {
-        this.diag(d, 'warning', `ErrorLog ${p}: piped and syslog error logs are not supported (ignored; give a file, or "-" for standard error)`, 'unsupported-value');
+        this.diag(d, 'warning', `ErrorLog ${p}: piped and syslog error logs are not supported (ignored; give a file, or "-" for standard output)`, 'unsupported-value');
         return;
       }
       this.setErrorLog('path', p, d, s);
