@@ -203,3 +203,31 @@ test('check describes the managed domains: names, CA, renewal, store', () => {
   assert.match(text, /^Certificates: shop\.example\.org from /m);
   assert.doesNotMatch(renderSetup(describeConfig(apache('Listen 80').model!)), /Certificates:/);
 });
+
+test('MDRequireHttps: the hosts of managed names redirect plain HTTP (302, or 301 with HSTS for permanent)', () => {
+  const conf = (mode: string) =>
+    apache(
+      [
+        'Listen 80',
+        'MDomain example.org',
+        `MDRequireHttps ${mode}`,
+        '<VirtualHost *:80>',
+        'ServerName example.org',
+        '</VirtualHost>',
+        '<VirtualHost *:80>',
+        'ServerName other.org',
+        '</VirtualHost>',
+      ].join('\n'),
+    );
+  const temporary = conf('temporary');
+  assert.deepEqual(temporary.errors, []);
+  assert.deepEqual(temporary.model!.sites.map((s) => [s.serverName, s.redirectToHttps?.status, s.hsts]), [
+    ['example.org', 302, undefined],
+    ['other.org', undefined, undefined],
+  ]);
+  const permanent = conf('permanent').model!;
+  assert.equal(permanent.sites[0].redirectToHttps?.status, 301);
+  assert.equal(permanent.sites[0].hsts, 'max-age=15768000');
+  assert.equal(conf('off').model!.sites[0].redirectToHttps, undefined);
+  assert.match(conf('always').messages.join('\n'), /MDRequireHttps always: "always" is not off, temporary or permanent/);
+});

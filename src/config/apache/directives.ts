@@ -120,6 +120,7 @@ const supported: [string, readonly Context[] | undefined, string][] = [
   ['MDCAChallenges', ['main'], 'MDCAChallenges http-01'],
   ['MDRetryDelay', ['main'], 'MDRetryDelay 5s|1m|…'],
   ['MDMembers', ['main'], 'MDMembers auto|manual'],
+  ['MDRequireHttps', ['main'], 'MDRequireHttps off|temporary|permanent'],
   // stickylb's own: several balancers as one fleet, the DNS servers for members found by DNS.
   ...FLEET_DIRECTIVES,
 ];

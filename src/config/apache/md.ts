@@ -20,6 +20,7 @@ const USAGE: Record<string, string> = {
   MDCAChallenges: 'MDCAChallenges http-01',
   MDRetryDelay: 'MDRetryDelay 5s|1m|…',
   MDMembers: 'MDMembers auto|manual',
+  MDRequireHttps: 'MDRequireHttps off|temporary|permanent',
 };
 
 /** Directive names, lower case, to their canonical spelling. */
@@ -38,6 +39,7 @@ export class MdCollector {
   /** ServerAdmin of each virtual host, with its names (known once the host is read). */
   private readonly vhostAdmins: { names: () => string[]; admin: Located<string> }[] = [];
   private membersAuto = true;
+  private requireHttps?: Located<'temporary' | 'permanent'>;
 
   constructor(private readonly diagnostics: Diagnostic[]) {}
 
@@ -145,6 +147,13 @@ export class MdCollector {
         if (others.length) this.diag(d, 'warning', `MDCAChallenges: stickylb answers http-01 only (${others.join(', ')} is not used)`, 'unsupported-value');
         return;
       }
+      case 'MDRequireHttps': {
+        const v = one()?.toLowerCase();
+        if (v === 'temporary' || v === 'permanent') this.requireHttps = { value: v, at: locOf(d) };
+        else if (v === 'off') this.requireHttps = undefined;
+        else if (v !== undefined) this.invalid(d, name, `"${d.args[0]}" is not off, temporary or permanent`);
+        return;
+      }
       case 'MDMembers': {
         const v = one()?.toLowerCase();
         if (v === 'auto') this.membersAuto = true;
@@ -197,15 +206,18 @@ export class MdCollector {
   }
 
   /**
-   * Writes `acme` into the raw config when a domain is managed. `vhosts` are the names of each
-   * virtual host (ServerName first), for MDMembers auto: a host that answers to one of a domain's
-   * names brings its other names into the domain.
+   * Writes `acme` into the raw config when a domain is managed. `sites` are the main server and
+   * the virtual hosts, with their names (ServerName first), for MDMembers auto (a host that
+   * answers to one of a domain's names brings its other names into the domain) and for
+   * MDRequireHttps (the hosts of managed names redirect plain HTTP to HTTPS).
    */
-  emit(out: RawBuilder, vhosts: string[][]): void {
+  emit(out: RawBuilder, sites: { base: (string | number)[]; names: string[] }[]): void {
+    const vhosts = sites.map((s) => s.names);
     if (!this.domains.length) {
       for (const [key, v] of this.settings) {
         this.diag(v.at, 'warning', `${v.at.directive}: no MDomain, so no certificate is managed (${key} is unused)`, 'md-unused');
       }
+      if (this.requireHttps) this.diag(this.requireHttps.at, 'warning', 'MDRequireHttps: no MDomain, so nothing is redirected', 'md-unused');
       return;
     }
     const taken = new Map<string, Loc>();
@@ -232,6 +244,18 @@ export class MdCollector {
     out.set(['acme'], {}, first);
     domains.forEach((dom, i) => out.set(['acme', 'domains', i], dom.names, dom.at));
     for (const [key, v] of this.settings) out.set(['acme', key], v.value, v.at);
+    if (this.requireHttps) {
+      // mod_md: temporary is a 302; permanent a 301 with HSTS for half a year. The CA's challenge
+      // requests are still answered over plain HTTP. The main server's settings reach every virtual
+      // host, so with virtual hosts only theirs get it.
+      const r = this.requireHttps;
+      const targets = sites.length > 1 ? sites.slice(1) : sites;
+      for (const site of targets) {
+        if (!site.names.some((n) => taken.has(n.toLowerCase()))) continue;
+        out.set([...site.base, 'redirectToHttps'], { status: r.value === 'permanent' ? 301 : 302 }, r.at);
+        if (r.value === 'permanent') out.set([...site.base, 'hsts'], 'max-age=15768000', r.at);
+      }
+    }
     if (!this.settings.has('contact')) {
       const admin = this.serverAdmin ?? this.vhostAdmins.find((v) => v.names().some((n) => taken.has(n.toLowerCase())))?.admin;
       if (admin) {

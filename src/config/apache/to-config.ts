@@ -713,7 +713,7 @@ class Converter {
     });
     this.md.emit(
       out,
-      [this.main, ...this.vhosts].map((s) => [s.serverName?.value ?? '', ...s.serverAliases.map((a) => a.value)].filter(Boolean)),
+      [this.main, ...this.vhosts].map((s) => ({ base: s.base, names: [s.serverName?.value ?? '', ...s.serverAliases.map((a) => a.value)].filter(Boolean) })),
     );
     this.logFormats.forEach((f, nick) => out.set(['logFormats', nick], f.value, f.at));
     if (this.errorLog.path) out.set(['errorLog', 'path'], this.errorLog.path.value, this.errorLog.path.at);
