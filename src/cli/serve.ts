@@ -26,7 +26,7 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
   }
   // logrotate's postrotate sends SIGUSR1: reopen the log files.
   app.get(LOGS)?.installSignalHandler();
-  for (const a of app.addresses) console.log(`stickylb listening on http://${a.host ?? '0.0.0.0'}:${a.port}`);
+  for (const a of app.addresses) console.log(`stickylb listening on ${a.tls ? 'https' : 'http'}://${a.host ?? '0.0.0.0'}:${a.port}`);
   for (const line of opts.banner?.(app) ?? []) console.log(line);
 
   let reloading = Promise.resolve();

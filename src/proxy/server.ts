@@ -180,7 +180,7 @@ export class StickyServer extends EventEmitter {
       });
       const addr = server.address();
       const port = typeof addr === 'object' && addr ? addr.port : l.port;
-      bound.push({ host: l.host, port });
+      bound.push({ host: l.host, port, ...(l.tls ? { tls: l.tls, protocols: l.protocols } : {}) });
       this.servers.push(entry);
     }
     // Plugins that need the listeners up (ACME orders: the CA calls back) start now.
