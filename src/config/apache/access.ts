@@ -4,7 +4,7 @@
 // lists with that meaning.
 import { isIP } from 'node:net';
 import type { Diagnostic } from '../diagnostics.js';
-import type { Directive } from './parser.js';
+import type { Directive } from './syntax.js';
 
 export interface Loc {
   file: string;

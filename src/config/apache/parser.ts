@@ -6,22 +6,9 @@ import type { Diagnostic } from '../diagnostics.js';
 import { directiveLine, logicalLines, sectionTag, splitWords } from './lexer.js';
 import { describeContexts, directiveSpec, sectionSpec, type Context, type SectionSpec } from './directives.js';
 import { resolveInclude, type ConfigFs } from './include.js';
+import type { Directive } from './syntax.js';
 
-export interface Directive {
-  /** Canonical name when the directive or section is known, else as written. */
-  name: string;
-  args: string[];
-  /** The argument text as written (for directives such as ProxyHCExpr that take raw text). */
-  rest: string;
-  file: string;
-  line: number;
-  /** Present for sections. */
-  children?: Directive[];
-  /** For sections: the line of the closing tag, or the last line that belonged to it. */
-  endLine?: number;
-  /** For sections: true when the closing tag was missing. */
-  unclosed?: boolean;
-}
+export type { Directive } from './syntax.js';
 
 export interface ParseOptions {
   fs: ConfigFs;

@@ -4,15 +4,15 @@
 import type { Diagnostic, SourceMap } from '../diagnostics.js';
 import { memberKey } from '../resolve.js';
 import { evaluateAccess, isAccessDirective, type AccessResult, type Loc, type Located } from './access.js';
-import { directiveSpec, sectionSpec } from './directives.js';
+import { directiveSpec, sectionSpec, type Conversion, type ReadScope, type SiteSettings } from './directives.js';
 import { EdgeConverter } from './edge-sections.js';
 import { isMdDirective, MdCollector } from './md.js';
 import { FleetCollector, isFleetDirective } from './fleet.js';
 import { parseParams, type Param, type ParamTarget } from './params.js';
 import type { Directive } from './parser.js';
 import { RawBuilder, type Path } from './raw-builder.js';
-import { emitListeners, emitSiteSsl, newSslAcc, sslHandlers, type SslAcc, type SslTools } from './ssl.js';
-import { duration, integer, onOff } from './values.js';
+import { emitListeners, emitSiteSsl, newSslAcc, type SslTools } from './ssl.js';
+import { duration, onOff } from './values.js';
 
 interface HandlerAcc {
   path: string;
@@ -29,25 +29,16 @@ interface RuleAcc {
   at: Loc;
 }
 
-interface SiteAcc {
+/** A server being converted: what readers set (SiteSettings) and what the converter collects. */
+interface SiteAcc extends SiteSettings {
   base: Path;
   at?: Loc;
   listen: Located<string>[];
-  serverName?: Located<string>;
-  serverAliases: Located<string>[];
-  preserveHost?: Located<boolean>;
   proxyPass: RuleAcc[];
   /** ProxyPass inside <Location>, tried before the others (last matching <Location> first). */
   locationProxyPass: RuleAcc[];
   proxyPassReverse: Located<{ path: string; to: string; relative?: boolean }>[];
-  cookiePath: Located<{ from: string; to: string }>[];
-  cookieDomain: Located<{ from: string; to: string }>[];
   handlers: HandlerAcc[];
-  static?: Located<string>;
-  accessLog: Located<{ path: string; format?: string }>[];
-  growth?: Located<number>;
-  /** TLS, Protocols, Redirect and HSTS lines (ssl.ts). */
-  ssl: SslAcc;
 }
 
 interface MemberAcc {
@@ -66,10 +57,8 @@ interface BalancerAcc {
   members: MemberAcc[];
 }
 
-interface Scope {
+interface Scope extends ReadScope {
   site: SiteAcc;
-  location?: { path: string; at: Loc; handler?: Located<string> };
-  proxy?: { url: string; balancer?: string };
 }
 
 export interface ToConfigResult {
@@ -78,7 +67,6 @@ export interface ToConfigResult {
   diagnostics: Diagnostic[];
 }
 
-const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug', 'trace'];
 const PROXY_FLAGS: Record<string, string> = {
   nocanon: 'the path is passed on as received',
   noquery: 'the query string is always passed on',
@@ -106,23 +94,23 @@ function newSite(base: Path, at?: Loc): SiteAcc {
   };
 }
 
-class Converter {
+class Converter implements Conversion {
   readonly diagnostics: Diagnostic[] = [];
   private readonly main = newSite([]);
   private readonly vhosts: SiteAcc[] = [];
   private readonly balancers = new Map<string, BalancerAcc>();
-  private readonly listen: Located<string | number>[] = [];
+  readonly listen: Located<string | number>[] = [];
   private readonly global = new Map<string, Located<unknown>>();
-  private readonly logFormats = new Map<string, Located<string>>();
-  private readonly healthExpressions = new Map<string, Located<string>>();
-  private readonly healthTemplates = new Map<string, Located<Param[]>>();
+  readonly logFormats = new Map<string, Located<string>>();
+  readonly healthExpressions = new Map<string, Located<string>>();
+  readonly healthTemplates = new Map<string, Located<Param[]>>();
   private readonly memberSets: { url: string; params: Param[]; at: Loc }[] = [];
   private errorLog: { path?: Located<string>; level?: Located<string>; fromVhost?: boolean } = {};
   /** Cookies of the ROUTEID recipe (Header add Set-Cookie "NAME=.%{BALANCER_WORKER_ROUTE}e"). */
-  private readonly routeCookies: Located<string>[] = [];
-  private defaultLogFormat?: string;
+  readonly routeCookies: Located<string>[] = [];
+  defaultLogFormat?: string;
   /** Listen lines that say `https`. */
-  private readonly httpsListen = new Set<Located<string | number>>();
+  readonly httpsListen = new Set<Located<string | number>>();
   private readonly sslTools: SslTools = {
     diag: (d, severity, message, code) => this.diag(d, severity, message, code),
     invalid: (d, what) => this.invalid(d, what),
@@ -138,7 +126,7 @@ class Converter {
 
   constructor(private readonly file: string) {}
 
-  private diag(d: Directive | Loc, severity: Diagnostic['severity'], message: string, code: string): void {
+  diag(d: Directive | Loc, severity: Diagnostic['severity'], message: string, code: string): void {
     const at = 'args' in d ? locOf(d) : d;
     this.diagnostics.push({ severity, file: at.file, line: at.line, directive: at.directive, message, code });
   }
@@ -147,11 +135,11 @@ class Converter {
     return directiveSpec(d.name)?.usage ?? `${d.name} …`;
   }
 
-  private invalid(d: Directive, what: string): void {
+  invalid(d: Directive, what: string): void {
     this.diag(d, 'error', `${d.name}${d.args.length ? ` ${d.args.join(' ')}` : ''}: ${what} (expected ${this.usage(d)})`, 'invalid-value');
   }
 
-  private wantArgs(d: Directive, min: number, max: number): boolean {
+  wantArgs(d: Directive, min: number, max: number): boolean {
     if (d.args.length < min || d.args.length > max) {
       const n = min === max ? `${min} argument${min === 1 ? '' : 's'}` : `${min} to ${max} arguments`;
       this.invalid(d, d.args.length < min ? `needs ${n}` : `takes ${n}`);
@@ -160,21 +148,21 @@ class Converter {
     return true;
   }
 
-  private flag(d: Directive): boolean | undefined {
+  flag(d: Directive): boolean | undefined {
     if (!this.wantArgs(d, 1, 1)) return undefined;
     const v = onOff(d.args[0]);
     if (v === undefined) this.invalid(d, `"${d.args[0]}" is not On or Off`);
     return v;
   }
 
-  private seconds(d: Directive): number | string | undefined {
+  seconds(d: Directive): number | string | undefined {
     if (!this.wantArgs(d, 1, 1)) return undefined;
     const v = duration(d.args[0]);
     if (v === undefined) this.invalid(d, `"${d.args[0]}" is not a number of seconds`);
     return v;
   }
 
-  private setGlobal(key: string, value: unknown, d: Directive): void {
+  setGlobal(key: string, value: unknown, d: Directive): void {
     if (value !== undefined) this.global.set(key, { value, at: locOf(d) });
   }
 
@@ -254,21 +242,15 @@ class Converter {
       const site = scope.site;
       this.md.serverAdminOf(d, site === this.main ? undefined : () => [site.serverName?.value ?? '', ...site.serverAliases.map((a) => a.value)].filter(Boolean));
     }
-    const handler = Object.hasOwn(this.handlers, d.name) ? this.handlers[d.name as keyof Converter['handlers']] : undefined;
-    if (handler) {
-      handler.call(this, d, scope);
-      return;
-    }
-    const ssl = Object.hasOwn(sslHandlers, d.name) ? sslHandlers[d.name] : undefined;
-    if (ssl) {
-      ssl(this.sslTools, d, scope.site.ssl, scope.location?.path);
+    const spec = directiveSpec(d.name);
+    if (spec?.read) {
+      spec.read(this, d, scope);
       return;
     }
     if (isAccessDirective(d.name)) {
       // Read with the section around it; here it is outside one (the parser said so already).
       return;
     }
-    const spec = directiveSpec(d.name);
     if (spec?.kind === 'ignored') this.diag(d, 'info', `${spec.name} is ignored (${spec.note})`, 'ignored-directive');
     else if (spec?.kind === 'unsupported') this.diag(d, 'warning', `${spec.name} is not supported: ${spec.note} (ignored)`, 'unsupported-directive');
     // A TLS setting of the server that stickylb does not know could make HTTPS weaker than asked.
@@ -347,168 +329,7 @@ class Converter {
     this.edge.section(d, scope.site, { proxy: url.replace(/\/+$/, '') }, this.diagnostics);
   }
 
-  private readonly handlers = {
-    Listen(this: Converter, d: Directive) {
-      if (!this.wantArgs(d, 1, 2)) return;
-      const a = d.args[0];
-      if (/^\d{1,5}$/.test(a)) this.listen.push({ value: Number(a), at: locOf(d) });
-      else if (/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(a)) this.listen.push({ value: a, at: locOf(d) });
-      else return this.invalid(d, `"${a}" is not PORT or ADDRESS:PORT`);
-      const proto = d.args[1]?.toLowerCase();
-      if (proto === 'https') this.httpsListen.add(this.listen[this.listen.length - 1]);
-      else if (proto && proto !== 'http') this.invalid(d, `protocol ${d.args[1]} is not supported (accepted: http, https)`);
-    },
-    ServerName(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, 1)) return;
-      const name = d.args[0].replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/:\d+$/, '');
-      s.site.serverName = { value: name, at: locOf(d) };
-    },
-    ServerAlias(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, Infinity)) return;
-      for (const a of d.args) s.site.serverAliases.push({ value: a, at: locOf(d) });
-    },
-    ProxyRequests(this: Converter, d: Directive) {
-      this.setGlobal('proxyRequests', this.flag(d), d);
-    },
-    ProxyPreserveHost(this: Converter, d: Directive, s: Scope) {
-      const v = this.flag(d);
-      if (v !== undefined) s.site.preserveHost = { value: v, at: locOf(d) };
-    },
-    ProxyStatus(this: Converter, d: Directive) {
-      if (!this.wantArgs(d, 1, 1)) return;
-      const v = d.args[0].toLowerCase() === 'full' ? true : onOff(d.args[0]);
-      if (v === undefined) return this.invalid(d, `"${d.args[0]}" is not On, Off or Full`);
-      this.setGlobal('proxyStatus', v, d);
-    },
-    BalancerPersist(this: Converter, d: Directive) {
-      this.setGlobal('persist', this.flag(d), d);
-    },
-    BalancerGrowth(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, 1)) return;
-      const n = integer(d.args[0]);
-      if (n === undefined) return this.invalid(d, `"${d.args[0]}" is not a number`);
-      s.site.growth = { value: n, at: locOf(d) };
-    },
-    Timeout(this: Converter, d: Directive) {
-      this.setGlobal('timeout', this.seconds(d), d);
-    },
-    ProxyTimeout(this: Converter, d: Directive) {
-      this.setGlobal('proxyTimeout', this.seconds(d), d);
-    },
-    KeepAliveTimeout(this: Converter, d: Directive) {
-      this.setGlobal('keepAliveTimeout', this.seconds(d), d);
-    },
-    DocumentRoot(this: Converter, d: Directive, s: Scope) {
-      if (this.wantArgs(d, 1, 1)) s.site.static = { value: d.args[0], at: locOf(d) };
-    },
-    ErrorLog(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, 1)) return;
-      const p = d.args[0];
-      if (p.startsWith('|') || /^syslog(:|$)/i.test(p)) {
-        this.diag(d, 'warning', `ErrorLog ${p}: piped and syslog error logs are not supported (ignored; give a file, or "-" for standard output)`, 'unsupported-value');
-        return;
-      }
-      this.setErrorLog('path', p, d, s);
-    },
-    LogLevel(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, Infinity)) return;
-      const plain = d.args.filter((a) => !a.includes(':'));
-      const perModule = d.args.filter((a) => a.includes(':'));
-      if (perModule.length) this.diag(d, 'info', `LogLevel ${perModule.join(' ')}: per-module levels are ignored`, 'ignored-value');
-      if (!plain.length) return;
-      const level = plain[plain.length - 1].toLowerCase().replace(/^trace[1-8]$/, 'trace');
-      if (!LOG_LEVELS.includes(level)) return this.invalid(d, `"${plain[plain.length - 1]}" is not a log level`);
-      if (s.location) this.diag(d, 'info', `LogLevel inside <Location ${s.location.path}>: stickylb has one log level, set for the whole server`, 'scope-widened');
-      this.setErrorLog('level', level, d, s);
-    },
-    LogFormat(this: Converter, d: Directive) {
-      if (!this.wantArgs(d, 1, 2)) return;
-      if (d.args.length === 1) {
-        this.defaultLogFormat = d.args[0];
-        this.diag(d, 'info', 'LogFormat without a nickname: used by TransferLog only', 'ignored-value');
-        return;
-      }
-      this.logFormats.set(d.args[1], { value: d.args[0], at: locOf(d) });
-    },
-    CustomLog(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 2, 3)) return;
-      const [path, format, cond] = d.args;
-      if (path.startsWith('|')) {
-        this.diag(d, 'warning', `CustomLog ${path}: piped logs are not supported (ignored; give a file, or "-" for standard output)`, 'unsupported-value');
-        return;
-      }
-      if (cond) this.diag(d, 'warning', `CustomLog: the condition "${cond}" is not supported; every request is logged`, 'unsupported-value');
-      s.site.accessLog.push({ value: { path, format }, at: locOf(d) });
-    },
-    TransferLog(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, 1)) return;
-      s.site.accessLog.push({ value: { path: d.args[0], format: this.defaultLogFormat ?? 'common' }, at: locOf(d) });
-    },
-    ProxyHCExpr(this: Converter, d: Directive) {
-      const m = /^(\S+)\s+\{(.*)\}\s*$/s.exec(d.rest);
-      if (!m) return this.invalid(d, 'the expression must be in braces');
-      this.healthExpressions.set(m[1], { value: m[2].trim(), at: locOf(d) });
-    },
-    ProxyHCTemplate(this: Converter, d: Directive) {
-      if (!this.wantArgs(d, 2, Infinity)) return;
-      const p = this.params(d, d.args.slice(1), 'health');
-      this.healthTemplates.set(d.args[0], { value: p, at: locOf(d) });
-    },
-    ProxyPass(this: Converter, d: Directive, s: Scope) {
-      this.proxyPass(d, s, false);
-    },
-    ProxyPassMatch(this: Converter, d: Directive, s: Scope) {
-      this.proxyPass(d, s, true);
-    },
-    ProxyPassReverse(this: Converter, d: Directive, s: Scope) {
-      this.proxyPassReverse(d, s);
-    },
-    ProxyPassReverseCookiePath(this: Converter, d: Directive, s: Scope) {
-      if (this.wantArgs(d, 2, 3)) s.site.cookiePath.push({ value: { from: d.args[0], to: d.args[1] }, at: locOf(d) });
-    },
-    ProxyPassReverseCookieDomain(this: Converter, d: Directive, s: Scope) {
-      if (this.wantArgs(d, 2, 3)) s.site.cookieDomain.push({ value: { from: d.args[0], to: d.args[1] }, at: locOf(d) });
-    },
-    BalancerMember(this: Converter, d: Directive, s: Scope) {
-      this.balancerMember(d, s);
-    },
-    ProxySet(this: Converter, d: Directive, s: Scope) {
-      this.proxySet(d, s);
-    },
-    Header(this: Converter, d: Directive, s: Scope) {
-      // Apache's recipe for applications that cannot put the route in their session ids:
-      // Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
-      const m = /^(?:always\s+)?(?:add|set|append)\s+Set-Cookie\s+"?([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=\.%\{BALANCER_WORKER_ROUTE\}e[^"]*"?\s+env=BALANCER_ROUTE_CHANGED\s*$/i.exec(d.rest);
-      if (m) {
-        this.routeCookies.push({ value: m[1], at: locOf(d) });
-        return;
-      }
-      // The HSTS header: Header [always] set Strict-Transport-Security "max-age=…".
-      const hsts = /^(?:always\s+)?(?:set|add|append|merge)\s+Strict-Transport-Security\s+(?:"([^"]*)"|(\S+))(?:\s+(?:env=HTTPS|"?expr=%\{HTTPS\}\s*==\s*'on'"?))?\s*$/i.exec(d.rest);
-      if (hsts) {
-        const value = (hsts[1] ?? hsts[2]).trim();
-        if (!/^max-age=\d+/i.test(value)) return this.invalid(d, `"${value}" is not a Strict-Transport-Security value (max-age=SECONDS[; includeSubDomains][; preload])`);
-        s.site.ssl.hsts = { value, at: locOf(d) };
-        return;
-      }
-      const spec = directiveSpec('Header')!;
-      this.diag(d, 'warning', `${spec.name} is not supported: ${spec.note} (ignored)`, 'unsupported-directive');
-    },
-    SetHandler(this: Converter, d: Directive, s: Scope) {
-      if (!this.wantArgs(d, 1, 1)) return;
-      const v = d.args[0].toLowerCase();
-      if (!s.location) {
-        // Outside any section the parser has already said where SetHandler belongs.
-        if (s.proxy) this.diag(d, 'warning', `SetHandler ${d.args[0]}: handlers are supported inside <Location /path> only (ignored)`, 'unsupported-value');
-      } else if (v === 'balancer-manager' || v === 'server-status' || v === 'metrics') {
-        s.location.handler = { value: v, at: locOf(d) };
-      } else if (v !== 'none') {
-        this.diag(d, 'warning', `SetHandler ${d.args[0]}: not supported (ignored; supported: balancer-manager, server-status)`, 'unsupported-value');
-      }
-    },
-  };
-
-  private setErrorLog(key: 'path' | 'level', value: string, d: Directive, s: Scope): void {
+  setErrorLog(key: 'path' | 'level', value: string, d: Directive, s: ReadScope): void {
     const inVhost = s.site !== this.main;
     const prev = this.errorLog[key];
     if (prev && inVhost && !this.errorLog.fromVhost && prev.value !== value) {
@@ -519,14 +340,14 @@ class Converter {
     if (inVhost) this.errorLog.fromVhost = true;
   }
 
-  private params(d: Directive, words: string[], target: ParamTarget): Param[] {
+  params(d: Directive, words: string[], target: ParamTarget): Param[] {
     const p = parseParams(words, target, locOf(d));
     this.diagnostics.push(...p.diagnostics);
     for (const f of p.flags) this.diag(d, 'warning', `${d.name}: unknown word "${f}" (ignored; parameters are written key=value)`, 'unknown-parameter');
     return p.params;
   }
 
-  private proxyPass(d: Directive, s: Scope, isMatch: boolean): void {
+  proxyPass(d: Directive, s: Scope, isMatch: boolean): void {
     let args = d.args;
     let where: string;
     if (s.location && !isMatch) {
@@ -575,7 +396,7 @@ class Converter {
     }
   }
 
-  private proxyPassReverse(d: Directive, s: Scope): void {
+  proxyPassReverse(d: Directive, s: Scope): void {
     let path: string;
     let url: string | undefined;
     if (s.location) {
@@ -608,7 +429,7 @@ class Converter {
     s.site.proxyPassReverse.push({ value: relative === undefined ? { path, to: url } : { path, to: url, relative }, at: locOf(d) });
   }
 
-  private balancerMember(d: Directive, s: Scope): void {
+  balancerMember(d: Directive, s: Scope): void {
     const usage = 'BalancerMember [balancer://name] http://host:port [key=value …]';
     let args = d.args;
     let name = s.proxy?.balancer;
@@ -637,7 +458,7 @@ class Converter {
     b.members.push({ url, params, at: locOf(d), paramAt });
   }
 
-  private proxySet(d: Directive, s: Scope): void {
+  proxySet(d: Directive, s: Scope): void {
     let words = d.args;
     let url = s.proxy?.url;
     if (words[0] && !words[0].includes('=')) {
