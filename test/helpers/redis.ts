@@ -44,8 +44,9 @@ function resp(args: string[]): string {
   return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
 }
 
-export async function startRedis(extra: string[] = []): Promise<RedisServer> {
-  const port = await deadPort();
+/** `extra`: more redis-server options; `fixedPort`: a port of the test's choosing. */
+export async function startRedis(extra: string[] = [], fixedPort?: number): Promise<RedisServer> {
+  const port = fixedPort ?? (await deadPort());
   const dir = mkdtempSync(join(tmpdir(), 'stickylb-redis-'));
   let child: ChildProcess | undefined;
   const launch = async () => {
@@ -100,6 +101,50 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
       child?.kill('SIGKILL');
       await exited();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Forwarder {
+  port: number;
+  url: string;
+  /** Sends new connections to `port` and drops the open ones (what a failover of a service address does). */
+  switchTo(port: number): void;
+  close(): Promise<void>;
+}
+
+/** One address in front of a Redis (as a Kubernetes Service or a floating IP is): TCP passed through. */
+export async function redisAddress(targetPort: number): Promise<Forwarder> {
+  let target = targetPort;
+  const open = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    open.add(client);
+    open.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    switchTo(p) {
+      target = p;
+      for (const s of open) s.destroy();
+      open.clear();
+    },
+    close() {
+      for (const s of open) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
     },
   };
 }
