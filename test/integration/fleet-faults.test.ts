@@ -77,7 +77,7 @@ function load(lbs: Lb[]) {
   const loops = Array.from({ length: 4 }, async (_, n) => {
     for (let i = 0; !stop && stats.ok + stats.failed.length < 50_000; i++) {
       const lb = lbs[(i + n) % lbs.length];
-      const cookie = i % 3 === 0 ? {} : { Cookie: `_s=x${n}.${i % 2 ? 'one' : 'two'}` };
+      const cookie: Record<string, string> = i % 3 === 0 ? {} : { Cookie: `_s=x${n}.${i % 2 ? 'one' : 'two'}` };
       try {
         const r = await request(`${lb.url}/`, { headers: cookie, agent });
         if (r.status === 200) stats.ok++;
