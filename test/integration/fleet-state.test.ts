@@ -10,6 +10,7 @@ import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
 import { apiGet, apiSend } from '../helpers/manager.js';
 import type { RawConfig } from '../../src/config/schema.js';
+import { validateConfig } from '../../src/config/validate.js';
 
 let redis: RedisServer;
 let one: Backend;
@@ -201,6 +202,47 @@ test('the manager shows the fleet: each balancer with its address, version, last
   assert.match(metrics, /^stickylb_fleet_redis_up\{fleet="view"\} 1$/m);
   assert.match(metrics, /^stickylb_fleet_balancers\{fleet="view"\} 3$/m);
   assert.match(metrics, /^stickylb_fleet_disagreements\{fleet="view"\} 1$/m);
+});
+
+test('health verdicts stay each balancer\'s own by default; shared, a member failing on one balancer is out on all until it passes there', async () => {
+  const withCheck = (expect: string): RawConfig['balancers'] => ({
+    app: {
+      stickysession: '_s',
+      members: [
+        { url: one.url, route: 'one' },
+        { url: two.url, route: 'two', health: { method: 'GET', uri: '/', expect, interval: 0.2 } },
+      ],
+    },
+  });
+  const shared = { fleet: { redis: redis.url, name: 'health', heartbeat: 0.2, peerTimeout: 2, health: 'shared' as const } };
+  const good = await startBalancer(config('health', 'lb-good', shared, withCheck('status 200')));
+  const bad = await startBalancer(config('health', 'lb-bad', shared, withCheck('status 599')));
+  running.push(good, bad);
+  const two$ = async (lb: RunningBalancer) => (await apiGet(lb.url, '/balancers/app/members/two')) as { flags: { C: boolean } };
+  await until(async () => (await two$(good)).flags.C, 'the failure seen by lb-bad takes two out on lb-good', 10_000);
+  for (let i = 0; i < 6; i++) assert.equal(await newSession(good), 'one');
+  // lb-bad's check is fixed (a reload): two comes back on both.
+  await bad.app.reload(validateConfig({ listen: ['127.0.0.1:0'], ...config('health', 'lb-bad', shared, withCheck('status 200')) }));
+  await until(async () => !(await two$(bad)).flags.C && !(await two$(good)).flags.C, 'two back on both balancers', 10_000);
+});
+
+test('a reload keeps the values the fleet shares, even where the config file now says otherwise', async () => {
+  const [lb1, lb2] = await fleetOf('reload', 2);
+  const r = await apiSend(lb2.url, 'PATCH', '/balancers/app/members/one', { lbfactor: 5 }, { 'X-Stickylb-Nonce': await nonce(lb2) });
+  assert.equal(r.status, 200, r.body);
+  await until(async () => (await apiGet(lb1.url, '/balancers/app/members/one')).lbfactor === 5, 'shared');
+  const next = config('reload', 'lb1', {}, {
+    app: {
+      stickysession: '_s',
+      growth: 2,
+      members: [
+        { url: one.url, route: 'one', loadfactor: 2 },
+        { url: two.url, route: 'two' },
+      ],
+    },
+  });
+  await lb1.app.reload(validateConfig({ listen: ['127.0.0.1:0'], ...next }));
+  assert.equal((await apiGet(lb1.url, '/balancers/app/members/one')).lbfactor, 5);
 });
 
 test('no Redis call per request: commands sent to Redis do not grow with the requests served', async () => {
