@@ -43,6 +43,8 @@ export interface BalancerSetup {
   attempts: string;
   usedBy: string[];
   members: MemberSetup[];
+  /** DNS names whose records are members too, in words. */
+  dns?: string[];
 }
 
 export interface Setup {
@@ -52,6 +54,8 @@ export interface Setup {
   serverStatus: string;
   errorLog: string;
   persist: string;
+  /** The fleet this balancer is part of, in words. */
+  fleet?: string;
   timeouts: string;
   /** Whose defaults the settings left out got. */
   defaults: string;
@@ -173,6 +177,9 @@ function describeBalancer(model: ConfigModel, b: BalancerModel): BalancerSetup {
       status: memberStatus(m),
       redirect: m.redirect || undefined,
     })),
+    ...(b.dns?.length
+      ? { dns: b.dns.map((d) => `${d.name} (${d.type}${d.port ? ` port ${d.port}` : ''}; routes from ${d.route === 'name' ? 'the names' : 'the addresses'}; looked up again as the TTL says)`) }
+      : {}),
   };
 }
 
@@ -189,6 +196,9 @@ export function describeConfig(model: ConfigModel): Setup {
     serverStatus: model.proxyStatus ? 'server-status shows the balancers (ProxyStatus On)' : 'server-status does not show the balancers (ProxyStatus Off)',
     errorLog: `${model.errorLog.path === '-' ? 'standard output' : resolveConfigPath(model, model.errorLog.path)}, level ${model.errorLog.level}, ${model.errorLog.format === 'text' ? 'text lines' : 'JSON lines'}`,
     persist: model.persist ? `manager changes are kept in ${model.persist.file} (BalancerPersist On)` : 'manager changes last until restart',
+    ...(model.fleet
+      ? { fleet: `${model.fleet.name}: manager changes, rolling restarts and the saved state are shared with the other balancers through ${model.fleet.redis.replace(/\/\/[^@/]*@/, '//***@')}${model.persist ? ' (the state file is the cache while Redis is away)' : ''}` }
+      : {}),
     timeouts: `Timeout ${ms(model.timeoutMs)}, KeepAliveTimeout ${ms(model.keepAliveTimeoutMs)}`,
     certificates: model.acme ? describeAcme(model.acme) : undefined,
     defaults:
@@ -227,7 +237,9 @@ export function renderSetup(s: Setup): string {
     out.push(`  Sticky: ${b.sticky}`);
     out.push(`  Failover: ${b.failover}`);
     out.push(`  Retries: ${b.attempts}`);
-    if (!b.members.length) out.push('  Members: none');
+    for (const d of b.dns ?? []) out.push(`  Members found by DNS: ${d}`);
+    if (!b.members.length && !b.dns?.length) out.push('  Members: none');
+    else if (!b.members.length) out.push('  Members: none configured');
     else {
       out.push('  Members:');
       out.push(
@@ -247,6 +259,7 @@ export function renderSetup(s: Setup): string {
   out.push(`Status: ${s.serverStatus}`);
   for (const c of s.certificates ?? []) out.push(`Certificates: ${c}`);
   out.push(`Persistence: ${s.persist}`);
+  if (s.fleet) out.push(`Fleet: ${s.fleet}`);
   out.push(`Error log: ${s.errorLog}`);
   out.push(`Timeouts: ${s.timeouts}`);
   out.push(`Defaults: ${s.defaults}`);

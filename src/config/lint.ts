@@ -324,7 +324,7 @@ function lintBalancers(model: ConfigModel, raw: RawConfig, at: At, warn: Warn, w
   for (const b of Object.values(model.balancers)) {
     if (b.implicit) continue;
     const origin = (i: number) => memberOrigin(b.name, i);
-    if (!b.members.length) {
+    if (!b.members.length && !b.dns?.length) {
       warn('warning', `balancers.${b.name}`, 'balancer-empty', `balancer ${b.name} has no members: every request sent to it gets 503`);
     }
     b.members.forEach((m, i) => {
