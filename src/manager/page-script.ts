@@ -1,6 +1,9 @@
 // The manager page's only script: polls the JSON API and refreshes the figures in place (no full
-// reload, so a half-filled form survives). Values are written with textContent only. Its hash goes
-// into the Content-Security-Policy, so no other script can run on the page.
+// reload, so a half-filled form survives), refreshes the cards other plugins add (the rolling
+// restart) unless someone is filling in their form, and draws the live charts as inline SVG from
+// the last 15 minutes the API keeps. Values are written with textContent only, cards from the
+// server's own escaped HTML. Its hash goes into the Content-Security-Policy, so no other script
+// can run on the page.
 export const PAGE_SCRIPT = `
 (function () {
   'use strict';
@@ -88,13 +91,92 @@ export const PAGE_SCRIPT = `
     });
     if (stamp) stamp.textContent = changed ? 'Members changed: reload the page to see them.' : 'Figures refreshed ' + new Date(view.now).toLocaleTimeString() + '.';
   }
+  var PALETTE = ['#0b5cad', '#d1242f', '#1a7f37', '#8250df', '#bc4c00', '#0598bc', '#bf3989', '#57606a'];
+  var SVGNS = 'http://www.w3.org/2000/svg';
+  function svgEl(name, attrs) {
+    var el = document.createElementNS(SVGNS, name);
+    for (var k in attrs) el.setAttribute(k, String(attrs[k]));
+    return el;
+  }
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    var p = Math.pow(10, Math.floor(Math.log(v) / Math.LN10)), m = v / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+  }
+  function num(v) { return v >= 100 ? String(Math.round(v)) : v >= 10 ? v.toFixed(1) : String(Math.round(v * 100) / 100); }
+  function drawCharts(h) {
+    h.balancers.forEach(function (b) {
+      var box = null;
+      document.querySelectorAll('[data-charts]').forEach(function (c) { if (c.getAttribute('data-charts') === b.name) box = c; });
+      if (!box) return;
+      var points = 0;
+      b.members.forEach(function (m) { points += m.points.length; });
+      var note = box.querySelector('[data-f="charts-note"]');
+      if (note) note.textContent = points ? 'one point every ' + ms(h.intervalMs) : 'collecting figures…';
+      ['rps', 'eps', 'busy', 'sessions'].forEach(function (key) {
+        var fig = box.querySelector('figure[data-series="' + key + '"]');
+        if (!fig) return;
+        var svg = fig.querySelector('svg');
+        var seen = false, max = 0;
+        b.members.forEach(function (m) {
+          m.points.forEach(function (p) { if (typeof p[key] === 'number') { seen = true; if (p[key] > max) max = p[key]; } });
+        });
+        // Live sessions only where the application reports them.
+        if (key === 'sessions') {
+          if (!seen) { fig.setAttribute('hidden', ''); return; }
+          fig.removeAttribute('hidden');
+        }
+        max = niceMax(max);
+        while (svg.firstChild) svg.removeChild(svg.firstChild);
+        [1, 45, 89].forEach(function (y) { svg.appendChild(svgEl('line', { x1: 0, x2: 300, y1: y, y2: y, 'class': 'grid' })); });
+        b.members.forEach(function (m, i) {
+          var pts = [];
+          m.points.forEach(function (p) {
+            if (typeof p[key] !== 'number') return;
+            var x = 300 * (1 - (h.now - p.t) / h.windowMs);
+            pts.push(x.toFixed(1) + ',' + (89 - 87 * p[key] / max).toFixed(1));
+          });
+          if (pts.length) svg.appendChild(svgEl('polyline', { points: pts.join(' '), fill: 'none', stroke: PALETTE[i % 8], 'stroke-width': 1.5, 'vector-effect': 'non-scaling-stroke', 'data-m': m.id }));
+        });
+        var cap = fig.querySelector('.max');
+        if (cap) cap.textContent = 'scale ' + num(max);
+      });
+    });
+  }
+  // Cards added by plugins: replaced with their current HTML unless their form is being used.
+  var sections = document.querySelectorAll('[data-section]');
+  var touched = {}, shown = {};
+  sections.forEach(function (box) {
+    box.addEventListener('input', function () { touched[box.getAttribute('data-section')] = true; });
+  });
+  function refreshSections(d) {
+    sections.forEach(function (box) {
+      var i = box.getAttribute('data-section'), text = d.sections[Number(i)];
+      if (typeof text !== 'string' || text === shown[i] || touched[i] || box.contains(document.activeElement)) return;
+      var doc = new DOMParser().parseFromString(text, 'text/html');
+      while (box.firstChild) box.removeChild(box.firstChild);
+      while (doc.body.firstChild) box.appendChild(document.adoptNode(doc.body.firstChild));
+      shown[i] = text;
+    });
+  }
+  function get(url) {
+    return fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); });
+  }
+  var historyAt = 0, historyEvery = 4000;
   function tick() {
     if (document.hidden) return;
-    fetch(api, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
-      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
-      .then(update)
-      .catch(function (e) { if (stamp) stamp.textContent = 'Refresh failed: ' + e.message; });
+    get(api).then(update).catch(function (e) { if (stamp) stamp.textContent = 'Refresh failed: ' + e.message; });
+    if (sections.length) get(api + '/sections').then(refreshSections).catch(function () {});
+    if (Date.now() - historyAt >= historyEvery) {
+      historyAt = Date.now();
+      get(api + '/history').then(function (h) {
+        historyEvery = Math.max(1000, Math.min(h.intervalMs, 10000));
+        drawCharts(h);
+      }).catch(function () {});
+    }
   }
+  tick();
   setInterval(tick, 2000);
 })();
 `;

@@ -37,7 +37,8 @@ td.url a { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-siz
 .st-route { background: #fff1c2; color: #7d2e00; border-color: #f0b35a; cursor: help; }
 .rt { color: #8a5a00; font-size: .7rem; vertical-align: super; margin-left: .15rem; cursor: help; text-decoration: none; border: 0; }
 .health { font-size: .8rem; color: var(--muted); }
-td.hc { white-space: normal; min-width: 11rem; max-width: 16rem; }
+.sub { color: var(--muted); font-size: .75rem; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+td.hc { white-space: normal; min-width: 9rem; max-width: 14rem; }
 .health .pass { color: #116329; font-weight: 600; }
 .health .fail { color: #a40e26; font-weight: 600; }
 form.quick { display: flex; flex-direction: column; gap: .25rem; margin: 0; }
@@ -61,4 +62,34 @@ form.edit .hint { color: var(--muted); font-size: .8rem; }
 p.meta { color: var(--muted); margin: 0 0 1rem; }
 footer { color: var(--muted); font-size: .8rem; padding: 0 1.5rem 2rem; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85em; }
+.live { margin-top: 1rem; }
+.live h3 { font-size: .9rem; margin: 0 0 .5rem; font-weight: 600; }
+.live h3 .meta { font-weight: 400; color: var(--muted); font-size: .8rem; margin-left: .4rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .75rem; }
+figure.chart { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .35rem .5rem .3rem; min-width: 0; }
+figure.chart figcaption { font-size: .75rem; color: var(--muted); display: flex; justify-content: space-between; }
+figure.chart svg { display: block; width: 100%; height: 90px; }
+figure.chart .axis { display: flex; justify-content: space-between; font-size: .68rem; color: var(--muted); }
+figure.chart .grid { stroke: #e6eaef; stroke-width: 1; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .2rem 1rem; padding: 0; margin: .5rem 0 0; font-size: .8rem; }
+.swatch { display: inline-block; width: .8rem; height: .25rem; border-radius: 2px; margin-right: .35rem; vertical-align: middle; }
+.c0 { background: #0b5cad; } .c1 { background: #d1242f; } .c2 { background: #1a7f37; } .c3 { background: #8250df; }
+.c4 { background: #bc4c00; } .c5 { background: #0598bc; } .c6 { background: #bf3989; } .c7 { background: #57606a; }
+@media (max-width: 900px) {
+  header { padding: .6rem .9rem; }
+  header nav a { margin: 0 1rem 0 0; }
+  header nav { margin-left: 0; }
+  main { padding: .8rem .9rem 1.5rem; }
+  .card { padding: .8rem .9rem; }
+  footer { padding: 0 .9rem 1.5rem; }
+  table.members thead { display: none; }
+  table.members, table.members tbody, table.members tr, table.members td { display: block; width: 100%; }
+  table.members tr { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .25rem .9rem; padding: .6rem 0; border-bottom: 1px solid var(--line); }
+  table.members td { border: 0; padding: 0; white-space: normal; text-align: left; min-width: 0; max-width: none; }
+  table.members td[data-label]::before { content: attr(data-label); display: block; color: var(--muted); font-size: .68rem; text-transform: uppercase; letter-spacing: .03em; }
+  table.members td.url, table.members td.hc, table.members td.actions { grid-column: 1 / -1; }
+  td.url a { word-break: break-all; }
+  form.quick { flex-direction: row; flex-wrap: wrap; }
+  form.edit { grid-template-columns: minmax(0, 1fr); }
+}
 `;

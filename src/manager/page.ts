@@ -124,21 +124,19 @@ function memberRow(o: PageOptions, b: BalancerView, m: MemberView, now: number):
   const flagsChanged = [...c].some((f) => f.startsWith('status.'));
   const cfgFlags = (Object.keys(m.config.flags) as StatusLetter[]).filter((l) => m.config.flags[l]).join('') || 'none';
   const selected = o.selected?.b === b.name && o.selected.w !== undefined && (o.selected.w === m.url || o.selected.w === m.id || o.selected.w === m.route);
+  // Narrow columns so the row fits 1024 px: route and redirect under the URL, set and load under
+  // the factor, both byte counts in one cell. Below 900 px each row becomes a block (data-label).
+  const redirect = m.redirect || c.has('redirect') ? html` · redirect <span data-f="redirect">${m.redirect}</span>${rt(c.has('redirect'), m.config.redirect)}` : html``;
   return html`<tr data-m="${m.id}"${selected ? raw(' class="selected"') : ''}>
-<td class="url"><a href="${memberLink(o, b, m)}" title="Edit this member">${m.url}</a></td>
-<td><span data-f="route">${m.route}</span>${rt(c.has('route'), m.config.route)}</td>
-<td><span data-f="redirect">${m.redirect}</span>${rt(c.has('redirect'), m.config.redirect)}</td>
-<td class="num"><span data-f="lbfactor">${formatFactor(m.lbfactor)}</span>${rt(c.has('lbfactor'), formatFactor(m.config.lbfactor))}</td>
-<td class="num"><span data-f="lbset">${m.lbset}</span>${rt(c.has('lbset'), String(m.config.lbset))}</td>
-<td class="status"><span data-f="status" data-words="${m.status.join('|')}">${statusBadges(m.status)}</span><span data-f="routecheck">${routeBadge(m)}</span>${rt(flagsChanged, `flags ${cfgFlags}`)}</td>
-<td class="num"><span data-f="elected">${m.elected}</span></td>
-<td class="num"><span data-f="busy">${m.busy}</span></td>
-<td class="num"><span data-f="lbstatus">${Math.round(m.lbstatus)}</span></td>
-<td class="num"><span data-f="bytesTo">${formatBytes(m.bytesTo)}</span></td>
-<td class="num"><span data-f="bytesFrom">${formatBytes(m.bytesFrom)}</span></td>
-<td class="num"><span data-f="errors">${m.errors}</span></td>
-<td class="hc">${healthCell(m, now)}</td>
-<td>${quickActions(o, b, m)}</td>
+<td class="url" data-label="Member"><a href="${memberLink(o, b, m)}" title="Edit this member">${m.url}</a><div class="sub">route <span data-f="route">${m.route}</span>${rt(c.has('route'), m.config.route)}${redirect}</div></td>
+<td class="status" data-label="Status"><span data-f="status" data-words="${m.status.join('|')}">${statusBadges(m.status)}</span><span data-f="routecheck">${routeBadge(m)}</span>${rt(flagsChanged, `flags ${cfgFlags}`)}</td>
+<td class="num" data-label="Factor"><span data-f="lbfactor">${formatFactor(m.lbfactor)}</span>${rt(c.has('lbfactor'), formatFactor(m.config.lbfactor))}<div class="sub">set <span data-f="lbset">${m.lbset}</span>${rt(c.has('lbset'), String(m.config.lbset))} · load <span data-f="lbstatus">${Math.round(m.lbstatus)}</span></div></td>
+<td class="num" data-label="Elected"><span data-f="elected">${m.elected}</span></td>
+<td class="num" data-label="Busy"><span data-f="busy">${m.busy}</span></td>
+<td class="num" data-label="Errors"><span data-f="errors">${m.errors}</span></td>
+<td class="num" data-label="To / From"><span data-f="bytesTo">${formatBytes(m.bytesTo)}</span> <span class="sub">to</span><div><span data-f="bytesFrom">${formatBytes(m.bytesFrom)}</span> <span class="sub">from</span></div></td>
+<td class="hc" data-label="Health check">${healthCell(m, now)}</td>
+<td class="actions">${quickActions(o, b, m)}</td>
 </tr>`;
 }
 
@@ -162,13 +160,25 @@ ${fact('Path', b.paths.join(', ') || '(not used by any ProxyPass)')}
 ${fact('Members', `${used} [${b.growthLeft} free slot${b.growthLeft === 1 ? '' : 's'}]`)}
 ${fact('Refused', html`<span data-f="refused">${b.refused}</span>`)}
 </dl>
-<div class="scroll"><table>
-<thead><tr><th>Member URL</th><th>Route</th><th>Redirect</th><th class="num">Factor</th><th class="num">Set</th><th>Status</th><th class="num">Elected</th><th class="num">Busy</th><th class="num">Load</th><th class="num">To</th><th class="num">From</th><th class="num">Errors</th><th>Health check</th><th>Actions</th></tr></thead>
+<div class="scroll"><table class="members">
+<thead><tr><th>Member, route</th><th>Status</th><th class="num">Factor, set, load</th><th class="num">Elected</th><th class="num">Busy</th><th class="num">Errors</th><th class="num">To, from</th><th>Health check</th><th>Actions</th></tr></thead>
 <tbody>
 ${b.members.map((m) => memberRow(o, b, m, now))}
 </tbody>
 </table></div>
+${charts(b)}
 </section>`;
+}
+
+/** The live charts of a balancer: empty frames the page script fills from `<manager>/api/history`. */
+function charts(b: BalancerView): Html {
+  const chart = (series: string, title: string, hidden = false) =>
+    html`<figure class="chart" data-series="${series}"${hidden ? raw(' hidden') : ''}><figcaption>${title} <span class="max"></span></figcaption><svg viewBox="0 0 300 90" preserveAspectRatio="none" role="img" aria-label="${title}, last 15 minutes"></svg><div class="axis"><span>15 min ago</span><span>now</span></div></figure>`;
+  return html`<div class="live" data-charts="${b.name}">
+<h3>Last 15 minutes <span class="meta" data-f="charts-note">collecting figures…</span></h3>
+<div class="charts">${chart('rps', 'Requests/s')}${chart('eps', 'Errors/s')}${chart('busy', 'Busy')}${chart('sessions', 'Live sessions', true)}</div>
+<ul class="legend">${b.members.map((m, i) => html`<li data-m="${m.id}"><span class="swatch c${i % 8}"></span>${m.route || m.url}</li>`)}</ul>
+</div>`;
 }
 
 function radio(name: string, on: boolean, label: string): Html {
@@ -244,7 +254,7 @@ export function renderPage(view: ManagerView, o: PageOptions): string {
 ${notice}
 <p class="meta">${persist} Values marked <abbr class="rt" title="Set in the manager">●</abbr> were set here; hover to see the config file's value. <span id="refreshed" aria-live="polite"></span></p>
 ${view.balancers.length ? view.balancers.map((b) => balancerCard(o, b, view.now)) : html`<div class="card">No balancers are configured.</div>`}
-${o.sections ?? []}
+${(o.sections ?? []).map((s, i) => html`<div data-section="${i}">${s}</div>`)}
 ${editSection(o, view)}
 </main>
 <footer>Status: Ok takes requests · Drain keeps its sessions, takes no new ones · Standby is used when nothing else in its set is · Spare stands in for unusable members · Disabled and Stopped take no requests · Error and Health check failed are set by failures and cleared by retries or passing checks.</footer>

@@ -8,6 +8,8 @@ import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
 import type { ChangeGate, ManagerApiHandler, ManagerApiRoute, ManagerDeps, StatusSection } from './deps.js';
 import { managerHandler } from './manager-handler.js';
 import { limitsHandler } from './limits-api.js';
+import { History } from './history.js';
+import { HistorySampler, historyHandler, sectionsHandler } from './history-api.js';
 import { Metrics } from './metrics.js';
 import { metricsHandler } from './metrics-handler.js';
 import { Nonces } from './nonce.js';
@@ -35,19 +37,27 @@ export interface ManagerApi {
   addChangeGate(gate: ChangeGate): void;
 }
 
-export interface ManagerPlugin extends Plugin, ManagerApi {}
+export interface ManagerPlugin extends Plugin, ManagerApi {
+  /** The live figures of the page's charts. */
+  history?: HistorySampler;
+}
+
+export interface ManagerPluginOptions {
+  /** How often the charts' figures are sampled (default 5 s; tests use less). */
+  historyIntervalMs?: number;
+}
 
 export const MANAGER = pluginKey<ManagerApi, ManagerPlugin>('balancer-manager', (p) => p);
 
 /** The paths of the manager's own API, which added routes may not take. */
 const OWN_API = /^\/balancers(\/|$)/;
 
-export function managerPlugin(): ManagerPlugin {
+export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
   const nonces = new Nonces();
   const sections: ((path: string) => Html)[] = [];
   const apiRoutes: ManagerApiRoute[] = [];
   const changeGates: ChangeGate[] = [];
-  return {
+  const plugin: ManagerPlugin = {
     name: MANAGER.name,
     nonces,
     addApiRoute(path, handler) {
@@ -65,9 +75,17 @@ export function managerPlugin(): ManagerPlugin {
     setup(app) {
       const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)), apiRoutes, changeGates };
       if (!apiRoutes.some((r) => r.path === '/limits')) apiRoutes.push({ path: '/limits', handler: limitsHandler(app.server) });
+      const history = new History(opts.historyIntervalMs);
+      plugin.history = new HistorySampler(history, app).start();
+      if (!apiRoutes.some((r) => r.path === '/history')) apiRoutes.push({ path: '/history', handler: historyHandler(app, history) });
+      if (!apiRoutes.some((r) => r.path === '/sections')) apiRoutes.push({ path: '/sections', handler: sectionsHandler(deps.sections) });
       app.server.handlers.set('balancer-manager', managerHandler(deps));
     },
+    close() {
+      plugin.history?.stop();
+    },
   };
+  return plugin;
 }
 
 /** What server-status offers other plugins (`app.get(STATUS)`). */
@@ -127,9 +145,10 @@ function servesMetrics(config: ConfigModel): boolean {
 
 export interface ManagerPluginsOptions {
   access?: AccessPluginOptions;
+  manager?: ManagerPluginOptions;
 }
 
 /** Everything this folder adds to an App, in setup order. */
 export function managerPlugins(opts: ManagerPluginsOptions = {}): Plugin[] {
-  return [accessPlugin(opts.access), persistPlugin(), managerPlugin(), statusPlugin(), metricsPlugin()];
+  return [accessPlugin(opts.access), persistPlugin(), managerPlugin(opts.manager), statusPlugin(), metricsPlugin()];
 }
