@@ -7,7 +7,7 @@
 // into the `access` entries of the raw config, every entry noted with its line.
 import type { Diagnostic } from '../diagnostics.js';
 import type { Loc } from './access.js';
-import type { Directive } from './parser.js';
+import type { Directive } from './syntax.js';
 import type { Path, RawBuilder } from './raw-builder.js';
 
 const locOf = (d: Directive): Loc => ({ file: d.file, line: d.line, directive: d.name });

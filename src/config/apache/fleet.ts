@@ -8,7 +8,7 @@
 import type { Diagnostic } from '../diagnostics.js';
 import type { Loc, Located } from './access.js';
 import type { Param } from './params.js';
-import type { Directive } from './parser.js';
+import type { Directive } from './syntax.js';
 import type { RawBuilder } from './raw-builder.js';
 import { duration } from './values.js';
 import { REDIS_URL } from '../fleet-schema.js';

@@ -4,7 +4,7 @@
 // MDMembers. Settings apply to every managed domain (stickylb has one ACME account per CA).
 import type { Diagnostic } from '../diagnostics.js';
 import type { Loc, Located } from './access.js';
-import type { Directive } from './parser.js';
+import type { Directive } from './syntax.js';
 import type { RawBuilder } from './raw-builder.js';
 import { acmeNameProblem, KNOWN_CAS } from '../../acme/cas.js';
 

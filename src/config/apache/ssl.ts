@@ -7,7 +7,7 @@
 import { parseSslCipherSuite, parseSslProtocol, type TlsVersion } from '../../tls/policy.js';
 import type { Diagnostic } from '../diagnostics.js';
 import type { Loc, Located } from './access.js';
-import type { Directive } from './parser.js';
+import type { Directive } from './syntax.js';
 import type { RawBuilder } from './raw-builder.js';
 import { onOff } from './values.js';
 

@@ -9,7 +9,7 @@ import { EdgeConverter } from './edge-sections.js';
 import { isMdDirective, MdCollector } from './md.js';
 import { FleetCollector, isFleetDirective } from './fleet.js';
 import { parseParams, type Param, type ParamTarget } from './params.js';
-import type { Directive } from './parser.js';
+import type { Directive } from './syntax.js';
 import { RawBuilder, type Path } from './raw-builder.js';
 import { emitListeners, emitSiteSsl, newSslAcc, type SslTools } from './ssl.js';
 import { duration, onOff } from './values.js';
