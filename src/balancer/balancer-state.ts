@@ -221,13 +221,17 @@ export class BalancerState {
     }
   }
 
-  /** Adds a member into a free growth slot; it starts disabled, as in Apache (found members: see AddMemberOptions). */
+  /**
+   * Adds a member into a free growth slot; it starts disabled, as in Apache. Found members (see
+   * AddMemberOptions; a model with a `source` is one) take no slot and start enabled.
+   */
   addMember(model: MemberModel, by: string, opts: AddMemberOptions = {}): MemberState {
-    if (!opts.discovered && this.growthLeft <= 0) throw new RangeError(`balancer ${this.name} has no free slot (growth=${this.model.growth})`);
+    const discovered = opts.discovered ?? model.source !== undefined;
+    if (!discovered && this.growthLeft <= 0) throw new RangeError(`balancer ${this.name} has no free slot (growth=${this.model.growth})`);
     if (this.members.some((m) => m.id === model.id)) throw new RangeError(`${model.url} is already a member of ${this.name}`);
-    const m = new MemberState(opts.discovered ? model : { ...model, status: { ...model.status, D: true } });
+    const m = new MemberState(discovered ? model : { ...model, status: { ...model.status, D: true } });
     this.members.push(m);
-    if (opts.discovered) this.discovered.add(m);
+    if (discovered) this.discovered.add(m);
     else this.growthLeft--;
     this.emit({ member: m.id, field: 'member', from: undefined, to: model.url, by });
     return m;
