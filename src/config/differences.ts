@@ -265,6 +265,24 @@ export const DIFFERENCES: readonly Difference[] = [
     setting: '`ErrorLog`; `errorLog.path`',
     values: { apache: '-', yaml: '-' },
   },
+  {
+    key: 'fleet',
+    kind: 'same',
+    what: 'Several balancers in front of the same members (an HA pair)',
+    apache24: 'Each httpd on its own: a drain in one manager, a rolling restart or `BalancerPersist` state stay on that server',
+    apacheSyntax: 'The same, unless asked: with `StickylbFleet` they share manager changes, rolling restarts (one at a time, idle on all) and the saved state through Redis',
+    yaml: 'The same, unless asked: `fleet`',
+    setting: '`StickylbFleet redis://… name=NAME` (stickylb\'s own); `fleet` (see docs/fleet.md)',
+  },
+  {
+    key: 'dns-members',
+    kind: 'same',
+    what: 'Members that come and go (containers, StatefulSet pods)',
+    apache24: 'Listed one by one; a member\'s host name is resolved when connecting, new ones need the manager or a reload',
+    apacheSyntax: 'Listed one by one, unless a `BalancerMember` asks for discovery: `discover=srv` (SRV records) or `discover=dns` (A/AAAA) makes the records of its name the members, followed as their TTL says',
+    yaml: 'Listed in `members`, or found by DNS: `dns`',
+    setting: '`BalancerMember http://NAME discover=srv|dns|a|aaaa`, `StickylbResolver` (stickylb\'s own); `dns`, `resolver` (see docs/fleet.md)',
+  },
 ];
 
 const KIND_WORDS: Record<DifferenceKind, string> = {

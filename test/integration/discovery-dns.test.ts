@@ -65,7 +65,7 @@ async function memberOf(cookie: string): Promise<string> {
   return r.headers['x-member'] as string;
 }
 
-test('members follow DNS: added, removed (drained, then gone), moved to a new address, and the last good list when DNS is gone', async () => {
+test('members follow DNS: added, removed (drained, then gone), moved to a new address, and the last good list when DNS is gone [dns-members]', async () => {
   // The first lookup ran before the listener opened: both names are members, with their routes
   // from their names and their source.
   let ms = await members();

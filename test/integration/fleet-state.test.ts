@@ -76,7 +76,7 @@ async function newSession(lb: RunningBalancer): Promise<string> {
   return r.headers['x-member'] as string;
 }
 
-test('drain in one balancer\'s manager: the answer comes once it is stored and applied everywhere, and no balancer sends a new session there after it', async () => {
+test('drain in one balancer\'s manager: the answer comes once it is stored and applied everywhere, and no balancer sends a new session there after it [fleet]', async () => {
   const lbs = await fleetOf('drain', 3);
   // Before: new sessions reach both members on every balancer.
   for (const lb of lbs) {
