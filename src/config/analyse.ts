@@ -8,6 +8,7 @@ import { ConfigError, unreadableFile, type Diagnostic, type SourceMap } from './
 import { formatFor, parseConfigText, type ConfigFormat } from './load.js';
 import { validateConfig } from './validate.js';
 import { lintConfig } from './lint.js';
+import { lintTls } from '../tls/lint.js';
 import { configSchema } from './schema.js';
 import { salvage } from './salvage.js';
 
@@ -49,6 +50,7 @@ export function analyseConfigFile(file: string, opts: { format?: string } = {}):
       return finish(result);
     }
     diagnostics.push(...lintConfig(result.model, { raw: parsed.raw, sourceMap: parsed.sourceMap, file, format: result.format }));
+    diagnostics.push(...lintTls(result.model, { raw: parsed.raw, sourceMap: parsed.sourceMap, file }));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code && !(e instanceof ConfigError) && (e as NodeJS.ErrnoException).syscall) {
       diagnostics.push(unreadableFile(file, resolvePath(file), e as NodeJS.ErrnoException));

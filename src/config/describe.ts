@@ -24,6 +24,8 @@ export interface SiteSetup {
   handlers: { handler: string; path: string; who: string }[];
   static?: string;
   accessLogs: string[];
+  /** Certificates, redirects answered by stickylb, the move to HTTPS, HSTS. */
+  https?: string[];
 }
 
 export interface MemberSetup {
@@ -72,7 +74,19 @@ function describeAcme(acme: AcmeModel): string[] {
 }
 
 function listener(l: ListenerModel): string {
-  return l.host ? `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}` : `port ${l.port} on every address`;
+  const where = l.host ? `${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}` : `port ${l.port} on every address`;
+  if (l.tls) return `${where} (HTTPS${l.protocols?.includes('h2') ? ' and HTTP/2' : ''}, ${l.tls.minVersion === l.tls.maxVersion ? l.tls.minVersion : `${l.tls.minVersion} to ${l.tls.maxVersion}`})`;
+  return l.protocols?.includes('h2c') ? `${where} (HTTP/1.1 and h2c)` : where;
+}
+
+/** A site's HTTPS setup in words: certificates, its own redirects, the move to HTTPS, HSTS. */
+function httpsLines(model: ConfigModel, site: SiteModel): string[] {
+  const out: string[] = [];
+  for (const c of site.tls?.certificates ?? []) out.push(`Certificate: ${resolveConfigPath(model, c.cert)}${c.key ? `, key ${resolveConfigPath(model, c.key)}` : ''}${c.chain ? `, chain ${resolveConfigPath(model, c.chain)}` : ''}`);
+  for (const r of site.redirects ?? []) out.push(`Redirect: ${r.path} → ${r.to === undefined ? `${r.status} (gone)` : `${r.to}… (${r.status})`}`);
+  if (site.redirectToHttps) out.push(`Plain HTTP is redirected to https://${site.redirectToHttps.port && site.redirectToHttps.port !== 443 ? ` (port ${site.redirectToHttps.port})` : ''} with ${site.redirectToHttps.status}`);
+  if (site.hsts) out.push(`HSTS on HTTPS answers: Strict-Transport-Security: ${site.hsts}`);
+  return out;
 }
 
 function accessEntry(e: string): string {
@@ -137,6 +151,7 @@ function describeSite(model: ConfigModel, site: SiteModel, index: number): SiteS
     handlers: site.handlers.map((h) => ({ handler: h.handler, path: h.path, who: describeAccess(h) })),
     static: site.static?.root,
     accessLogs: site.accessLog.map((l) => `${l.path === '-' ? 'standard output' : resolveConfigPath(model, l.path)}${l.json ? ' (JSON)' : ''}`),
+    https: httpsLines(model, site),
   };
 }
 
@@ -230,6 +245,7 @@ export function renderSetup(s: Setup): string {
     for (const c of site.cookieRewrites) out.push(`  Set-Cookie: ${c}`);
     out.push(`  Host: ${site.hostHeader}`);
     for (const l of site.accessLogs) out.push(`  Access log: ${l}`);
+    for (const l of site.https ?? []) out.push(`  ${l}`);
   }
   for (const b of s.balancers) {
     out.push('');

@@ -36,6 +36,8 @@ export interface AccessRecord {
   user?: string;
   /** Request environment variables (%{NAME}e): the balancer's BALANCER_* outcome. */
   env: Record<string, string | undefined>;
+  /** mod_ssl's variables of a request that came over TLS (%{SSL_PROTOCOL}x, %{SSL_CIPHER}x, …). */
+  ssl?: Record<string, string | undefined>;
   /** `+` kept alive, `-` closed after the response, `X` aborted before it was complete (%X). */
   connection?: '+' | '-' | 'X';
   pid: number;
@@ -311,6 +313,11 @@ function directive(letter: string, arg: string | undefined, clf: (ms: number) =>
     case 'e': {
       if (!arg) throw new LogFormatError('%e needs a variable name: %{BALANCER_WORKER_ROUTE}e');
       return plain(['env', arg], (r) => r.env[arg]);
+    }
+    case 'x': {
+      // mod_ssl's %{VARNAME}x: `-` for a request that did not come over TLS.
+      if (!arg) throw new LogFormatError('%x needs a variable name: %{SSL_PROTOCOL}x');
+      return plain(['ssl', arg], (r) => r.ssl?.[arg]);
     }
     case 'C': {
       if (!arg) throw new LogFormatError('%C needs a cookie name: %{JSESSIONID}C');

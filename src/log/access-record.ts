@@ -66,7 +66,9 @@ export function accessRecord(r: RequestRecord, ctx: RecordContext = {}): AccessR
     localPort: r.localPort,
     method: r.method,
     target: r.target,
-    protocol: `HTTP/${r.httpVersion}`,
+    // Apache's mod_http2 says HTTP/2.0.
+    protocol: r.httpVersion === '2' ? 'HTTP/2.0' : `HTTP/${r.httpVersion}`,
+    ssl: r.tls === undefined ? undefined : { HTTPS: 'on', SSL_PROTOCOL: r.tls.protocol, SSL_CIPHER: r.tls.cipher, SSL_TLS_SNI: r.tls.serverName },
     bytesIn: r.headBytesIn + r.bodyBytesIn,
     requestHeaders: r.requestHeaders(),
     serverName: ctx.serverName,

@@ -35,6 +35,8 @@ export interface MetricTallies {
   requests: Tally[];
   balancers: Tally[];
   latency: LatencyTally[];
+  /** Requests by protocol and scheme. */
+  protocols?: Tally[];
 }
 
 export class Metrics {
@@ -46,6 +48,7 @@ export class Metrics {
   private readonly requestTally = new Map<string, Tally>();
   private readonly balancerTally = new Map<string, Tally>();
   private readonly latencyTally = new Map<string, LatencyTally>();
+  private readonly protocolTally = new Map<string, Tally>();
 
   constructor(
     private readonly runtime: () => RuntimeState,
@@ -59,6 +62,17 @@ export class Metrics {
     const requestTally = this.requestTally;
     const balancerTally = this.balancerTally;
     const latencyTally = this.latencyTally;
+    const protocolTally = this.protocolTally;
+    new Counter({
+      name: 'stickylb_http_requests_by_protocol_total',
+      help: 'Requests answered, by protocol (HTTP/1.0, HTTP/1.1, HTTP/2.0) and scheme (http, https).',
+      labelNames: ['protocol', 'scheme'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of protocolTally.values()) this.inc(t.labels, t.count);
+      },
+    });
     new Counter({
       name: 'stickylb_http_requests_total',
       help: 'Requests answered, by kind (proxy, handler, static, error, websocket) and status class.',
@@ -249,6 +263,7 @@ export class Metrics {
   record(info: RequestRecord): void {
     const sc = statusClass(info.status ?? info.error?.status);
     count(this.requestTally, `${info.kind}\0${sc}`, () => ({ kind: info.kind, status_class: sc }));
+    count(this.protocolTally, `${info.httpVersion}\0${info.scheme}`, () => ({ protocol: info.httpVersion === '2' ? 'HTTP/2.0' : `HTTP/${info.httpVersion}`, scheme: info.scheme }));
     if ((info.kind === 'proxy' || info.kind === 'websocket') && info.balancer) {
       const b = this.runtime().balancers.get(info.balancer);
       if (b?.model.implicit) return;
@@ -282,7 +297,8 @@ export class Metrics {
   /** The request counts since the last call, then zero: a worker process sends them to its owner. */
   takeTallies(): MetricTallies | undefined {
     if (!this.requestTally.size && !this.balancerTally.size && !this.latencyTally.size) return undefined;
-    const out = { requests: [...this.requestTally.values()], balancers: [...this.balancerTally.values()], latency: [...this.latencyTally.values()] };
+    const out = { requests: [...this.requestTally.values()], balancers: [...this.balancerTally.values()], latency: [...this.latencyTally.values()], protocols: [...this.protocolTally.values()] };
+    this.protocolTally.clear();
     this.requestTally.clear();
     this.balancerTally.clear();
     this.latencyTally.clear();
@@ -295,6 +311,7 @@ export class Metrics {
     for (const [list, map] of [
       [t.requests, this.requestTally],
       [t.balancers, this.balancerTally],
+      [t.protocols ?? [], this.protocolTally],
     ] as const) {
       for (const x of list) {
         const k = key(x.labels);

@@ -31,6 +31,7 @@ export function renderAuto(v: StatusView): string {
     `BytesInPerSec: ${rate(v.bytesInPerSec)}`,
     `RequestsInFlight: ${v.inFlight}`,
   ];
+  if (v.byProtocol) lines.push(`RequestsHTTP1: ${v.byProtocol.http1}`, `RequestsHTTP2: ${v.byProtocol.http2}`, `RequestsTLS: ${v.byProtocol.tls}`);
   (v.balancers ?? []).forEach((b, i) => {
     const p = `ProxyBalancer[${i}]`;
     lines.push(`${p}Name: balancer://${b.name}`);

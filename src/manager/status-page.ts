@@ -64,6 +64,7 @@ ${fig('Current time', statusDate(v.now))}
 ${fig('Restart time', statusDate(v.startedAt))}
 ${fig('Uptime', formatUptime(v.uptimeSeconds))}
 ${fig('Requests', `${v.requests} (${fixed(v.requestsPerSec)}/s)`)}
+${v.byProtocol ? fig('By protocol', `HTTP/1.x ${v.byProtocol.http1}, HTTP/2 ${v.byProtocol.http2}; over TLS ${v.byProtocol.tls}`) : ''}
 ${fig('Bytes in', `${formatBytes(v.bytesIn)} (${formatBytes(Math.round(v.bytesInPerSec))}/s)`)}
 ${fig('Bytes out', `${formatBytes(v.bytesOut)} (${formatBytes(Math.round(v.bytesOutPerSec))}/s)`)}
 ${fig('Connections open', String(v.connections))}

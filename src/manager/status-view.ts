@@ -23,6 +23,8 @@ export interface StatusView {
   bytesInPerSec: number;
   bytesOutPerSec: number;
   bytesPerReq: number;
+  /** Requests by protocol: HTTP/1.x, HTTP/2, and how many of all came over TLS. */
+  byProtocol?: { http1: number; http2: number; tls: number };
   /** Present when proxyStatus is on. */
   balancers?: BalancerView[];
   /** Cards of other plugins (the fleet). */
@@ -60,6 +62,7 @@ export function statusView(opts: {
     bytesInPerSec: s.bytesIn / per,
     bytesOutPerSec: s.bytesOut / per,
     bytesPerReq: s.requests ? s.bytesOut / s.requests : 0,
+    byProtocol: { http1: (s.byVersion?.['1.1'] ?? 0) + (s.byVersion?.['1.0'] ?? 0), http2: s.byVersion?.['2'] ?? 0, tls: s.tlsRequests ?? 0 },
     balancers: opts.config.proxyStatus ? opts.runtime.named().map((b) => balancerView(b, { config: opts.config, nonceOf: () => '' })) : undefined,
     certificates: opts.certificates ?? [],
     sections: opts.sections ?? [],

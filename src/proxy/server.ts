@@ -83,6 +83,10 @@ export interface ServerStats {
   connections: number;
   bytesIn: number;
   bytesOut: number;
+  /** Requests finished, by HTTP version (`1.0`, `1.1`, `2`). */
+  byVersion?: Record<string, number>;
+  /** Requests finished that came over TLS. */
+  tlsRequests?: number;
 }
 
 export class StickyServer extends EventEmitter {
@@ -197,8 +201,13 @@ export class StickyServer extends EventEmitter {
   /** A request of any transport is over: counted, and its record goes to the observers. */
   requestFinished(record: RequestRecord): void {
     this.inFlight--;
+    this.byVersion[record.httpVersion] = (this.byVersion[record.httpVersion] ?? 0) + 1;
+    if (record.scheme === 'https') this.tlsRequests++;
     this.records.publish(record);
   }
+
+  private readonly byVersion: Record<string, number> = {};
+  private tlsRequests = 0;
 
   /**
    * The server of a listener: node:http's, or on a TLS listener an https.Server behind a TLS
@@ -327,7 +336,16 @@ export class StickyServer extends EventEmitter {
       bytesIn += s.bytesRead;
       bytesOut += s.bytesWritten;
     }
-    return { startedAt: this.startedAt, requests: this.requests, inFlight: this.inFlight, connections: this.sockets.size, bytesIn, bytesOut };
+    return {
+      startedAt: this.startedAt,
+      requests: this.requests,
+      inFlight: this.inFlight,
+      connections: this.sockets.size,
+      bytesIn,
+      bytesOut,
+      byVersion: { ...this.byVersion },
+      tlsRequests: this.tlsRequests,
+    };
   }
 
   /** Swaps in a new config: new requests use it; in-flight ones finish on the old one. */

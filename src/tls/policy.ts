@@ -163,9 +163,18 @@ const WEAK_TOKENS: [RegExp, string][] = [
 
 /** Warnings about a policy: old protocol versions, weak ciphers. */
 export function policyWarnings(p: TlsPolicy): string[] {
-  const out: string[] = [];
+  return [...versionWarnings(p), ...cipherWarnings(p)];
+}
+
+/** TLS 1.0 and 1.1 enabled. */
+export function versionWarnings(p: Pick<TlsPolicy, 'minVersion' | 'maxVersion'>): string[] {
   const old = versionsOf(p.minVersion, p.maxVersion).filter((v) => v === 'TLSv1' || v === 'TLSv1.1');
-  if (old.length) out.push(`${old.join(' and ')} ${old.length > 1 ? 'are' : 'is'} enabled: deprecated (RFC 8996) and refused by current browsers; use TLSv1.2 and TLSv1.3 only`);
+  return old.length ? [`${old.join(' and ')} ${old.length > 1 ? 'are' : 'is'} enabled: deprecated (RFC 8996) and refused by current browsers; use TLSv1.2 and TLSv1.3 only`] : [];
+}
+
+/** Weak ciphers the cipher string enables. */
+export function cipherWarnings(p: Pick<TlsPolicy, 'ciphers'>): string[] {
+  const out: string[] = [];
   const weak = new Set<string>();
   for (const token of p.ciphers.split(/[:,\s]+/)) {
     if (!token || token[0] === '!' || token[0] === '-' || token[0] === '@') continue;

@@ -264,10 +264,11 @@ export function emitListeners(t: SslTools, out: RawBuilder, listen: Located<stri
     const tlsServers = on.filter(({ e }) => e.engine?.value);
     const tls = tlsServers.length > 0 || httpsListen.has(l);
     const protocols = new Set<string>();
-    for (const { e } of on) {
+    for (const { s, e } of on) {
       for (const p of e.protocols?.value ?? []) {
         if (p === 'h2' && !tls) {
-          t.diag(e.protocols!.at, 'info', `Protocols h2 on ${l.value}: h2 needs TLS, this address speaks HTTP/1.1${(e.protocols!.value.includes('h2c') ? ' and h2c' : '')}`, 'protocols-ignored');
+          // Said for a host's own line; the main server's applies to plain addresses as well.
+          if (s.acc.protocols) t.diag(e.protocols!.at, 'info', `Protocols h2 on ${l.value}: h2 needs TLS, this address speaks HTTP/1.1${(e.protocols!.value.includes('h2c') ? ' and h2c' : '')}`, 'protocols-ignored');
           continue;
         }
         if (p === 'h2c' && tls) continue;
