@@ -14,7 +14,7 @@ import { STATUS_LETTERS, type Lbmethod, type StatusLetter } from '../config/mode
 import { BodyError, readBody } from './body.js';
 import { applyChanges, ChangeError, findMember, parseStickyText, type ChangeRequest } from './changes.js';
 import { changeReports, logApplied, viewOf, type ManagerDeps } from './deps.js';
-import { checkSameOrigin } from './origin.js';
+import { checkSameOrigin, schemeOf } from './origin.js';
 import { sendJson } from './respond.js';
 import { balancerView, memberView } from './view.js';
 import { balancerName } from './apache-params.js';
@@ -156,7 +156,7 @@ export async function handleApi(deps: ManagerDeps, req: IncomingMessage, res: Se
   if (method !== 'POST' && method !== 'PATCH') return fail(res, 405, 'use GET to read, PATCH or POST to change');
 
   // Every change: same origin, then the balancer's nonce.
-  const origin = checkSameOrigin(req.headers);
+  const origin = checkSameOrigin(req.headers, schemeOf(req));
   if (!origin.ok) {
     deps.logger.warn({ balancer: b.name, client: req.socket.remoteAddress }, `manager API: change refused: ${origin.reason}`);
     return fail(res, 403, origin.reason);

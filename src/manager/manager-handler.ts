@@ -9,7 +9,7 @@ import { parseApacheParams, SELECT_PARAMS, type ApacheParams } from './apache-pa
 import { BodyError, readBody } from './body.js';
 import { applyChanges, ChangeError, dropRestated } from './changes.js';
 import { changeReports, logApplied, viewOf, type ManagerDeps } from './deps.js';
-import { checkSameOrigin } from './origin.js';
+import { checkSameOrigin, schemeOf } from './origin.js';
 import { pageHeaders, renderPage, type Notice } from './page.js';
 import { send, sendText } from './respond.js';
 import { renderXml } from './xml.js';
@@ -73,7 +73,7 @@ export function managerHandler(deps: ManagerDeps): HandlerFn {
     const params = parseApacheParams(merged);
     if (!params.hasChanges) return show(200, params);
 
-    const origin = checkSameOrigin(req.headers);
+    const origin = checkSameOrigin(req.headers, schemeOf(req));
     if (!origin.ok) return refuse(403, params, origin.reason);
     if (!params.b) return refuse(400, params, 'b= must name the balancer to change');
     const b = deps.runtime.balancer(params.b);

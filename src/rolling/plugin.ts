@@ -15,7 +15,7 @@ import { missingDependency } from '../plugin/order.js';
 import type { HandlerContext } from '../proxy/server.js';
 import { MANAGER, type ManagerApi } from '../manager/plugins.js';
 import { BodyError, readBody } from '../manager/body.js';
-import { checkSameOrigin } from '../manager/origin.js';
+import { checkSameOrigin, schemeOf } from '../manager/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
 import { html, type Html } from '../util/html.js';
@@ -127,7 +127,7 @@ async function handle(
   } catch (e) {
     return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
   }
-  const origin = checkSameOrigin(req.headers);
+  const origin = checkSameOrigin(req.headers, schemeOf(req));
   if (!origin.ok) return sendJson(res, 403, { error: origin.reason });
   const current = plugin.current;
   const balancer = body.balancer ?? defaultBalancer(app);
