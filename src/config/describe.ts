@@ -63,6 +63,8 @@ export interface Setup {
   defaults: string;
   /** The managed (ACME) certificates, when there are some. */
   certificates?: string[];
+  /** Worker processes, when the config asks for them. */
+  workers?: string;
 }
 
 /** The managed domains and how their certificates are got, one line each. */
@@ -203,6 +205,9 @@ export function describeConfig(model: ConfigModel): Setup {
   const ms = (n: number) => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
   return {
     listeners: model.listeners.map(listener),
+    ...(model.workers
+      ? { workers: `${model.workers.count} worker process${model.workers.count === 1 ? '' : 'es'} serve the listeners; one owner process keeps the state, manager and health checks${model.workers.nodeArgs.length ? ` (workers run with ${model.workers.nodeArgs.join(' ')})` : ''}` }
+      : {}),
     sites: model.sites.map((s, i) => describeSite(model, s, i)),
     // One-member balancers of `ProxyPass /x http://host/` rules show as plain targets instead.
     balancers: Object.values(model.balancers)
@@ -232,6 +237,7 @@ function table(rows: string[][], indent: string): string[] {
 export function renderSetup(s: Setup): string {
   const out: string[] = [];
   out.push(`Listening on: ${s.listeners.join(', ')}`);
+  if (s.workers) out.push(`Processes: ${s.workers}`);
   for (const site of s.sites) {
     out.push('');
     const names = site.serverName ? `, ${site.serverName}${site.aliases.length ? ` (also ${site.aliases.join(', ')})` : ''}` : '';

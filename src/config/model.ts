@@ -294,6 +294,17 @@ export interface ConfigModel {
   fleet?: FleetModel;
   /** DNS servers for members found by DNS; undefined: the system's. */
   resolver?: ResolverModel;
+  /** Worker processes that serve the listeners (src/workers); undefined: one process, the default. */
+  workers?: WorkersModel;
+  /** How long in-flight requests may take to finish when stickylb stops or a worker drains. */
+  gracefulShutdownTimeoutMs: number;
+}
+
+/** `workers: N | auto`: the owner process forks `count` workers. */
+export interface WorkersModel {
+  count: number;
+  /** Node flags for the workers (heap sizes), applied by the owner when it forks them. */
+  nodeArgs: string[];
 }
 
 export function noFlags(): StatusFlags {

@@ -22,7 +22,9 @@ import {
   type RuleModel,
   type SiteModel,
   type StickyNames,
+  type WorkersModel,
 } from './model.js';
+import { availableParallelism } from 'node:os';
 import { ConfigError, durationMs, type Diagnostic, type SourceMap } from './diagnostics.js';
 import { checkHealthExpect } from '../health/expr.js';
 import { checkLogFormat } from '../log/access-format.js';
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   statusPath: '/server-status',
   metricsPath: '/metrics',
   adminPath: '/balancer-manager',
+  gracefulShutdownTimeoutMs: 10_000,
 };
 
 /** Standard Apache log formats, available by nickname. */
@@ -523,6 +526,8 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     acme,
     ...(fleet ? { fleet } : {}),
     ...(raw.resolver ? { resolver: resolveResolver(raw.resolver) } : {}),
+    ...(raw.workers !== undefined ? { workers: resolveWorkers(raw.workers) } : {}),
+    gracefulShutdownTimeoutMs: durationMs(raw.gracefulShutdownTimeout, DEFAULTS.gracefulShutdownTimeoutMs),
   };
   // Every site a TLS listener serves needs a certificate: checked on the whole model, which knows
   // the managed (ACME) domains too.
@@ -543,6 +548,12 @@ function locatedError(errors: Diagnostic[], opts: { source?: string; sourceMap?:
     d.directive = loc?.directive;
   }
   return new ConfigError(errors);
+}
+
+/** `auto` is the number of cores Node can use (os.availableParallelism). */
+function resolveWorkers(w: NonNullable<RawConfig['workers']>): WorkersModel {
+  const spec = typeof w === 'object' ? w : { count: w };
+  return { count: spec.count === 'auto' ? availableParallelism() : spec.count, nodeArgs: (typeof w === 'object' && w.nodeArgs) || [] };
 }
 
 function defaultPersistFile(source?: string): string {

@@ -385,6 +385,23 @@ export const configSchema = z
     fleet: fleetSchema.optional(),
     /** DNS servers asked for members found by DNS (default: the system's). */
     resolver: resolverSchema.optional(),
+    /** Worker processes serving the listeners: a number, `auto` (one per core), or with Node flags. */
+    workers: z
+      .union([
+        z.number().int().min(1).max(256),
+        z.literal('auto'),
+        z
+          .object({
+            count: z.union([z.number().int().min(1).max(256), z.literal('auto')]),
+            /** Node flags for every worker, e.g. ["--max-old-space-size=512"]. */
+            nodeArgs: z.array(z.string().regex(/^--[a-z0-9-]+(=\S*)?$/i, 'must be a Node flag such as --max-old-space-size=512')).optional(),
+          })
+          .strict(),
+      ])
+      .describe('worker processes: a number, "auto" (one per CPU core Node can use), or {count, nodeArgs}')
+      .optional(),
+    /** How long in-flight requests may take to finish on SIGTERM (and when a worker drains). */
+    gracefulShutdownTimeout: durationSchema.optional(),
     /** Shorthands for `handlers` entries of the default site. */
     manager: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),
     serverStatus: accessSchema.extend({ path: pathSchema.optional() }).strict().optional(),

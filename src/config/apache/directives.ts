@@ -304,6 +304,15 @@ const table: DirectiveSpec[] = [
   supported('MDRequireHttps', ['main'], 'MDRequireHttps off|temporary|permanent', 'md'),
   // stickylb's own: several balancers as one fleet, the DNS servers for members found by DNS.
   ...FLEET_DIRECTIVES.map(([name, contexts, usage]) => supported(name, contexts, usage, 'fleet')),
+  // stickylb's own: worker processes for the data path (YAML `workers`).
+  supported('StickylbWorkers', ['main'], 'StickylbWorkers NUMBER|auto', (r, d) => {
+    if (!r.wantArgs(d, 1, 1)) return;
+    const a = d.args[0];
+    const n = integer(a);
+    if (a.toLowerCase() === 'auto') r.setGlobal('workers', 'auto', d);
+    else if (n !== undefined && n >= 1 && n <= 256) r.setGlobal('workers', n, d);
+    else r.invalid(d, `"${a}" is not a number of worker processes (1-256) or auto`);
+  }),
   ignored('LoadModule', ['main']),
   ignored('LoadFile', ['main']),
   ignored('ServerRoot', ['main'], 'relative Include paths are taken from the including file\'s directory'),

@@ -522,7 +522,7 @@ class Converter implements Conversion {
       // With virtual hosts, the main server's settings reach the addresses through them.
       this.vhosts.length ? this.vhosts.map((v) => ({ acc: v.ssl, addresses: v.listen, at: v.at })) : [{ acc: this.main.ssl, addresses: [], at: undefined }],
     );
-    for (const key of ['proxyRequests', 'proxyStatus', 'timeout', 'proxyTimeout', 'keepAliveTimeout']) {
+    for (const key of ['proxyRequests', 'proxyStatus', 'timeout', 'proxyTimeout', 'keepAliveTimeout', 'workers']) {
       const v = this.global.get(key);
       if (v) out.set([key], v.value, v.at);
     }
