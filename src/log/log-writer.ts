@@ -1,6 +1,7 @@
 // A log destination: a file or stdout, written asynchronously through pino's SonicBoom (lines are
 // buffered while a write is in flight, so a slow disk never holds up a request), reopened on
 // demand for log rotation, flushed on close.
+import cluster from 'node:cluster';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino from 'pino';
@@ -19,6 +20,9 @@ export interface LogWriterOptions {
   /** Largest backlog kept in memory when the disk does not keep up, in bytes; more is dropped. */
   maxBuffer?: number;
 }
+
+/** What a pipe writes in one piece (Linux, POSIX minimum 512). */
+const PIPE_BUF = 4096;
 
 /** Default backlog cap: 64 MiB of lines waiting for a stalled disk. */
 const MAX_BUFFER = 64 * 1024 * 1024;
@@ -56,7 +60,9 @@ class Sink {
 let stdoutSink: Sink | undefined;
 
 function stdout(maxLength: number): Sink {
-  stdoutSink ??= new Sink(pino.destination({ sync: false, minLength: 0, maxLength, dest: 1 }));
+  // Worker processes share the owner's stdout: a pipe keeps a write of up to 4 KiB (PIPE_BUF)
+  // whole, so their lines never mix.
+  stdoutSink ??= new Sink(pino.destination({ sync: false, minLength: 0, maxLength, dest: 1, ...(cluster.isWorker ? { maxWrite: PIPE_BUF } : {}) }));
   return stdoutSink;
 }
 

@@ -103,6 +103,11 @@ export class StickyServer extends EventEmitter {
    */
   readonly certificates = new CertificateStore();
   staticHandler?: StaticFn;
+  /**
+   * On close, idle keep-alive connections are closed once no request has been in flight for this
+   * long (0: at once). Workers that drain for an upgrade or a reload set it (src/workers).
+   */
+  closeIdleAfterMs = 0;
   accessCheck?: AccessFn;
   /** Trusted proxies aside, everything the edge decides: access sections, limits, their counters. */
   readonly edge: Edge = new Edge(
@@ -384,8 +389,9 @@ export class StickyServer extends EventEmitter {
     // HTTP/2: GOAWAY now, the streams in flight finish within the grace time.
     for (const e of this.servers) e.h2?.close();
     const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
-    for (const { server } of this.servers) server.closeIdleConnections();
     const deadline = Date.now() + graceMs;
+    if (this.closeIdleAfterMs > 0) await this.quiesce(deadline);
+    for (const { server } of this.servers) server.closeIdleConnections();
     while (this.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const { server } of this.servers) server.closeAllConnections();
     for (const e of this.servers) e.h2?.destroy();
@@ -393,6 +399,21 @@ export class StickyServer extends EventEmitter {
     await closed;
     this.pools.destroy();
     this.emit('closed');
+  }
+
+  /**
+   * Waits until no request has been in flight for closeIdleAfterMs (or the deadline): a keep-alive
+   * client may be sending its next request right now, which is answered (with Connection: close)
+   * rather than cut off with its connection.
+   */
+  private async quiesce(deadline: number): Promise<void> {
+    let quietSince = 0;
+    while (this.sockets.size > 0 && Date.now() < deadline) {
+      if (this.inFlight > 0) quietSince = 0;
+      else if (quietSince === 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= this.closeIdleAfterMs) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
