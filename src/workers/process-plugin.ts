@@ -1,0 +1,177 @@
+// The processes of a running balancer in the manager: `GET <manager>/api/workers` (the owner and
+// each worker: pid, uptime, requests, connections, restarts), `POST <manager>/api/reload`
+// ({nonce, upgrade?}: what SIGHUP does, or with upgrade new workers on the code installed now),
+// a card on the manager page, and per-worker metrics. `stickylb reload` uses the API.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge } from 'prom-client';
+import { z } from 'zod';
+import type { AppContext, Plugin } from '../plugin/contract.js';
+import { pluginKey } from '../plugin/key.js';
+import { MANAGER, METRICS, STATUS, type ManagerApi } from '../manager/plugins.js';
+import type { StatusSection } from '../manager/deps.js';
+import { BodyError, readBody } from '../manager/body.js';
+import { checkSameOrigin } from '../manager/origin.js';
+import { sendJson } from '../manager/respond.js';
+import { formatUptime } from '../manager/format.js';
+import { html, type Html } from '../util/html.js';
+import type { WorkersView } from './owner.js';
+
+export interface ReloadOutcome {
+  ok: boolean;
+  message: string;
+  /** With an upgrade: the generation now serving and its pids. */
+  generation?: number;
+  pids?: number[];
+}
+
+/** What `stickylb run` gives the plugin: its reload, its upgrade (with workers), its processes. */
+export interface ProcessControl {
+  /** Reads the config file again, as SIGHUP does. */
+  reload(): Promise<ReloadOutcome>;
+  /** Replaces the workers with ones on the code installed now; undefined without workers. */
+  upgrade?(): Promise<ReloadOutcome>;
+  /** Resolves once every worker has applied the state changes so far; undefined without workers. */
+  settled?(): Promise<{ applied: number[]; replaced: number[] }>;
+  view(): WorkersView;
+}
+
+export interface ProcessPlugin extends Plugin {
+  readonly control: ProcessControl;
+}
+
+export const PROCESS = pluginKey<ProcessPlugin>('process');
+
+const reloadSchema = z.object({ nonce: z.string().optional(), balancer: z.string().optional(), upgrade: z.boolean().optional() }).strict();
+
+export function processPlugin(control: ProcessControl): ProcessPlugin {
+  return {
+    name: PROCESS.name,
+    control,
+    after: [MANAGER, STATUS, METRICS],
+    setup(app) {
+      const manager = app.get(MANAGER);
+      if (manager) {
+        manager.addApiRoute('/workers', (req, res, ctx, rest) => {
+          if (rest !== '' && rest !== '/') return sendJson(res, 404, { error: `not found: ${ctx.path}` });
+          if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'GET only here; reload at /api/reload' }, { Allow: 'GET, HEAD' });
+          sendJson(res, 200, control.view());
+        });
+        manager.addApiRoute('/reload', (req, res) => reload(app, manager, control, req, res));
+        manager.addSection(() => workersSection(control.view()));
+        // A change is answered once every worker routes by it.
+        const settled = control.settled;
+        if (settled) {
+          manager.addChangeGate(async () => {
+            const r = await settled();
+            const lines = [`Applied by ${r.applied.length} worker process${r.applied.length === 1 ? '' : 'es'}.`];
+            if (r.replaced.length) lines.push(`Worker process${r.replaced.length === 1 ? '' : 'es'} ${r.replaced.join(', ')} did not apply it in time and ${r.replaced.length === 1 ? 'was' : 'were'} replaced.`);
+            return { key: 'workers', value: r, lines };
+          });
+        }
+      }
+      app.get(STATUS)?.addSection(() => workersStatus(control.view()));
+      const metrics = app.get(METRICS);
+      if (metrics) registerWorkerMetrics(metrics.registry, control);
+    },
+  };
+}
+
+async function reload(app: AppContext, manager: ManagerApi, control: ProcessControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST {"nonce": …, "upgrade"?: true} here' }, { Allow: 'POST' });
+  let body: z.infer<typeof reloadSchema>;
+  try {
+    const text = await readBody(req);
+    const parsed = reloadSchema.safeParse(text ? JSON.parse(text) : {});
+    if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+    body = parsed.data;
+  } catch (e) {
+    return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
+  }
+  const origin = checkSameOrigin(req.headers);
+  if (!origin.ok) return sendJson(res, 403, { error: origin.reason });
+  // Any balancer's nonce will do: the reload is the whole balancer's.
+  const balancer = body.balancer ?? app.runtime.named()[0]?.name;
+  if (balancer !== undefined && !manager.nonces.matches(balancer, body.nonce)) return sendJson(res, 403, { error: `refused: missing or wrong nonce for balancer ${balancer}` });
+  const who = req.socket.remoteAddress;
+  if (body.upgrade) {
+    if (!control.upgrade) return sendJson(res, 409, { error: 'an upgrade without downtime needs worker processes (workers: in the config); without them, restart stickylb' });
+    app.logger.warn({ client: who }, 'upgrade of the workers requested');
+    const r = await control.upgrade();
+    return sendJson(res, r.ok ? 200 : 409, { ...r, workers: control.view() });
+  }
+  app.logger.warn({ client: who }, 'reload requested');
+  const r = await control.reload();
+  sendJson(res, r.ok ? 200 : 400, { ...r, workers: control.view() });
+}
+
+function workersSection(v: WorkersView): Html {
+  if (!v.workers.length && v.count === 0) return html``;
+  return html`<section class="card" id="workers"><h2>Processes</h2>
+<p class="meta">Owner pid ${v.owner.pid} (stickylb ${v.owner.version}): runtime state, manager, health checks, launcher. ${v.count} worker process${v.count === 1 ? '' : 'es'} serve the listeners; generation ${v.generation}${v.replacing ? ', being replaced' : ''}.</p>
+<div class="scroll"><table>
+<thead><tr><th>Worker</th><th>Pid</th><th>Generation</th><th>State</th><th>Version</th><th>Uptime</th><th class="num">Requests</th><th class="num">In flight</th><th class="num">Connections</th><th class="num">Restarts</th></tr></thead>
+<tbody>${v.workers.map(
+    (w) =>
+      html`<tr><td>${w.index}</td><td>${w.pid}</td><td>${w.generation}</td><td>${w.phase}</td><td>${w.version}</td><td>${formatUptime(w.uptimeSeconds)}</td><td class="num">${w.requests}</td><td class="num">${w.inFlight}</td><td class="num">${w.connections}</td><td class="num">${w.restarts}</td></tr>`,
+  )}</tbody>
+</table></div></section>`;
+}
+
+/** server-status: one line of facts per worker (`Worker[1]Pid: …` in ?auto). */
+function workersStatus(v: WorkersView): StatusSection | undefined {
+  if (!v.workers.length && v.count === 0) return undefined;
+  const facts: StatusSection['facts'] = [
+    { label: 'Owner process', key: 'OwnerPid', value: String(v.owner.pid) },
+    { label: 'Worker processes', key: 'Workers', value: String(v.count) },
+    { label: 'Generation', key: 'WorkerGeneration', value: String(v.generation) },
+  ];
+  for (const w of v.workers) {
+    const k = `Worker[${w.index}${w.generation === v.generation ? '' : `.${w.generation}`}]`;
+    const who = `Worker ${w.index}${w.generation === v.generation ? '' : ` (generation ${w.generation}, ${w.phase})`}`;
+    facts.push(
+      { label: `${who}: pid`, key: `${k}Pid`, value: String(w.pid) },
+      { label: `${who}: uptime`, key: `${k}UptimeSeconds`, value: String(w.uptimeSeconds) },
+      { label: `${who}: requests`, key: `${k}Requests`, value: String(w.requests) },
+      { label: `${who}: connections`, key: `${k}Connections`, value: String(w.connections) },
+      { label: `${who}: restarts`, key: `${k}Restarts`, value: String(w.restarts) },
+    );
+  }
+  return { title: 'Worker processes', facts };
+}
+
+/** Per-worker figures with a `worker` label; member and request figures stay totals. */
+function registerWorkerMetrics(registry: import('prom-client').Registry, control: ProcessControl): void {
+  const registers = [registry];
+  const labelNames = ['worker', 'generation'];
+  const each = (fn: (labels: Record<string, string>, w: WorkersView['workers'][number]) => void) => {
+    for (const w of control.view().workers) fn({ worker: String(w.index), generation: String(w.generation) }, w);
+  };
+  const gauge = (name: string, help: string, value: (w: WorkersView['workers'][number]) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        each((l, w) => this.set(l, value(w)));
+      },
+    });
+  const counter = (name: string, help: string, value: (w: WorkersView['workers'][number]) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        each((l, w) => this.inc(l, value(w)));
+      },
+    });
+  counter('stickylb_worker_requests_total', 'Requests a worker process answered.', (w) => w.requests);
+  counter('stickylb_worker_restarts_total', 'Times the worker process of this slot died and was replaced.', (w) => w.restarts);
+  gauge('stickylb_worker_requests_in_flight', 'Requests a worker process is answering now.', (w) => w.inFlight);
+  gauge('stickylb_worker_connections_open', 'Client connections a worker process holds open now.', (w) => w.connections);
+  gauge('stickylb_worker_start_time_seconds', 'When the worker process started (Unix time).', (w) => w.startedAt / 1000);
+  gauge('stickylb_worker_up', '1 while the worker process serves, 0 while it starts or drains.', (w) => (w.phase === 'ready' ? 1 : 0));
+}
