@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demoCommand,
   'demo-node': async () => (await import('./demo-node.js')).demoNodeCommand,
   restart: async () => (await import('./restart.js')).restartCommand,
+  reload: async () => (await import('./reload.js')).reloadCommand,
   schema: async () => (await import('./schema.js')).schemaCommand,
 };
 
@@ -25,6 +26,7 @@ function usage(): string {
     '  demo               the demo: a balancer on :8080 with two demo nodes',
     '  demo-node          one node of the Seaside-style demo app (PORT, STICKYLB_ROUTE)',
     '  restart --rolling  restart the nodes of a running balancer one at a time',
+    '  reload [--upgrade] reload a running balancer\'s config, or upgrade its workers to the installed code',
     '  schema             print the JSON Schema of the YAML/JSON config format',
     '',
     'options:',

@@ -6,8 +6,8 @@ import https from 'node:https';
 import readline from 'node:readline';
 import type { Command } from './command.js';
 import { parse } from './args.js';
-import { loadConfigFile } from '../config/load.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
+import { call, errorOf, managerUrlFromConfig, type Target } from './manager-client.js';
 import type { RollingEvent, RollingSummary } from '../rolling/rolling-restart.js';
 
 const USAGE = `usage: stickylb restart --rolling (-c FILE | --url MANAGER_URL) [options]
@@ -21,58 +21,6 @@ const USAGE = `usage: stickylb restart --rolling (-c FILE | --url MANAGER_URL) [
   --hook COMMAND        restarts a member stickylb did not start (STICKYLB_MEMBER_URL, STICKYLB_ROUTE set)
   --force               start even when a member is already unhealthy
   --user USER:PASSWORD  basic auth for the manager`;
-
-interface Target {
-  base: URL;
-  auth?: string;
-}
-
-function call(t: Target, method: string, path: string, body?: unknown): Promise<{ status: number; text: string; res: http.IncomingMessage }> {
-  const url = new URL(t.base.pathname.replace(/\/+$/, '') + path, t.base);
-  const lib = url.protocol === 'https:' ? https : http;
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = lib.request(
-      url,
-      {
-        method,
-        headers: {
-          Accept: 'application/json',
-          // Manager changes must come from the manager's own origin.
-          Origin: `${url.protocol}//${url.host}`,
-          ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) } : {}),
-          ...(t.auth ? { Authorization: `Basic ${Buffer.from(t.auth).toString('base64')}` } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, res }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-function errorOf(text: string): string {
-  try {
-    return (JSON.parse(text) as { error?: string }).error ?? text.trim();
-  } catch {
-    return text.trim();
-  }
-}
-
-function managerUrlFromConfig(file: string): URL {
-  const { model } = loadConfigFile(file);
-  const site = model.sites[0];
-  const h = site?.handlers.find((x) => x.handler === 'balancer-manager');
-  if (!h) throw new Error(`${file} has no balancer-manager location; give --url`);
-  const l = model.listeners[0];
-  const host = !l.host || l.host === '0.0.0.0' || l.host === '::' ? '127.0.0.1' : l.host.includes(':') ? `[${l.host}]` : l.host;
-  return new URL(`http://${host}:${l.port}${h.path}`);
-}
 
 const fmtS = (ms?: number) => (ms === undefined ? '' : ` (${(ms / 1000).toFixed(1)}s)`);
 
