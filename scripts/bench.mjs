@@ -4,7 +4,9 @@
 // latency and proxy CPU time per request, with ratios. Never part of `npm test`.
 //
 // Usage: npm run bench [-- --duration 10 --connections 50 --only stickylb,haproxy]
-// (`stickylb` runs both engines; `stickylb-lean` only the lean one.)
+// (`stickylb` runs both engines; `stickylb-lean` only the lean one; `workers` the workers
+// scenario: stickylb with 2 worker processes, HAProxy with nbthread 2, nginx with 2 workers, and
+// stickylb in one process for comparison.) STICKYLB_BIN runs another build of the command.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +22,14 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     'idle-connections': { type: 'string', default: '1000' },
+    workers: { type: 'string', default: '2' },
   },
 });
+const WORKERS = Number(opt.workers);
+const STICKYLB_BIN = process.env.STICKYLB_BIN ?? join(root, 'bin/stickylb.js');
 const DURATION = Number(opt.duration);
 const CONNS = Number(opt.connections);
-const only = opt.only ? new Set(opt.only.split(',')) : undefined;
+const only = opt.only ? new Set(opt.only.split(',').flatMap((n) => (n === 'workers' ? ['stickylb-lean', `stickylb-workers`, 'haproxy-workers', 'nginx-workers'] : [n]))) : undefined;
 const work = mkdtempSync(join(tmpdir(), 'stickylb-bench-'));
 const children = [];
 const CLK_TCK = 100;
@@ -174,10 +179,12 @@ await waitHttp(ports.second);
 // ---- Proxies ----
 const proxies = [];
 
-// stickylb on each HTTP/1.1 engine: node:http, and the lean engine of src/proxy/h1.
-for (const [name, engine] of [
-  ['stickylb', 'node'],
-  ['stickylb-lean', 'lean'],
+// stickylb on each HTTP/1.1 engine: node:http, and the lean engine of src/proxy/h1; and the lean
+// engine in worker processes.
+for (const [name, engine, workers] of [
+  ['stickylb', 'node', 0],
+  ['stickylb-lean', 'lean', 0],
+  ['stickylb-workers', 'lean', WORKERS],
 ]) {
 proxies.push({
   name,
@@ -188,6 +195,7 @@ proxies.push({
       [
         `listen: ["127.0.0.1:${port}"]`,
         `engine: ${engine}`,
+        ...(workers ? [`workers: ${workers}`] : []),
         'errorLog: { level: error }',
         'balancers:',
         '  c:',
@@ -201,20 +209,24 @@ proxies.push({
         '',
       ].join('\n'),
     );
-    return start(process.execPath, [join(root, 'bin/stickylb.js'), 'run', '-c', cfg]);
+    return start(process.execPath, [STICKYLB_BIN, 'run', '-c', cfg]);
   },
 });
 }
 
+for (const [name, threads] of [
+  ['haproxy', 1],
+  ['haproxy-workers', WORKERS],
+]) {
 if (which('haproxy')) {
   proxies.push({
-    name: 'haproxy',
+    name,
     async start(port) {
-      const cfg = join(work, 'haproxy.cfg');
+      const cfg = join(work, `${name}.cfg`);
       writeFileSync(
         cfg,
         `global
-  nbthread 1
+  nbthread ${threads}
   maxconn 4096
 defaults
   mode http
@@ -238,18 +250,23 @@ backend be
     },
   });
 }
+}
 
+for (const [name, processes] of [
+  ['nginx', 1],
+  ['nginx-workers', WORKERS],
+]) {
 if (which('nginx')) {
   proxies.push({
-    name: 'nginx',
+    name,
     async start(port) {
-      const cfg = join(work, 'nginx.conf');
+      const cfg = join(work, `${name}.conf`);
       writeFileSync(
         cfg,
-        `worker_processes 1;
+        `worker_processes ${processes};
 daemon off;
 master_process on;
-pid ${work}/nginx.pid;
+pid ${work}/${name}.pid;
 error_log ${work}/nginx-error.log error;
 events { worker_connections 4096; }
 http {
@@ -274,6 +291,7 @@ http {
       return start(which('nginx'), ['-c', cfg, '-p', work]);
     },
   });
+}
 }
 
 if (which('apache2') && existsSync('/usr/lib/apache2/modules/mod_proxy_balancer.so')) {
@@ -324,16 +342,16 @@ try {
   }
   for (const p of proxies) {
     // `--only stickylb` runs both engines.
-    if (only && !only.has(p.name) && !(p.name.startsWith('stickylb-') && only.has('stickylb'))) continue;
+    if (only && !only.has(p.name) && !(p.name.startsWith('stickylb-') && p.name !== 'stickylb-workers' && only.has('stickylb'))) continue;
     const port = await freePort();
     const child = await p.start(port);
     try {
-      await waitHttp(port);
+      await waitHttp(port, '/', 60_000);
     } catch (e) {
       console.error(`${p.name}: did not start: ${child.errText?.().trim() || e.message}`);
       continue;
     }
-    const scenarios = p.name.startsWith('stickylb') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
+    const scenarios = p.name.startsWith('stickylb') && !only?.has('stickylb-workers') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
     for (const [label, headers] of scenarios) {
       await wrk(port, headers).catch(() => undefined); // warm-up (JIT, pools), not measured
       const pids = tree(child.pid);
@@ -377,6 +395,20 @@ for (const r of results) {
   console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${cpuRatio} | ${p99Ratio} | ${r.non2xx ? `${r.non2xx} non-2xx` : ''}${r.errors ? ` ${r.errors}` : ''} |`);
 }
 for (const r of results) if (r.rss !== undefined) console.log(`\n${r.name}: ${fmt(r.rss)} MB`);
+// The workers scenario: CPU per request against stickylb in one process and against HAProxy with
+// as many threads; requests per CPU-second is the throughput one core would give.
+const sticky = (n) => results.find((r) => r.name === `${n} (sticky cookie)`);
+const w = sticky('stickylb-workers');
+if (w) {
+  const one = sticky('stickylb-lean');
+  const hw = sticky('haproxy-workers');
+  console.log(`\nworkers scenario (${WORKERS} workers / threads, sticky cookie):`);
+  console.log('| setup | req/s | proxy CPU µs/req | req per CPU-second | CPU vs stickylb 1 process | CPU vs HAProxy nbthread ' + WORKERS + ' |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of [one, w, hw, sticky('nginx-workers')].filter(Boolean)) {
+    console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.cpuUs)} | ${fmt(1e6 / r.cpuUs, 0)} | ${one ? `${fmt(r.cpuUs / one.cpuUs, 2)}×` : '-'} | ${hw ? `${fmt(r.cpuUs / hw.cpuUs, 2)}×` : '-'} |`);
+  }
+}
 try {
   execFileSync('rm', ['-rf', work]);
 } catch {
