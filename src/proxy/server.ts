@@ -233,7 +233,8 @@ export class StickyServer extends EventEmitter {
       protocols: l.protocols ?? ['h2', 'http/1.1'],
       store: this.certificates,
       defaultNames: this.defaultNames(l),
-      handshakeTimeoutMs: Math.min(this.config.timeoutMs, 60_000),
+      // The header timeout of the listener's HTTP/1.1 side covers the handshake as well.
+      handshakeTimeoutMs: this.config.edge.readTimeout.headerMaxMs || this.config.edge.readTimeout.headerMs || Math.min(this.config.timeoutMs, 60_000),
       logger: this.logger,
     };
   }

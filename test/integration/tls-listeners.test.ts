@@ -62,6 +62,7 @@ function config(engine: 'lean' | 'node') {
     },
     proxyPass: [{ path: '/', to: 'balancer://app/' }],
     proxyPassReverse: [{ path: '/', to: 'balancer://app/' }],
+    metrics: { allow: ['all'] },
     virtualHosts: [
       // The first site is the default: clients without SNI get its certificate.
       { serverName: 'a.test', tls: { certificates: [files.aEc, files.aRsa] }, hsts: true },
@@ -81,7 +82,7 @@ for (const engine of ['lean', 'node'] as const) {
     });
     after(() => lb?.close());
 
-    test('HTTPS/1.1 with curl: sticky by cookie and by URL, X-Forwarded-Proto https, the route cookie Secure', async () => {
+    test('HTTPS/1.1 with curl: sticky by cookie and by URL, X-Forwarded-Proto https, the route cookie Secure [route-cookie-secure]', async () => {
       const url = `https://a.test:${lb.port}/x`;
       const first = await curl(lb.port, 'a.test', caFile, ['--http1.1', '-i', url]);
       assert.equal(first.code, 0, first.stderr);
@@ -119,6 +120,9 @@ for (const engine of ['lean', 'node'] as const) {
       const h2 = records.filter((r) => r.transport === 'h2');
       assert.ok(h2.length >= 4);
       assert.ok(h2.every((r) => r.httpVersion === '2' && r.scheme === 'https' && r.tls?.protocol === 'TLSv1.3'));
+      const metrics = await curl(lb.port, 'a.test', caFile, ['--http2', `https://a.test:${lb.port}/metrics`]);
+      assert.match(metrics.stdout, /stickylb_http_requests_by_protocol_total\{protocol="HTTP\/2\.0",scheme="https"\} [1-9]/);
+      assert.match(metrics.stdout, /stickylb_certificate_expiry_seconds\{name="a\.test",source="file"\}/);
     });
 
     test('SNI chooses among three names on one port; a client without SNI gets the first site\'s certificate', async () => {
@@ -178,6 +182,11 @@ for (const engine of ['lean', 'node'] as const) {
       assert.equal(h1.status, 302);
       assert.equal(h1.headers.location, `https://a.test:${lb.port}/landing`);
       assert.equal(h1.headers['strict-transport-security'], 'max-age=31536000');
+      // HTTP/1.1 over TLS stays on the engine of the listener (the lean one parses the TLS socket).
+      const r1 = records.find((r) => r.target === '/go' && r.httpVersion === '1.1')!;
+      assert.equal(r1.transport, engine === 'lean' ? 'h1-lean' : 'h1-node');
+      assert.equal(r1.scheme, 'https');
+      assert.equal(r1.tls?.protocol, 'TLSv1.3');
       const s = await h2Connect(lb.port, { ca: ca.certPem });
       try {
         const r = await h2Request(s, { ':path': '/go', cookie: '_s=z.two' });
@@ -211,7 +220,7 @@ for (const engine of ['lean', 'node'] as const) {
 
 // Node's own handshake timeout is 120 s: the test's time limit fails it unless the header timeout cuts.
 test('a handshake that stalls is cut within the header timeout', { timeout: 20_000 }, async () => {
-  const lb = await startBalancer({ ...(structuredClone(config('lean')) as object), timeout: '1s' } as never);
+  const lb = await startBalancer({ ...(structuredClone(config('lean')) as object), requestReadTimeout: 'header=1' } as never);
   try {
     // Half a ClientHello, then nothing.
     const closed = await new Promise<boolean>((resolve) => {
@@ -234,7 +243,7 @@ test('a handshake that stalls is cut within the header timeout', { timeout: 20_0
   }
 });
 
-test('redirectToHttps and HSTS: plain HTTP gets a 301 to the same URL on https://; HTTPS answers carry the header', async () => {
+test('redirectToHttps and HSTS: plain HTTP gets a 301 to the same URL on https://; HTTPS answers carry the header, plain ones never [hsts-over-https]', async () => {
   const lb = await startBalancer({
     listen: ['127.0.0.1:0', { host: '127.0.0.1', port: 0, tls: true }],
     balancers: { app: { members: [{ url: one.url }] } },

@@ -31,7 +31,7 @@ function model(raw: unknown) {
 
 const BALANCER = '<Proxy balancer://app>\nBalancerMember http://127.0.0.1:9001 route=a\n</Proxy>\n';
 
-test('SSLEngine on makes the address TLS whatever its Listen line says; certificates go to the site; Apache defaults HTTP/1.1 only', () => {
+test('SSLEngine on makes the address TLS whatever its Listen line says; certificates go to the site; Apache syntax offers HTTP/1.1 only, YAML h2 too [tls-h2-default]', () => {
   const c = apache(
     `Listen 127.0.0.1:8080\nListen 127.0.0.1:8443\n${BALANCER}<VirtualHost *:8443>\nServerName a.test\nSSLEngine on\nSSLCertificateFile a.crt\nSSLCertificateKeyFile a.key\nSSLCertificateChainFile chain.pem\nProxyPass / balancer://app/\n</VirtualHost>`,
   );
@@ -39,6 +39,19 @@ test('SSLEngine on makes the address TLS whatever its Listen line says; certific
   assert.deepEqual(c.raw.listen, ['127.0.0.1:8080', { port: 8443, host: '127.0.0.1', tls: true, protocols: ['http/1.1'] }]);
   assert.deepEqual(c.raw.virtualHosts[0].tls, { cert: 'a.crt', key: 'a.key', chain: 'chain.pem' });
   assert.equal(c.sourceMap.get('virtualHosts[0].tls')?.line, 9);
+  // Resolved, the Apache config gets stickylb's secure defaults; YAML's TLS listener offers h2.
+  const m = model(c.raw).model!;
+  assert.deepEqual(m.listeners[1].protocols, ['http/1.1']);
+  assert.deepEqual(model({ ...c.raw, defaults: undefined, listen: [{ port: 8443, tls: true }] }).model!.listeners[0].protocols, ['h2', 'http/1.1']);
+});
+
+test('Apache syntax without SSLProtocol or SSLCipherSuite gets TLS 1.2 and 1.3 and the intermediate ciphers, as YAML does [tls-defaults]', () => {
+  const c = apache(`Listen 443\n${BALANCER}<VirtualHost *:443>\nSSLEngine on\nSSLCertificateFile a.crt\nSSLCertificateKeyFile a.key\n</VirtualHost>`);
+  assert.deepEqual(model(c.raw).model!.listeners[0].tls, DEFAULT_POLICY);
+  const all = apache(`Listen 443\nSSLProtocol all\n${BALANCER}<VirtualHost *:443>\nSSLEngine on\nSSLCertificateFile a.crt\n</VirtualHost>`);
+  const p = model(all.raw).model!.listeners[0].tls!;
+  assert.equal(p.minVersion, 'TLSv1');
+  assert.equal(p.maxVersion, 'TLSv1.3');
 });
 
 test('two SSLCertificateFile lines: an RSA and an ECDSA certificate side by side, keys paired in order', () => {
@@ -78,7 +91,7 @@ test('Listen 443 https with no certificate for its hosts is refused, with the li
   }
 });
 
-test('TLS settings stickylb cannot honour are errors with their line, never a quiet downgrade', () => {
+test('TLS settings stickylb cannot honour are errors with their line, never a quiet downgrade [tls-unsupported-refused]', () => {
   const c = apache(
     `SSLProtocol +SSLv3\nSSLVerifyClient require\nSSLUseStapling on\nSSLOpenSSLConfCmd Curves X25519\nSSLEngine optional\nSSLCompression on\nSSLInsecureRenegotiation on\nSSLStrictSNIVHostCheck on\nSSLMadeUp x\nListen 443 ftp`,
   );
@@ -91,7 +104,7 @@ test('TLS settings stickylb cannot honour are errors with their line, never a qu
   assert.match(apache('SSLProxyEngine on').messages[0], /warning: SSLProxyEngine is not supported/);
 });
 
-test('virtual hosts of one TLS address must agree on SSLProtocol (it is chosen before SNI)', () => {
+test('virtual hosts of one TLS address must agree on SSLProtocol (it is chosen before SNI) [tls-policy-per-address]', () => {
   const c = apache(`Listen 443\n<VirtualHost *:443>\nSSLEngine on\nSSLProtocol TLSv1.2\n</VirtualHost>\n<VirtualHost *:443>\nSSLEngine on\nSSLProtocol TLSv1.3\n</VirtualHost>`);
   assert.equal(c.messages.length, 1);
   assert.match(c.messages[0], /^a\.conf:8: error: SSLProtocol differs between the virtual hosts of 443 \(line 4 and line 8\)/);

@@ -28,6 +28,12 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Payload slices of one decode call, used and emptied before the call returns. */
 const SCRATCH: Buffer[] = [];
 
+/** The member sent its own Strict-Transport-Security (it wins over the site's). */
+function hasHsts(raw: readonly string[]): boolean {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 25 && raw[i].toLowerCase() === 'strict-transport-security') return true;
+  return false;
+}
+
 /** Where the answer of the current attempt is: its head awaited, its body streaming, or over. */
 export type AnswerState = 'head' | 'body' | 'done';
 
@@ -49,6 +55,8 @@ export abstract class AnswerReader extends BodySender {
   private answerFields: ResponseHead['fields'] | undefined = undefined;
   /** A route cookie added to copied lines. */
   private addedCookie: string | undefined = undefined;
+  /** The site's Strict-Transport-Security added to copied lines (answers over TLS). */
+  private addedHsts: string | undefined = undefined;
   /** The start of an answer head, when a read ended within it. */
   private respBuf: Buffer | undefined = undefined;
   private respMode: BodyMode = 'none';
@@ -91,6 +99,7 @@ export abstract class AnswerReader extends BodySender {
     if (this.answerFields === undefined) return [];
     const pairs = downstreamHeaders(this.answerFields.pairs()).slice();
     if (this.addedCookie !== undefined) pairs.push('Set-Cookie', this.addedCookie);
+    if (this.addedHsts !== undefined) pairs.push('Strict-Transport-Security', this.addedHsts);
     return pairs;
   }
 
@@ -184,6 +193,7 @@ export abstract class AnswerReader extends BodySender {
     this.answerPairs = undefined;
     this.answerFields = undefined;
     this.addedCookie = undefined;
+    this.addedHsts = undefined;
   }
 
   /** The answer is complete: its end goes to the client and the member connection back to its pool. */
@@ -232,8 +242,9 @@ export abstract class AnswerReader extends BodySender {
     if (site.reverse.length || site.cookiePath.length || site.cookieDomain.length) {
       // ProxyPassReverse rules may rewrite values: work on name/value pairs.
       const h = downstreamHeaders(r.raw.slice());
-      rewriteResponseHeaders(site, h, this.head.host);
+      rewriteResponseHeaders(site, h, this.head.host, this.head.secure ? 'https' : 'http');
       if (routeCookie) h.push('Set-Cookie', routeCookie);
+      if (this.head.secure && site.hsts !== undefined && !hasHsts(r.raw)) h.push('Strict-Transport-Security', site.hsts);
       lines = '';
       for (let i = 0; i < h.length; i += 2) lines += `${h[i]}: ${h[i + 1]}\r\n`;
       this.answerPairs = h;
@@ -243,6 +254,10 @@ export abstract class AnswerReader extends BodySender {
       if (routeCookie) {
         lines += `Set-Cookie: ${routeCookie}\r\n`;
         this.addedCookie = routeCookie;
+      }
+      if (this.head.secure && site.hsts !== undefined && !hasHsts(r.raw)) {
+        lines += `Strict-Transport-Security: ${site.hsts}\r\n`;
+        this.addedHsts = site.hsts;
       }
       this.answerFields = r.fields;
     }

@@ -348,9 +348,8 @@ export class ServerConn implements ClientSide {
       return this.handOff(b, pos);
     }
     const site = selectSite(this.entry.sites, head.host);
-    // A site that moves plain HTTP to HTTPS answers with the redirect through node:http. Over TLS,
-    // answers that carry HSTS or rewrite redirects to https:// are node:http's too, for now.
-    if (this.secure ? site.hsts !== undefined || site.reverse.length !== 0 : site.redirectToHttps !== undefined) return this.handOff(b, pos);
+    // A site that moves plain HTTP to HTTPS answers with the redirect through node:http.
+    if (!this.secure && site.redirectToHttps !== undefined) return this.handOff(b, pos);
     const m = matchRoute(site, path, this.engine.server.challenges);
     if (m.kind !== 'proxy') return this.handOff(b, pos);
     const server = this.engine.server;
