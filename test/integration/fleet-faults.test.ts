@@ -7,7 +7,7 @@
 // saved state, and joins when Redis comes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -182,7 +182,8 @@ test('a balancer that starts while Redis is down serves from its config and its 
   let lb = await startLb('solo', url, one, two, 'cold');
   await until(async () => (await fleetState(lb)) === 'connected', 'connected', 15_000);
   await change(lb, '/balancers/app/members/one/drain', {}, 'POST');
-  await until(() => /"fleet"/.test(readFileSync(join(dir, 'cold-solo.state.json'), 'utf8')), 'state file written', 5000);
+  const stateFile = join(dir, 'cold-solo.state.json');
+  await until(() => existsSync(stateFile) && /"fleet"/.test(readFileSync(stateFile, 'utf8')), 'state file written', 5000);
   await lb.proc.stop('SIGTERM', 5000);
   await redis.stop();
 
