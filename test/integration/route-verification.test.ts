@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http2 from 'node:http2';
 import pino from 'pino';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
@@ -133,6 +134,33 @@ test('route verification with node:http: log, badge, API and metrics', async () 
 
 test('route verification is on under Apache syntax too [route-verification]', async () => {
   await verify(await apacheConfig());
+});
+
+test('route verification over HTTP/2 (h2c): the stream transport reports the ids as the others do', async () => {
+  const { a } = await nodes();
+  const lb = await startBalancer({
+    ...(await yamlConfig('lean')),
+    listen: [{ host: '127.0.0.1', port: 0, protocols: ['h2c', 'http/1.1'] }],
+  } as RawConfig);
+  running.push(lb);
+  const session = http2.connect(`http://127.0.0.1:${lb.port}`);
+  try {
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = session.request({ ':path': '/' });
+        req.on('response', (h) => (h[':status'] === 200 ? undefined : reject(new Error(`status ${h[':status']}`))));
+        req.on('error', reject);
+        req.on('end', () => resolve());
+        req.resume();
+        req.end();
+      });
+    }
+  } finally {
+    session.close();
+  }
+  const member = (await apiGet(lb.url)).balancers[0].members.find((m: { url: string }) => m.url === a.url);
+  assert.equal(member.routeMismatches, 1);
+  assert.equal(member.lastRouteMismatch.issued, 'second');
 });
 
 test('stickylb check --probe: one request to each member reports the route of the session id it issues', async () => {

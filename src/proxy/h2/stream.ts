@@ -276,7 +276,7 @@ function attempt(ctx: StreamContext, fo: Failover, step: Step & { kind: 'attempt
     preq.on('response', (pres) => {
       responded = true;
       const status = pres.statusCode ?? 502;
-      const cookie = fo.answered(status);
+      const cookie = fo.answered(status, pres.rawHeaders);
       const h = downstreamResponseHeaders(pres.rawHeaders);
       rewriteResponseHeaders(site, h, request.host, record.scheme);
       if (cookie) h.push('Set-Cookie', cookie);
