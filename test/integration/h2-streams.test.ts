@@ -288,3 +288,28 @@ test('GOAWAY on reload and on shutdown: streams in flight finish, new streams go
     await lb.close().catch(() => undefined);
   }
 });
+
+test('HTTP/2 requests on a site with access rules go through the gate: refused ones get 403, others reach their member over the HTTP/2 transport', async () => {
+  const lb = await startBalancer({ ...raw(), access: [{ path: '/private', allow: ['all'], deny: ['127.0.0.1'] }] } as never);
+  const records: { transport: string; target: string; status?: number }[] = [];
+  lb.app.server.records.subscribe((r) => records.push({ transport: r.transport, target: r.target, status: r.status }));
+  try {
+    const s = await h2Connect(lb.app.addresses[0].port, { ca: ca.certPem });
+    const denied = await h2Request(s, { ':path': '/private/x', cookie: '_s=d.one' });
+    assert.equal(denied.status, 403);
+    const body = Buffer.alloc(100_000, 'g');
+    const ok = await h2Request(s, { ':path': '/open', ':method': 'POST', cookie: ['a=1', '_s=d.two'] }, body);
+    const j = JSON.parse(ok.body);
+    assert.equal(j.member, 'two');
+    assert.equal(j.cookie, 'a=1; _s=d.two');
+    assert.equal(j.length, body.length);
+    s.close();
+    await until(() => records.length === 2, 'both records');
+    assert.deepEqual(records.map((r) => [r.transport, r.target, r.status]), [
+      ['h2', '/private/x', 403],
+      ['h2', '/open', 200],
+    ]);
+  } finally {
+    await lb.close();
+  }
+});
