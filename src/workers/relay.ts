@@ -32,9 +32,21 @@ export interface RelayInfo {
 /** Hop-by-hop fields (RFC 9110 7.6.1) and our own, which are not relayed as they came. */
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'transfer-encoding', RELAY_HEADER]);
 
+/** Header fields as pairs, without the hop-by-hop ones and HTTP/2's pseudo-headers (`:path`, …). */
 function relayedHeaders(raw: string[], drop: Set<string>): string[] {
   const out: string[] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) if (!drop.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i][0] !== ':' && !drop.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  return out;
+}
+
+/** Pairs as a header object (repeated fields as lists), which an HTTP/2 answer takes. */
+function headerObject(pairs: string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const k = pairs[i].toLowerCase();
+    const prev = out[k];
+    out[k] = prev === undefined ? pairs[i + 1] : [...(Array.isArray(prev) ? prev : [prev]), pairs[i + 1]];
+  }
   return out;
 }
 
@@ -55,6 +67,9 @@ export function relayHandler(socketPath: string): HandlerFn {
         tls: (sock as TLSSocket).encrypted === true,
       };
       const headers = relayedHeaders(req.rawHeaders, HOP);
+      // An HTTP/2 request names its host in :authority (its raw fields have no Host).
+      const host = req.headers.host ?? req.headers[':authority'];
+      if (typeof host === 'string' && !headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host')) headers.push('Host', host);
       // A body is relayed as it comes: with its length when the client gave one, else chunked.
       if (req.headers['transfer-encoding'] !== undefined && req.headers['content-length'] === undefined) headers.push('Transfer-Encoding', 'chunked');
       headers.push('X-Stickylb-Relay', JSON.stringify(info));
@@ -66,7 +81,9 @@ export function relayHandler(socketPath: string): HandlerFn {
       };
       const out = http.request({ socketPath, method: req.method, path: req.url, headers, agent: false }, (answer) => {
         const fields = relayedHeaders(answer.rawHeaders, HOP);
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, fields);
+        // HTTP/2 has no reason phrase, and takes the fields as an object.
+        if (req.httpVersionMajor >= 2) res.writeHead(answer.statusCode ?? 502, headerObject(fields));
+        else res.writeHead(answer.statusCode ?? 502, answer.statusMessage, fields);
         answer.pipe(res);
         answer.on('end', finish);
         answer.on('error', () => {
