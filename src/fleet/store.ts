@@ -162,12 +162,20 @@ export class FleetStore extends EventEmitter<StoreEvents> {
     this.cmd.defineCommand('fleetLock', { numberOfKeys: 1, lua: LOCK });
     this.cmd.defineCommand('fleetUnlock', { numberOfKeys: 1, lua: UNLOCK });
     this.sub = new Redis(model.redis, { ...redisOptions(model, `stickylb:${id}:sub`, timeoutMs), commandTimeout: undefined });
-    // Errors are reported through 'down'; ioredis logs unhandled 'error' events otherwise.
-    this.cmd.on('error', () => undefined);
+    // Errors are reported through 'down' (with the last one's words: a refused connection, a
+    // wrong password, an untrusted certificate); ioredis logs unhandled 'error' events otherwise.
+    let lastError = '';
+    this.cmd.on('error', (e: Error) => {
+      lastError = e.message;
+      if (!this.closed) this.emit('down', e.message);
+    });
     this.sub.on('error', () => undefined);
-    this.cmd.on('ready', () => this.emit('ready'));
+    this.cmd.on('ready', () => {
+      lastError = '';
+      this.emit('ready');
+    });
     this.cmd.on('close', () => {
-      if (!this.closed) this.emit('down', 'connection closed');
+      if (!this.closed) this.emit('down', lastError || 'connection closed');
     });
     this.sub.on('ready', () => {
       void this.subscribe();
