@@ -172,6 +172,7 @@ export class Fleet {
     for (const w of this.waiters) w.resolve();
     this.waiters.clear();
     await this.flushing?.catch(() => undefined);
+    await this.store.leave();
     await this.store.close();
   }
 

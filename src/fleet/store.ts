@@ -277,6 +277,11 @@ export class FleetStore extends EventEmitter<StoreEvents> {
     return value ? { value, ttlMs: Number(r?.[1]?.[1] ?? 0) } : undefined;
   }
 
+  /** Leaves the fleet at once (a balancer that stops): the others stop counting on it now, not after the peer timeout. */
+  async leave(): Promise<void> {
+    if (this.connected) await this.cmd.hdel(this.keys.balancers, this.id).catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.cmd.disconnect();

@@ -120,3 +120,32 @@ test('members follow DNS: added, removed (drained, then gone), moved to a new ad
   assert.match(page, /Members found by DNS/);
   assert.match(page, /the last good list stays/);
 });
+
+test('members from the A records of a name: one per address, routed by address; an address that leaves is drained, then removed [dns-members]', async () => {
+  const web3 = await backend('127-0-0-3', '127.0.0.3');
+  const web4 = await backend('127-0-0-4', '127.0.0.4', web3.port);
+  const dnsA = await startDnsmasq(['127.0.0.3 web.test', '127.0.0.4 web.test'], []);
+  try {
+    const web = await startBalancer({
+      resolver: { servers: [dnsA.server], timeout: 0.3 },
+      balancers: { web: { stickysession: '_s', members: [], dns: { name: 'web.test', port: web3.port, minTtl: 0.2, drainIdle: 1 } } },
+      proxyPass: [{ path: '/', to: 'balancer://web/' }],
+      manager: { path: '/balancer-manager' },
+    });
+    try {
+      const list = async () => (await apiGet(web.url, '/balancers/web')).members as Member[];
+      assert.deepEqual((await list()).map((m) => `${m.route} ${m.url}`).sort(), [`127-0-0-3 ${web3.url}`, `127-0-0-4 ${web4.url}`]);
+      let cookie = '';
+      for (let i = 0; i < 20 && !cookie.endsWith('.127-0-0-4'); i++) cookie = String((await request(`${web.url}/`)).headers['set-cookie'] ?? '').split(';')[0];
+      assert.ok(cookie.endsWith('.127-0-0-4'), 'a session on 127.0.0.4');
+      await dnsA.setHosts(['127.0.0.3 web.test']);
+      await until(async () => (await list()).find((m) => m.route === '127-0-0-4')?.flags.N === true, '127.0.0.4 drained', 10_000);
+      assert.equal((await request(`${web.url}/`, { headers: { Cookie: cookie } })).headers['x-member'], '127-0-0-4@127.0.0.4', 'its session still works');
+      await until(async () => (await list()).length === 1, '127.0.0.4 removed once idle', 10_000);
+    } finally {
+      await web.close();
+    }
+  } finally {
+    await dnsA.stop();
+  }
+});
