@@ -4,7 +4,7 @@
 // after it started, as an installation of a new version would.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -17,14 +17,17 @@ import { stickylb } from '../helpers/stickylb-cli.js';
 
 const backends: Backend[] = [];
 let proc: NodeProcess | undefined;
+const copies: string[] = [];
 after(async () => {
   await proc?.stop('SIGTERM', 20_000);
   for (const b of backends) await b.close();
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A copy of the package (sources, package.json), as an installation in another place. */
 function installCopy(version: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'stickylb-install-'));
+  copies.push(dir);
   cpSync(join(ROOT, 'src'), join(dir, 'src'), { recursive: true });
   cpSync(join(ROOT, 'tsconfig.json'), join(dir, 'tsconfig.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
