@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
+import { httpsScenarios, printHttps } from './bench-https.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const { values: opt } = parseArgs({
@@ -334,6 +335,7 @@ function fmt(n, d = 1) {
 }
 
 const results = [];
+let httpsResults = [];
 try {
   // Direct to a backend, for reference (its CPU is the backend's, not a proxy's).
   if (!only || only.has('direct')) {
@@ -374,6 +376,10 @@ try {
     }
     await new Promise((r) => setTimeout(r, 300));
   }
+  // HTTPS: stickylb, HAProxy and nginx terminating TLS (scripts/bench-https.mjs).
+  if (!only || only.has('https')) {
+    httpsResults = await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']) });
+  }
 } finally {
   for (const c of children) {
     try {
@@ -395,6 +401,7 @@ for (const r of results) {
   console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${cpuRatio} | ${p99Ratio} | ${r.non2xx ? `${r.non2xx} non-2xx` : ''}${r.errors ? ` ${r.errors}` : ''} |`);
 }
 for (const r of results) if (r.rss !== undefined) console.log(`\n${r.name}: ${fmt(r.rss)} MB`);
+printHttps(httpsResults, fmt);
 // The workers scenario: CPU per request against stickylb in one process and against HAProxy with
 // as many threads; requests per CPU-second is the throughput one core would give.
 const sticky = (n) => results.find((r) => r.name === `${n} (sticky cookie)`);
