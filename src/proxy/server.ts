@@ -126,6 +126,11 @@ export class StickyServer extends EventEmitter {
   private inFlight = 0;
   private closing = false;
   private readonly serverName: string;
+
+  /** ServerName of requests whose site has none (the first site's, else the machine's name). */
+  get defaultServerName(): string {
+    return this.serverName;
+  }
   readonly startedAt = Date.now();
 
   constructor(opts: ServerOptions) {

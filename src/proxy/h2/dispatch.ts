@@ -4,7 +4,6 @@
 // their own; everything else (handlers, static files, redirects, error pages) is served through
 // node:http2's compatibility request and response by the server's ordinary request path.
 import http2 from 'node:http2';
-import os from 'node:os';
 import type { SiteModel } from '../../config/model.js';
 import { recordTls } from '../../tls/info.js';
 import { RequestRecord } from '../core/record.js';
@@ -120,7 +119,7 @@ export function dispatchStream(
     site,
     balancer,
     upstreamTarget,
-    serverName: site.serverName ?? server.config.sites[0]?.serverName ?? os.hostname(),
+    serverName: site.serverName ?? server.defaultServerName,
     replayBuffer: server.config.replayBuffer,
     pools: server.pools,
     clientIp: record.clientAddress ?? '',
