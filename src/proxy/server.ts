@@ -239,9 +239,14 @@ export class StickyServer extends EventEmitter {
       store: this.certificates,
       defaultNames: this.defaultNames(l),
       // The header timeout of the listener's HTTP/1.1 side covers the handshake as well.
-      handshakeTimeoutMs: this.config.edge.readTimeout.headerMaxMs || this.config.edge.readTimeout.headerMs || Math.min(this.config.timeoutMs, 60_000),
+      handshakeTimeoutMs: this.headerTimeoutMs(),
       logger: this.logger,
     };
+  }
+
+  /** The longest a request head may take (RequestReadTimeout's header time, else Timeout up to 60 s). */
+  private headerTimeoutMs(): number {
+    return this.config.edge.readTimeout.headerMaxMs || this.config.edge.readTimeout.headerMs || Math.min(this.config.timeoutMs, 60_000);
   }
 
   /** Names of a listener's default certificate: its first site's (clients without SNI get it). */
@@ -284,7 +289,7 @@ export class StickyServer extends EventEmitter {
         else entry.serveH1(s);
       });
     } else if (h2) {
-      e.server.on('connection', (s: Socket) => sniffPreface(s, (x) => h2.accept(x), (x) => entry.serveH1(x)));
+      e.server.on('connection', (s: Socket) => sniffPreface(s, (x) => h2.accept(x), (x) => entry.serveH1(x), this.headerTimeoutMs()));
     } else {
       e.server.on('connection', (s: Socket) => entry.serveH1(s));
     }

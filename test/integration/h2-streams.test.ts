@@ -6,6 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -309,6 +310,28 @@ test('HTTP/2 requests on a site with access rules go through the gate: refused o
       ['h2', '/private/x', 403],
       ['h2', '/open', 200],
     ]);
+  } finally {
+    await lb.close();
+  }
+});
+
+// Without the header time, a client on an h2c listener that never finishes its first bytes would
+// hold the connection forever (Node's own timeouts start later).
+test('an h2c listener cuts a client that says nothing, or stops inside the preface, after the header time', { timeout: 20_000 }, async () => {
+  const lb = await startBalancer({ ...raw(), requestReadTimeout: 'header=1' } as never);
+  try {
+    const port = lb.app.addresses[1].port;
+    const closes = (first: Buffer | undefined) =>
+      new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => first && s.write(first));
+        s.on('close', () => resolve(true));
+        s.on('error', () => undefined);
+      });
+    assert.equal(await closes(undefined), true);
+    assert.equal(await closes(Buffer.from('PRI * HTTP/2', 'latin1')), true);
+    const s = await h2Connect(port);
+    assert.equal((await h2Request(s, { ':path': '/after' })).status, 200);
+    s.close();
   } finally {
     await lb.close();
   }

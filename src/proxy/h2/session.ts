@@ -161,13 +161,17 @@ export class H2Front {
  * Reads a plain connection's first bytes to tell h2c with prior knowledge (the HTTP/2 preface)
  * from HTTP/1.1, then hands the connection to one of them with the bytes put back.
  */
-export function sniffPreface(socket: Socket, h2: (s: Socket) => void, h1: (s: Socket) => void): void {
+export function sniffPreface(socket: Socket, h2: (s: Socket) => void, h1: (s: Socket) => void, timeoutMs: number): void {
   let buf: Buffer = Buffer.alloc(0);
+  // A client that says nothing is cut after the header time, as on any other connection.
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  socket.once('close', () => clearTimeout(timer));
   const onData = (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
     const n = Math.min(buf.length, H2_PREFACE.length);
     const like = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (like && buf.length < H2_PREFACE.length) return;
+    clearTimeout(timer);
     socket.off('data', onData);
     socket.off('end', onEnd);
     socket.pause();
@@ -179,6 +183,7 @@ export function sniffPreface(socket: Socket, h2: (s: Socket) => void, h1: (s: So
     }
   };
   const onEnd = () => {
+    clearTimeout(timer);
     socket.off('data', onData);
     if (buf.length) socket.unshift(buf);
     h1(socket);
