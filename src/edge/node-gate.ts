@@ -23,8 +23,10 @@ export function answerRefusal(res: ServerResponse, r: Refusal): void {
   const body = errorPage(r.status, r.text);
   const h: Record<string, string> = { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store' };
   for (const [k, v] of r.headers ?? []) h[k] = v;
-  if (r.close) h.Connection = 'close';
-  res.writeHead(r.status, reason(r.status), h);
+  // HTTP/2 answers (node:http2's compatibility response) have no reason phrase and no Connection.
+  const h2 = (res as { stream?: unknown }).stream !== undefined;
+  if (r.close && !h2) h.Connection = 'close';
+  res.writeHead(r.status, h2 ? undefined : reason(r.status), h);
   res.end(body);
 }
 
