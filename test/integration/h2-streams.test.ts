@@ -269,6 +269,8 @@ test('GOAWAY on reload and on shutdown: streams in flight finish, new streams go
     await until(() => one.seen.some((x) => x.url === '/slow'), 'the slow request reached its member');
     await lb.app.reload(validateConfig(raw()));
     await until(() => goaways === 1, 'GOAWAY after the reload');
+    // The connection takes no new stream after GOAWAY: the client opens another one.
+    assert.throws(() => s.request({ ':path': '/x' }), /GOAWAY/);
     const r = await inFlight;
     assert.equal(r.status, 200);
     assert.equal(r.body, 'slow done');

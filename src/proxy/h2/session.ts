@@ -104,7 +104,11 @@ export class H2Front {
     this.server.updateSettings(this.settings());
   }
 
-  /** Says GOAWAY on every connection: streams in flight finish, new ones go to a new connection. */
+  /**
+   * Says GOAWAY on every connection: streams in flight finish, new ones go to a new connection. A
+   * stream the client sent while the GOAWAY was on its way is refused unprocessed (REFUSED_STREAM,
+   * or above the GOAWAY's last stream), which RFC 9113 §8.7 makes safe to retry, as browsers do.
+   */
   goaway(): void {
     for (const s of this.sessions) if (!s.closed && !s.destroyed) s.close();
   }
