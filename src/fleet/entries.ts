@@ -7,8 +7,8 @@ import type { BalancerState, StateChange } from '../balancer/balancer-state.js';
 import type { MemberState } from '../balancer/member-state.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { ConfigModel, Lbmethod, StatusLetter } from '../config/model.js';
-import { newMemberModel } from '../manager/add-member.js';
-import { balancerField, memberField } from '../manager/persist.js';
+import { newMemberModel } from '../manager/api/add-member.js';
+import { balancerField, memberField } from '../manager/persist/persist.js';
 
 /** The value of a shared setting, with its version. */
 export interface Entry {

@@ -10,7 +10,7 @@ import { pluginKey } from '../plugin/key.js';
 import type { FleetModel } from '../config/fleet-model.js';
 import { defaultFleetId } from '../config/resolve-fleet.js';
 import { MANAGER, METRICS, STATUS } from '../manager/plugins.js';
-import { PERSIST } from '../manager/persist-plugin.js';
+import { PERSIST } from '../manager/persist/persist-plugin.js';
 import { sendJson } from '../manager/respond.js';
 import { version } from '../manager/version.js';
 import { ROLLING } from '../rolling/plugin.js';

@@ -4,12 +4,12 @@ import type { HandlerContext } from '../proxy/server.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { ConfigModel } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
-import type { Applied } from './changes.js';
-import type { Nonces } from './nonce.js';
+import type { Applied } from './api/changes.js';
+import type { Nonces } from './access/nonce.js';
 import type { Html } from '../util/html.js';
 import type { ManagedCertificate } from '../acme/renewer.js';
 import { parseBasicAuth } from '../edge/htpasswd.js';
-import { managerView, type ManagerView } from './view.js';
+import { managerView, type ManagerView } from './page/view.js';
 import { version } from './version.js';
 import { hostname } from 'node:os';
 

@@ -4,18 +4,18 @@ import type { AppContext, Plugin } from '../plugin/contract.js';
 import { pluginKey } from '../plugin/key.js';
 import { ACME } from '../acme/key.js';
 import type { ConfigModel } from '../config/model.js';
-import { accessPlugin, type AccessPluginOptions } from './access-plugin.js';
+import { accessPlugin, type AccessPluginOptions } from './access/access-plugin.js';
 import type { ChangeGate, ManagerApiHandler, ManagerApiRoute, ManagerDeps, StatusSection } from './deps.js';
-import { managerHandler } from './manager-handler.js';
-import { limitsHandler } from './limits-api.js';
-import { History } from './history.js';
-import { HistorySampler, historyHandler, sectionsHandler } from './history-api.js';
-import { Metrics } from './metrics.js';
-import { metricsHandler } from './metrics-handler.js';
-import { Nonces } from './nonce.js';
+import { managerHandler } from './page/manager-handler.js';
+import { limitsHandler } from './api/limits-api.js';
+import { History } from './api/history.js';
+import { HistorySampler, historyHandler, sectionsHandler } from './api/history-api.js';
+import { Metrics } from './metrics/metrics.js';
+import { metricsHandler } from './metrics/metrics-handler.js';
+import { Nonces } from './access/nonce.js';
 import type { Html } from '../util/html.js';
-import { persistPlugin } from './persist-plugin.js';
-import { statusHandler } from './status-handler.js';
+import { persistPlugin } from './persist/persist-plugin.js';
+import { statusHandler } from './status/status-handler.js';
 import { version } from './version.js';
 
 function depsOf(app: AppContext, nonces: Nonces): ManagerDeps {

@@ -15,7 +15,7 @@ import { missingDependency } from '../plugin/order.js';
 import type { HandlerContext } from '../proxy/server.js';
 import { MANAGER, type ManagerApi } from '../manager/plugins.js';
 import { BodyError, readBody } from '../manager/body.js';
-import { checkSameOrigin, schemeOf } from '../manager/origin.js';
+import { checkSameOrigin, schemeOf } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
 import { html, type Html } from '../util/html.js';

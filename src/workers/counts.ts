@@ -6,7 +6,7 @@
 import type { BalancerState } from '../balancer/balancer-state.js';
 import type { MemberState } from '../balancer/member-state.js';
 import type { RuntimeState } from '../balancer/runtime.js';
-import type { MetricTallies } from '../manager/metrics.js';
+import type { MetricTallies } from '../manager/metrics/metrics.js';
 
 /** Answers per status class, in order 1xx … 5xx. */
 export type ClassCounts = [number, number, number, number, number];

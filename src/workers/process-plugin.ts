@@ -10,7 +10,7 @@ import { pluginKey } from '../plugin/key.js';
 import { MANAGER, METRICS, STATUS, type ManagerApi } from '../manager/plugins.js';
 import type { StatusSection } from '../manager/deps.js';
 import { BodyError, readBody } from '../manager/body.js';
-import { checkSameOrigin } from '../manager/origin.js';
+import { checkSameOrigin } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { formatUptime } from '../manager/format.js';
 import { html, type Html } from '../util/html.js';

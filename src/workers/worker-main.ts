@@ -13,7 +13,7 @@ import { logsPlugin, type LogsPlugin } from '../log/plugin.js';
 import { staticPlugin } from '../static/plugin.js';
 import type { Plugin } from '../plugin/contract.js';
 import { version } from '../manager/version.js';
-import { Metrics } from '../manager/metrics.js';
+import { Metrics } from '../manager/metrics/metrics.js';
 import { CountTally, instrument, setOthersBusy, type ServerFigures } from './counts.js';
 import { applyChange, applySyncState } from './state-sync.js';
 import { relayHandler } from './relay.js';

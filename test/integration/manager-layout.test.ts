@@ -16,7 +16,7 @@ import { apiGet, MANAGER } from '../helpers/manager.js';
 import { managerPlugins } from '../../src/manager/plugins.js';
 import { rollingPlugin } from '../../src/rolling/plugin.js';
 import { healthPlugin } from '../../src/health/plugin.js';
-import { PAGE_CSP } from '../../src/manager/page.js';
+import { PAGE_CSP } from '../../src/manager/page/page.js';
 import { LIVE_SESSIONS_PATH } from '../../src/cluster/live-sessions.js';
 
 const CHROMIUM = '/usr/bin/chromium';

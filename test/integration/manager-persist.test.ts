@@ -12,7 +12,7 @@ import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
 import { apiGet, MANAGER, postForm } from '../helpers/manager.js';
 import { managerPlugins } from '../../src/manager/plugins.js';
-import type { PersistPlugin } from '../../src/manager/persist-plugin.js';
+import type { PersistPlugin } from '../../src/manager/persist/persist-plugin.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { RawConfig } from '../../src/config/schema.js';
 

@@ -12,7 +12,7 @@ import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request } from '../helpers/http.js';
 import { apiGet, apiSend, MANAGER, postForm } from '../helpers/manager.js';
 import { managerPlugins, type ManagerPlugin } from '../../src/manager/plugins.js';
-import type { Nonces } from '../../src/manager/nonce.js';
+import type { Nonces } from '../../src/manager/access/nonce.js';
 import type { RawConfig } from '../../src/config/schema.js';
 
 const EVIL = '<script>alert(1)</script>';

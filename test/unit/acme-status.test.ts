@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ManagedCertificate } from '../../src/acme/renewer.js';
 import { acmeManagerSection } from '../../src/acme/manager.js';
-import { renderAuto } from '../../src/manager/status-auto.js';
-import { renderStatusPage } from '../../src/manager/status-page.js';
-import type { StatusView } from '../../src/manager/status-view.js';
+import { renderAuto } from '../../src/manager/status/status-auto.js';
+import { renderStatusPage } from '../../src/manager/status/status-page.js';
+import type { StatusView } from '../../src/manager/status/status-view.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const DAY = 86_400_000;

@@ -5,8 +5,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { decideAccess, parseRule, plainAddress, type AccessRule, type ReverseLookup } from '../../src/manager/access-rules.js';
-import { checkSameOrigin } from '../../src/manager/origin.js';
+import { decideAccess, parseRule, plainAddress, type AccessRule, type ReverseLookup } from '../../src/manager/access/access-rules.js';
+import { checkSameOrigin } from '../../src/manager/access/origin.js';
 import { hashKind, HtpasswdFile, parseBasicAuth, parseHtpasswd } from '../../src/edge/htpasswd.js';
 
 const noDns: ReverseLookup = async () => [];

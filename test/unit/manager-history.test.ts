@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import { validateConfig } from '../../src/config/validate.js';
-import { History } from '../../src/manager/history.js';
+import { History } from '../../src/manager/api/history.js';
 
 function setup() {
   const config = validateConfig({ balancers: { c: { members: [{ url: 'http://127.0.0.1:1', route: 'a' }, { url: 'http://127.0.0.1:2', route: 'b' }] } } });

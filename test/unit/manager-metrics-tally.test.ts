@@ -2,7 +2,7 @@
 // have produced them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Metrics } from '../../src/manager/metrics.js';
+import { Metrics } from '../../src/manager/metrics/metrics.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import { validateConfig } from '../../src/config/validate.js';
 import { RequestRecord } from '../../src/proxy/core/record.js';

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../src/config/validate.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
-import { applyChanges } from '../../src/manager/changes.js';
-import { parseState, reconcileReload, restore, snapshot } from '../../src/manager/persist.js';
+import { applyChanges } from '../../src/manager/api/changes.js';
+import { parseState, reconcileReload, restore, snapshot } from '../../src/manager/persist/persist.js';
 
 function config(lbfactorOfFirst = 1, lbmethod: 'byrequests' | 'bybusyness' = 'byrequests') {
   return validateConfig({

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../../src/config/validate.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import type { StateChange } from '../../src/balancer/balancer-state.js';
-import { newMemberModel } from '../../src/manager/add-member.js';
+import { newMemberModel } from '../../src/manager/api/add-member.js';
 import { describeStateChange } from '../../src/health/log-lines.js';
 
 function setup() {

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { compileLogFormat } from '../../src/log/access-format.js';
 import { accessRecord } from '../../src/log/access-record.js';
 import { RequestRecord } from '../../src/proxy/core/record.js';
-import { renderAuto } from '../../src/manager/status-auto.js';
-import { statusView } from '../../src/manager/status-view.js';
+import { renderAuto } from '../../src/manager/status/status-auto.js';
+import { statusView } from '../../src/manager/status/status-view.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import { validateConfig } from '../../src/config/validate.js';
 

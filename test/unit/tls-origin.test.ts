@@ -2,7 +2,7 @@
 // Referer) of this host is this server; a plain-HTTP page of the same host is another origin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSameOrigin } from '../../src/manager/origin.js';
+import { checkSameOrigin } from '../../src/manager/access/origin.js';
 
 test('over HTTPS: https:// Origin and Referer of the host pass, http:// ones are refused', () => {
   assert.deepEqual(checkSameOrigin({ host: 'a.test', origin: 'https://a.test' }, 'https'), { ok: true });

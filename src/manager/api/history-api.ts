@@ -2,13 +2,13 @@
 // each member's live-sessions endpoint, when the config names one), `<manager>/api/history` that
 // serves it to the page's charts, and `<manager>/api/sections` with the current HTML of the cards
 // other plugins add (the rolling restart's), so the page refreshes them with everything else.
-import type { AppContext } from '../plugin/contract.js';
-import type { MemberState } from '../balancer/member-state.js';
-import { liveSessions } from '../rolling/rolling-restart.js';
-import type { Html } from '../util/html.js';
-import type { ManagerApiHandler } from './deps.js';
+import type { AppContext } from '../../plugin/contract.js';
+import type { MemberState } from '../../balancer/member-state.js';
+import { liveSessions } from '../../rolling/rolling-restart.js';
+import type { Html } from '../../util/html.js';
+import type { ManagerApiHandler } from '../deps.js';
 import { History } from './history.js';
-import { sendJson } from './respond.js';
+import { sendJson } from '../respond.js';
 
 /** Samples `app`'s members every `history.intervalMs` until stopped. */
 export class HistorySampler {

@@ -2,9 +2,9 @@
 // (both allowed by hash in the CSP). Member and balancer links carry `?b=…&w=…&nonce=…` as
 // Apache's do, because scripts scrape the nonce from them. Pure.
 import { createHash } from 'node:crypto';
-import type { StatusLetter } from '../config/model.js';
-import { formatAgo, formatBytes, formatFactor, formatMs, formatUptime } from './format.js';
-import { html, query, raw, type Html } from '../util/html.js';
+import type { StatusLetter } from '../../config/model.js';
+import { formatAgo, formatBytes, formatFactor, formatMs, formatUptime } from '../format.js';
+import { html, query, raw, type Html } from '../../util/html.js';
 import { PAGE_SCRIPT } from './page-script.js';
 import { PAGE_STYLE } from './page-style.js';
 import { stickyText, type BalancerView, type ManagerView, type MemberView } from './view.js';

@@ -1,7 +1,7 @@
 // server-status `?auto`: mod_status's plain `Key: value` lines, then mod_proxy's
 // `ProxyBalancer[i]…` lines (httpd 2.4's proxy_status_hook). Keys Apache has keep their names and
 // formats; keys only stickylb has are added after them. Pure.
-import { formatUptime, statusDate } from './format.js';
+import { formatUptime, statusDate } from '../format.js';
 import type { StatusView } from './status-view.js';
 
 /** mod_status prints rates with up to 6 significant digits and no trailing zeros. */

@@ -2,11 +2,11 @@
 // stored with the config value it overrode. On start, a saved value is used only while the config
 // still says what it said then; when the config file was edited since, the config wins and the
 // conflict is reported. Pure apart from the runtime-state API calls.
-import type { BalancerState } from '../balancer/balancer-state.js';
-import type { MemberState } from '../balancer/member-state.js';
-import type { RuntimeState } from '../balancer/runtime.js';
-import type { BalancerModel, ConfigModel, Lbmethod, MemberModel, StatusLetter, StickyNames } from '../config/model.js';
-import { newMemberModel } from './add-member.js';
+import type { BalancerState } from '../../balancer/balancer-state.js';
+import type { MemberState } from '../../balancer/member-state.js';
+import type { RuntimeState } from '../../balancer/runtime.js';
+import type { BalancerModel, ConfigModel, Lbmethod, MemberModel, StatusLetter, StickyNames } from '../../config/model.js';
+import { newMemberModel } from '../api/add-member.js';
 
 export const STATE_VERSION = 1;
 

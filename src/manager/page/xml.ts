@@ -1,7 +1,7 @@
 // The manager's `?xml=1` view in Apache's layout (httpd 2.4's balancer_display_page), so tools
 // that parse Apache's XML read ours. Every value is escaped, which Apache does only for some. Pure.
-import { escapeHtml as esc } from '../util/html.js';
-import { formatFactor, rfc822 } from './format.js';
+import { escapeHtml as esc } from '../../util/html.js';
+import { formatFactor, rfc822 } from '../format.js';
 import type { ManagerView } from './view.js';
 
 export function renderXml(view: ManagerView): string {

@@ -1,9 +1,9 @@
 // `<manager path>/api/limits`: what the edge refused (connections, PROXY headers, rate limits,
 // access rules, logins, body and head limits, slow clients), the rate-limit windows and the
 // connections open per client address. Read-only.
-import type { StickyServer } from '../proxy/server.js';
-import type { ManagerApiHandler } from './deps.js';
-import { sendJson } from './respond.js';
+import type { StickyServer } from '../../proxy/server.js';
+import type { ManagerApiHandler } from '../deps.js';
+import { sendJson } from '../respond.js';
 
 export function limitsHandler(server: StickyServer): ManagerApiHandler {
   return (req, res) => {

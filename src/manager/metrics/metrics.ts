@@ -2,11 +2,11 @@
 // Requests are counted as they finish; member and server figures are read from the runtime state
 // and the listener when scraped, so they never drift from what the manager shows.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RuntimeState } from '../balancer/runtime.js';
-import type { MemberState } from '../balancer/member-state.js';
-import { STATUS_LETTERS, STATUS_WORDS } from '../config/model.js';
-import type { StickyServer } from '../proxy/server.js';
-import type { RequestRecord } from '../proxy/core/record.js';
+import type { RuntimeState } from '../../balancer/runtime.js';
+import type { MemberState } from '../../balancer/member-state.js';
+import { STATUS_LETTERS, STATUS_WORDS } from '../../config/model.js';
+import type { StickyServer } from '../../proxy/server.js';
+import type { RequestRecord } from '../../proxy/core/record.js';
 
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 

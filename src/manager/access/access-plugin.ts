@@ -3,13 +3,13 @@
 // names an htpasswd file. Safe by default: without rules, only loopback clients get in.
 import { promises as dns } from 'node:dns';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Plugin } from '../plugin/contract.js';
-import type { HandlerModel } from '../config/model.js';
+import type { Plugin } from '../../plugin/contract.js';
+import type { HandlerModel } from '../../config/model.js';
 import { decideAccess, parseRule, type AccessRule, type ReverseLookup } from './access-rules.js';
-import { HtpasswdFile } from '../edge/htpasswd.js';
-import { sendText } from './respond.js';
-import { sectionAccess } from '../edge/gate.js';
-import type { RequestRecord } from '../proxy/core/record.js';
+import { HtpasswdFile } from '../../edge/htpasswd.js';
+import { sendText } from '../respond.js';
+import { sectionAccess } from '../../edge/gate.js';
+import type { RequestRecord } from '../../proxy/core/record.js';
 
 interface Compiled {
   allow: AccessRule[];

@@ -1,9 +1,9 @@
 // The model of a member added at run time (Apache: "Add New Worker"): the URL plus the server's
 // defaults, as Apache copies its server-wide settings into a new worker. Health checks follow the
 // balancer's when every configured member has the same ones.
-import type { BalancerState } from '../balancer/balancer-state.js';
-import { noFlags, type ConfigModel, type MemberModel } from '../config/model.js';
-import { DEFAULTS, memberKey } from '../config/resolve.js';
+import type { BalancerState } from '../../balancer/balancer-state.js';
+import { noFlags, type ConfigModel, type MemberModel } from '../../config/model.js';
+import { DEFAULTS, memberKey } from '../../config/resolve.js';
 
 const URL_RE = /^(https?|wss?):\/\/[^/\s]+(\/\S*)?$/i;
 

@@ -2,8 +2,8 @@
 // second, requests in flight, and live sessions where the application reports them. Sampled from
 // the runtime state's counters at a fixed interval (the caller's timer); no work on the request
 // path. Pure apart from reading the state.
-import type { RuntimeState } from '../balancer/runtime.js';
-import type { MemberState } from '../balancer/member-state.js';
+import type { RuntimeState } from '../../balancer/runtime.js';
+import type { MemberState } from '../../balancer/member-state.js';
 
 export interface HistoryPoint {
   /** When (ms since epoch). */

@@ -1,9 +1,9 @@
 // One change request, whatever it came as (Apache's form parameters or the JSON API): checked as
 // a whole first, then applied through the runtime-state API, so a refused request changes nothing.
-import type { BalancerChanges, BalancerState, MemberChanges } from '../balancer/balancer-state.js';
-import type { MemberState } from '../balancer/member-state.js';
-import { schedulerNames } from '../balancer/schedulers/registry.js';
-import type { ConfigModel, Lbmethod, StatusLetter } from '../config/model.js';
+import type { BalancerChanges, BalancerState, MemberChanges } from '../../balancer/balancer-state.js';
+import type { MemberState } from '../../balancer/member-state.js';
+import { schedulerNames } from '../../balancer/schedulers/registry.js';
+import type { ConfigModel, Lbmethod, StatusLetter } from '../../config/model.js';
 import { newMemberModel } from './add-member.js';
 
 /** Letters the manager may set. E (error) is the data path's; C is allowed as Apache's manager does. */

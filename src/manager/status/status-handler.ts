@@ -1,14 +1,14 @@
 // The server-status handler: HTML, or `?auto` for scripts (Apache's mod_status form).
 // `?refresh=N` asks the browser to reload every N seconds, as mod_status does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HandlerContext, HandlerFn } from '../proxy/server.js';
-import { serverNameOf, type ManagerDeps } from './deps.js';
-import { pageHeaders } from './page.js';
-import { send, sendText } from './respond.js';
+import type { HandlerContext, HandlerFn } from '../../proxy/server.js';
+import { serverNameOf, type ManagerDeps } from '../deps.js';
+import { pageHeaders } from '../page/page.js';
+import { send, sendText } from '../respond.js';
 import { renderAuto } from './status-auto.js';
 import { renderStatusPage, STATUS_CSP } from './status-page.js';
 import { statusView } from './status-view.js';
-import { version } from './version.js';
+import { version } from '../version.js';
 
 export function statusHandler(deps: Omit<ManagerDeps, 'nonces'>): HandlerFn {
   return (req: IncomingMessage, res: ServerResponse, ctx: HandlerContext) => {

@@ -5,10 +5,10 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { AppContext, Plugin } from '../plugin/contract.js';
-import { pluginKey } from '../plugin/key.js';
-import { isSetting, type StateChange } from '../balancer/balancer-state.js';
-import type { ConfigModel } from '../config/model.js';
+import type { AppContext, Plugin } from '../../plugin/contract.js';
+import { pluginKey } from '../../plugin/key.js';
+import { isSetting, type StateChange } from '../../balancer/balancer-state.js';
+import type { ConfigModel } from '../../config/model.js';
 import { parseState, reconcileReload, restore, snapshot, type SavedState } from './persist.js';
 
 /** Writes a file so readers see the old or the new content, never a part. */

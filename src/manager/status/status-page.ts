@@ -1,11 +1,11 @@
 // server-status as HTML: the listener's figures, then (with proxyStatus on) a table per balancer,
 // the columns of Apache's "Proxy LoadBalancer Status" with status in words. No script. Pure.
-import { formatBytes, formatFactor, formatUptime, statusDate } from './format.js';
-import { html, raw } from '../util/html.js';
-import { routeBadge, statusBadges } from './page.js';
-import { PAGE_STYLE } from './page-style.js';
+import { formatBytes, formatFactor, formatUptime, statusDate } from '../format.js';
+import { html, raw } from '../../util/html.js';
+import { routeBadge, statusBadges } from '../page/page.js';
+import { PAGE_STYLE } from '../page/page-style.js';
 import type { StatusView } from './status-view.js';
-import { stickyText } from './view.js';
+import { stickyText } from '../page/view.js';
 import { createHash } from 'node:crypto';
 
 export const STATUS_CSP = [

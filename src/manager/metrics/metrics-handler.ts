@@ -1,8 +1,8 @@
 // The metrics handler: Prometheus text format from the app's own registry.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HandlerFn } from '../proxy/server.js';
+import type { HandlerFn } from '../../proxy/server.js';
 import type { Metrics } from './metrics.js';
-import { send, sendText } from './respond.js';
+import { send, sendText } from '../respond.js';
 
 export function metricsHandler(metrics: Metrics): HandlerFn {
   return async (req: IncomingMessage, res: ServerResponse) => {

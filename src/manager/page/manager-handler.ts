@@ -2,16 +2,16 @@
 // w_*/b_* parameters), `?xml=1`, and the JSON API below `/api`. Refused changes answer 403 (or 400
 // for unreadable values) with the reason, and change nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HandlerContext, HandlerFn } from '../proxy/server.js';
-import { schedulerNames } from '../balancer/schedulers/registry.js';
-import { handleApi } from './api.js';
+import type { HandlerContext, HandlerFn } from '../../proxy/server.js';
+import { schedulerNames } from '../../balancer/schedulers/registry.js';
+import { handleApi } from '../api/api.js';
 import { parseApacheParams, SELECT_PARAMS, type ApacheParams } from './apache-params.js';
-import { BodyError, readBody } from './body.js';
-import { applyChanges, ChangeError, dropRestated } from './changes.js';
-import { changeReports, logApplied, viewOf, type ManagerDeps } from './deps.js';
-import { checkSameOrigin, schemeOf } from './origin.js';
+import { BodyError, readBody } from '../body.js';
+import { applyChanges, ChangeError, dropRestated } from '../api/changes.js';
+import { changeReports, logApplied, viewOf, type ManagerDeps } from '../deps.js';
+import { checkSameOrigin, schemeOf } from '../access/origin.js';
 import { pageHeaders, renderPage, type Notice } from './page.js';
-import { send, sendText } from './respond.js';
+import { send, sendText } from '../respond.js';
 import { renderXml } from './xml.js';
 
 const HANDLER_LABELS: Record<string, string> = { 'server-status': 'Server status', metrics: 'Metrics' };

@@ -1,12 +1,12 @@
 // What server-status shows: the listener's figures and, with proxyStatus on, every balancer and
 // member. Built from the same views as the manager, without nonces (server-status is often
 // opened to more people than the manager). Pure.
-import type { RuntimeState } from '../balancer/runtime.js';
-import type { ConfigModel } from '../config/model.js';
-import type { ServerStats } from '../proxy/server.js';
-import { balancerView, type BalancerView } from './view.js';
-import type { StatusSection } from './deps.js';
-import type { ManagedCertificate } from '../acme/renewer.js';
+import type { RuntimeState } from '../../balancer/runtime.js';
+import type { ConfigModel } from '../../config/model.js';
+import type { ServerStats } from '../../proxy/server.js';
+import { balancerView, type BalancerView } from '../page/view.js';
+import type { StatusSection } from '../deps.js';
+import type { ManagedCertificate } from '../../acme/renewer.js';
 
 export interface StatusView {
   serverName: string;

@@ -1,9 +1,9 @@
 // Apache's balancer-manager parameters, so scripts written for Apache keep working:
 // b, w, nonce, xml; w_lf, w_ls, w_wr, w_rr, w_status_{I,N,D,H,R,S,C}=0|1 (member);
 // b_lbm, b_tmo, b_max, b_sforce, b_ss, b_nwrkr + b_wyes=1 (balancer, add a member). Pure.
-import type { BalancerChanges, MemberChanges } from '../balancer/balancer-state.js';
-import type { Lbmethod, StatusLetter } from '../config/model.js';
-import { parseStickyText, SETTABLE_LETTERS, type ChangeRequest } from './changes.js';
+import type { BalancerChanges, MemberChanges } from '../../balancer/balancer-state.js';
+import type { Lbmethod, StatusLetter } from '../../config/model.js';
+import { parseStickyText, SETTABLE_LETTERS, type ChangeRequest } from '../api/changes.js';
 
 export interface ApacheParams {
   b?: string;

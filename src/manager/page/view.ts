@@ -1,9 +1,9 @@
 // A plain snapshot of the runtime state: what the manager page, the JSON API, the XML view and
 // server-status all render. Pure: built from the state objects, no I/O.
-import type { BalancerState } from '../balancer/balancer-state.js';
-import type { MemberState } from '../balancer/member-state.js';
-import type { RuntimeState } from '../balancer/runtime.js';
-import type { ConfigModel, HealthModel, StatusFlags } from '../config/model.js';
+import type { BalancerState } from '../../balancer/balancer-state.js';
+import type { MemberState } from '../../balancer/member-state.js';
+import type { RuntimeState } from '../../balancer/runtime.js';
+import type { ConfigModel, HealthModel, StatusFlags } from '../../config/model.js';
 
 export interface HealthView {
   method: HealthModel['method'];

@@ -9,15 +9,15 @@
 // POST works wherever PATCH does. Changes need the balancer's nonce and a same-origin Origin.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { BalancerChanges, MemberChanges } from '../balancer/balancer-state.js';
-import { STATUS_LETTERS, type Lbmethod, type StatusLetter } from '../config/model.js';
-import { BodyError, readBody } from './body.js';
+import type { BalancerChanges, MemberChanges } from '../../balancer/balancer-state.js';
+import { STATUS_LETTERS, type Lbmethod, type StatusLetter } from '../../config/model.js';
+import { BodyError, readBody } from '../body.js';
 import { applyChanges, ChangeError, findMember, parseStickyText, type ChangeRequest } from './changes.js';
-import { changeReports, logApplied, viewOf, type ManagerDeps } from './deps.js';
-import { checkSameOrigin, schemeOf } from './origin.js';
-import { sendJson } from './respond.js';
-import { balancerView, memberView } from './view.js';
-import { balancerName } from './apache-params.js';
+import { changeReports, logApplied, viewOf, type ManagerDeps } from '../deps.js';
+import { checkSameOrigin, schemeOf } from '../access/origin.js';
+import { sendJson } from '../respond.js';
+import { balancerView, memberView } from '../page/view.js';
+import { balancerName } from '../page/apache-params.js';
 
 const statusSchema = z.union([
   z.string().regex(/^([+-]?[INDHRSCinhdrsc])+$/, 'status flags such as "+D", "-N", "+N-D"'),
