@@ -27,11 +27,20 @@ export interface AppOptions {
   listen?: boolean;
 }
 
+export interface DefaultPluginsOptions {
+  /**
+   * `stickylb run`'s process plugin (src/workers/process-plugin.ts): its place is after the
+   * manager, status and metrics it extends and before the fleet, whose heartbeats say how many
+   * worker processes serve.
+   */
+  process?: Plugin;
+}
+
 /**
  * The plugins every `stickylb run` uses, in setup order. Each lives in its own folder and
  * declares what it needs; App.start checks the order against those declarations.
  */
-export async function defaultPlugins(): Promise<Plugin[]> {
+export async function defaultPlugins(opts: DefaultPluginsOptions = {}): Promise<Plugin[]> {
   const { healthPlugin } = await import('./health/plugin.js');
   const { launcherPlugin } = await import('./launcher/launcher.js');
   const { logsPlugin } = await import('./log/plugin.js');
@@ -42,7 +51,8 @@ export async function defaultPlugins(): Promise<Plugin[]> {
   const { discoveryPlugin } = await import('./discovery/plugin.js');
   const { fleetPlugin } = await import('./fleet/plugin.js');
   // Members found by DNS, then the fleet, which applies its shared settings to them too.
-  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), rollingPlugin(), acmePlugin(), discoveryPlugin(), fleetPlugin()];
+  const process = opts.process ? [opts.process] : [];
+  return [logsPlugin(), launcherPlugin(), healthPlugin(), staticPlugin(), ...managerPlugins(), ...process, rollingPlugin(), acmePlugin(), discoveryPlugin(), fleetPlugin()];
 }
 
 export class App implements AppContext {

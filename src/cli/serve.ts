@@ -10,6 +10,7 @@ import { LOGS } from '../log/logs-key.js';
 import { version } from '../manager/version.js';
 import { processPlugin, type ProcessControl, type ReloadOutcome } from '../workers/process-plugin.js';
 import type { Owner } from '../workers/start-owner.js';
+import type { WorkerPool } from '../workers/owner.js';
 
 export interface ServeOptions {
   /** Config file to re-read on SIGHUP. */
@@ -26,6 +27,8 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
   const startedAt = Date.now();
   let app!: App;
   let owner: Owner | undefined;
+  // The worker pool exists before the owner's plugins are set up (they may ask how many workers serve).
+  let pool: WorkerPool | undefined;
   let reloading = Promise.resolve<ReloadOutcome>({ ok: true, message: '' });
 
   const reloadFile = (): Promise<ReloadOutcome> => {
@@ -48,16 +51,16 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
   };
   const control: ProcessControl = {
     reload: reloadFile,
-    view: () => owner?.pool.view() ?? { owner: { pid: process.pid, version: version(), startedAt }, generation: 1, count: 0, replacing: false, workers: [] },
+    view: () => pool?.view() ?? { owner: { pid: process.pid, version: version(), startedAt }, generation: 1, count: 0, replacing: false, workers: [] },
     upgrade: model.workers ? () => owner!.upgrade() : undefined,
     settled: model.workers ? () => owner!.pool.settled() : undefined,
   };
 
   try {
-    const plugins = [...(await defaultPlugins()), processPlugin(control)];
+    const plugins = await defaultPlugins({ process: processPlugin(control) });
     if (model.workers) {
       const { startOwner } = await import('../workers/start-owner.js');
-      owner = await startOwner(model, { plugins, graceMs });
+      owner = await startOwner(model, { plugins, graceMs, onPool: (p) => (pool = p) });
       app = owner.app;
     } else {
       app = await App.start(model, { plugins });

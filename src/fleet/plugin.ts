@@ -15,17 +15,12 @@ import { sendJson } from '../manager/respond.js';
 import { version } from '../manager/version.js';
 import { ROLLING } from '../rolling/plugin.js';
 import { DISCOVERY } from '../discovery/key.js';
+import { PROCESS } from '../workers/key.js';
 import { html } from '../util/html.js';
 import { Fleet, type CachedFleet } from './fleet.js';
 import { fleetMetrics } from './metrics.js';
 import { rolloutCoordinator } from './rollout.js';
 import { fleetSection, fleetStatus, fleetView } from './view.js';
-
-/**
- * The worker processes of this balancer as `stickylb run`'s process plugin offers them (its key,
- * by the plugin's name and the one thing read here); absent with one process.
- */
-const PROCESSES = pluginKey('process', (p: Plugin & { control?: { view(): { workers: readonly unknown[] } } }) => p.control);
 
 export interface FleetPluginOptions {
   /** How long the start waits for Redis before serving without it (default 2 s). */
@@ -43,8 +38,9 @@ export function fleetPlugin(opts: FleetPluginOptions = {}): FleetPlugin {
   const plugin: FleetPlugin = {
     name: FLEET.name,
     // All optional: the fleet shows itself where these are in use. Members found by DNS are
-    // back before the fleet applies its settings to them after a reload.
-    after: [PERSIST, MANAGER, STATUS, METRICS, ROLLING, DISCOVERY],
+    // back before the fleet applies its settings to them after a reload. The processes (with
+    // `stickylb run`) are there before the first heartbeat says how many workers serve.
+    after: [PERSIST, MANAGER, STATUS, METRICS, ROLLING, DISCOVERY, PROCESS],
     async setup(app) {
       const manager = app.get(MANAGER);
       manager?.addSection(() => (plugin.fleet ? fleetSection(fleetView(plugin.fleet, plugin.fleet.everSynced), Date.now()) : html``));
@@ -100,7 +96,7 @@ export function fleetPlugin(opts: FleetPluginOptions = {}): FleetPlugin {
       logger: app.logger,
       cached: persist?.loaded?.sections?.fleet as CachedFleet | undefined,
       onCacheChange: () => persist?.save(),
-      info: () => ({ address: address(), version: version(), startedAt: app.runtime.startedAt, workers: app.get(PROCESSES)?.view().workers.length ?? 0 }),
+      info: () => ({ address: address(), version: version(), startedAt: app.runtime.startedAt, workers: app.get(PROCESS)?.control.view().count ?? 0 }),
     });
     plugin.fleet = fleet;
     persist?.addSection('fleet', () => fleet.cache());

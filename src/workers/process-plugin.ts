@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge } from 'prom-client';
 import { z } from 'zod';
 import type { AppContext, Plugin } from '../plugin/contract.js';
-import { pluginKey } from '../plugin/key.js';
 import { MANAGER, METRICS, STATUS, type ManagerApi } from '../manager/plugins.js';
 import type { StatusSection } from '../manager/deps.js';
 import { BodyError, readBody } from '../manager/body.js';
@@ -15,6 +14,9 @@ import { sendJson } from '../manager/respond.js';
 import { formatUptime } from '../manager/format.js';
 import { html, type Html } from '../util/html.js';
 import type { WorkersView } from './owner.js';
+import { PROCESS } from './key.js';
+
+export { PROCESS } from './key.js';
 
 export interface ReloadOutcome {
   ok: boolean;
@@ -38,8 +40,6 @@ export interface ProcessControl {
 export interface ProcessPlugin extends Plugin {
   readonly control: ProcessControl;
 }
-
-export const PROCESS = pluginKey<ProcessPlugin>('process');
 
 const reloadSchema = z.object({ nonce: z.string().optional(), balancer: z.string().optional(), upgrade: z.boolean().optional() }).strict();
 

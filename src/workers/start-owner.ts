@@ -25,11 +25,14 @@ export interface Owner {
 export interface OwnerOptions {
   plugins: Plugin[];
   graceMs: number;
+  /** Called with the pool before the App starts, so its plugins can show the workers from the start. */
+  onPool?: (pool: WorkerPool) => void;
 }
 
 export async function startOwner(model: ConfigModel, opts: OwnerOptions): Promise<Owner> {
   const workers = model.workers!;
   const pool = new WorkerPool({ count: workers.count, graceMs: opts.graceMs });
+  opts.onPool?.(pool);
   // The workers load their code while the owner sets up.
   pool.prefork(workers.nodeArgs);
   let app: App;

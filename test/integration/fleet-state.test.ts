@@ -9,6 +9,7 @@ import { startBackend, type Backend } from '../helpers/backends.js';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
 import { apiGet, apiSend } from '../helpers/manager.js';
+import { startWorkersBalancer } from '../helpers/workers.js';
 import type { RawConfig } from '../../src/config/schema.js';
 import { validateConfig } from '../../src/config/validate.js';
 
@@ -202,6 +203,37 @@ test('the manager shows the fleet: each balancer with its address, version, last
   assert.match(metrics, /^stickylb_fleet_redis_up\{fleet="view"\} 1$/m);
   assert.match(metrics, /^stickylb_fleet_balancers\{fleet="view"\} 3$/m);
   assert.match(metrics, /^stickylb_fleet_disagreements\{fleet="view"\} 1$/m);
+});
+
+test('each balancer\'s worker count in the fleet view: a `stickylb run` with `workers: 2` says 2 from its first heartbeat on, one without workers 0 [fleet-workers]', async () => {
+  const single = await startBalancer(config('workers', 'lb-single'));
+  running.push(single);
+  const owner = await startWorkersBalancer({ ...config('workers', 'lb-workers'), workers: 2 });
+  try {
+    // Every heartbeat of lb-workers that lb-single sees, from the first one on.
+    const seen: number[] = [];
+    await until(async () => {
+      const b = (await apiGet(single.url, '/fleet')).balancers.find((x: { id: string }) => x.id === 'lb-workers');
+      if (b) seen.push(b.workers);
+      return seen.length >= 3;
+    }, 'lb-workers seen three times', 20_000);
+    assert.deepEqual([...new Set(seen)], [2], `worker counts lb-single saw: ${seen.join(', ')}`);
+    // Both balancers' managers show both counts.
+    for (const url of [single.url, owner.url]) {
+      const v = await apiGet(url, '/fleet');
+      assert.deepEqual(
+        v.balancers.map((b: { id: string; workers: number }) => [b.id, b.workers]),
+        [
+          ['lb-single', 0],
+          ['lb-workers', 2],
+        ],
+      );
+    }
+    const page = (await request(owner.manager)).body;
+    assert.match(page, /<td>lb-workers \(this one\)<\/td>(?:<td>[^<]*<\/td>){3}<td class="num">2<\/td>/);
+  } finally {
+    assert.equal(await owner.stop(), 0);
+  }
 });
 
 test('health verdicts stay each balancer\'s own by default; shared, a member failing on one balancer is out on all until it passes there', async () => {

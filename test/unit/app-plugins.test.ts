@@ -75,6 +75,18 @@ test('the default plugin list satisfies its own declarations', async () => {
     plugins.map((p) => p.name),
     ['logs', 'launcher', 'health', 'static', 'access', 'persist', 'balancer-manager', 'server-status', 'metrics', 'rolling', 'acme', 'discovery', 'fleet'],
   );
+  // `stickylb run`'s process plugin goes before the fleet, which reads the worker count from it.
+  const { processPlugin } = await import('../../src/workers/process-plugin.js');
+  const control = { reload: async () => ({ ok: true, message: '' }), view: () => ({ owner: { pid: 1, version: '0', startedAt: 0 }, generation: 1, count: 0, replacing: false, workers: [] }) };
+  const withProcess = await defaultPlugins({ process: processPlugin(control) });
+  assert.doesNotThrow(() => checkPluginOrder(withProcess));
+  assert.deepEqual(
+    withProcess.map((p) => p.name).slice(8),
+    ['metrics', 'process', 'rolling', 'acme', 'discovery', 'fleet'],
+  );
+  // Put after the fleet, the order is refused before anything starts.
+  const late = [...plugins, processPlugin(control)];
+  assert.throws(() => checkPluginOrder(late), /plugin "fleet" must come after "process"/);
 });
 
 test('get(key) returns what the providing plugin offers, typed; undefined when it is not in use', async () => {
