@@ -2,6 +2,8 @@
 // X-Forwarded-* headers Apache adds. Pure functions over Node's raw header arrays.
 import type { BalancerState } from '../balancer/balancer-state.js';
 import type { PickOutcome } from '../balancer/pick.js';
+import type { SiteModel } from '../config/model.js';
+import type { RequestRecord } from './core/record.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -184,4 +186,50 @@ export function balancerHeaders(b: BalancerState, out: PickOutcome & { kind: 'me
   if (out.sticky.route) h.push(['X-Stickylb-Session-Route', out.sticky.route]);
   if (out.routeChanged) h.push(['X-Stickylb-Route-Changed', '1']);
   return h;
+}
+
+/** What a transport knows of a request that the member's request headers are made from. */
+export interface MemberHeadersInput {
+  /** The request's record: the connection's other end, whether it is a declared proxy, the scheme. */
+  record: RequestRecord;
+  site: SiteModel;
+  balancer: BalancerState;
+  pick: PickOutcome & { kind: 'member' };
+  /** The client's Host (HTTP/2: :authority). */
+  host: string | undefined;
+  serverName: string;
+  /** Keep Upgrade/Connection for a WebSocket handshake. */
+  upgrade?: boolean;
+}
+
+/**
+ * The request headers for a member, from the client's raw pairs: upstreamRequestHeaders with the
+ * site's rules (ProxyPreserveHost, Forwarded) and the balancer's X-Stickylb-* headers. Every
+ * transport that sends name/value pairs (node:http, HTTP/2, WebSocket) builds them here.
+ */
+export function memberHeaders(raw: string[], i: MemberHeadersInput): string[] {
+  return upstreamRequestHeaders(raw, {
+    clientIp: i.record.peerAddress ?? '',
+    viaProxy: i.record.viaProxy,
+    forwarded: i.site.forwarded,
+    host: i.host,
+    upstreamHost: i.site.preserveHost && i.host ? i.host : memberHostHeader(i.pick.member),
+    serverName: i.serverName,
+    proto: i.record.scheme,
+    upgrade: i.upgrade,
+    extra: balancerHeaders(i.balancer, i.pick),
+  });
+}
+
+/** Methods whose requests carry no body unless they say so (Node's client adds no framing). */
+export const NO_BODY_DEFAULT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
+
+/**
+ * Adds the body framing of a member request to `headers`: chunked for a body of unknown length,
+ * `Content-Length: 0` for a method that would otherwise be read as having a body. A
+ * Content-Length of the client's is already among the headers.
+ */
+export function addBodyFraming(headers: string[], method: string, chunked: boolean, hasLength: boolean): void {
+  if (chunked) headers.push('Transfer-Encoding', 'chunked');
+  else if (!hasLength && !NO_BODY_DEFAULT.has(method)) headers.push('Content-Length', '0');
 }

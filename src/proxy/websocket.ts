@@ -8,11 +8,12 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BalancerState } from '../balancer/balancer-state.js';
 import type { SiteModel } from '../config/model.js';
-import type { AttemptFailure } from './core/decide.js';
 import { Failover, type Step } from './core/failover.js';
 import type { RequestRecord } from './core/record.js';
+import { DONE, runFailover, type AttemptResult } from './core/run.js';
 import { type ProxyError, rawErrorResponse } from './errors.js';
-import { balancerHeaders, downstreamResponseHeaders, memberHostHeader, upstreamRequestHeaders } from './headers.js';
+import { memberHeaders } from './headers.js';
+import { answerPairs } from './member-request.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 
 export interface UpgradeContext {
@@ -25,10 +26,6 @@ export interface UpgradeContext {
   upstreamTarget: string;
   serverName: string;
 }
-
-type AttemptResult = { kind: 'done' } | { kind: 'failed'; failure: AttemptFailure };
-
-const DONE: AttemptResult = { kind: 'done' };
 
 function headBlock(statusLine: string, headers: string[]): string {
   let s = `${statusLine}\r\n`;
@@ -46,28 +43,13 @@ function refuse(ctx: UpgradeContext, err: ProxyError): void {
 export async function proxyUpgrade(ctx: UpgradeContext): Promise<void> {
   const { req, socket } = ctx;
   const fo = new Failover(ctx.balancer, ctx.record, { target: req.url ?? '/', cookie: req.headers.cookie });
-  let step = fo.pick();
-  for (;;) {
-    if (socket.destroyed) {
-      fo.done(0, 0);
-      ctx.record.aborted = true;
-      return;
-    }
-    if (step.kind === 'wait') {
-      const ms = step.ms;
-      await new Promise((r) => setTimeout(r, ms));
-      step = fo.pick();
-      continue;
-    }
-    if (step.kind === 'fail') {
-      refuse(ctx, step.error);
-      return;
-    }
-    const r = await attempt(ctx, fo, step);
-    if (r.kind === 'done') return;
+  await runFailover(fo, {
+    gone: () => socket.destroyed,
+    fail: (error) => refuse(ctx, error),
+    attempt: (step) => attempt(ctx, fo, step),
     // Nothing of the client's went to the member before it switched protocols: always replayable.
-    step = fo.failed(r.failure, true);
-  }
+    replayable: () => true,
+  });
 }
 
 function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attempt' }): Promise<AttemptResult> {
@@ -93,17 +75,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
       fo.done(0, 0);
       settle(DONE);
     };
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      clientIp: ctx.record.peerAddress ?? '',
-      viaProxy: ctx.record.viaProxy,
-      forwarded: site.forwarded,
-      host: req.headers.host,
-      upstreamHost: site.preserveHost && req.headers.host ? req.headers.host : memberHostHeader(member),
-      serverName: ctx.serverName,
-      proto: record.scheme,
-      upgrade: true,
-      extra: balancerHeaders(ctx.balancer, step.pick),
-    });
+    const headers = memberHeaders(req.rawHeaders, { record, site, balancer: ctx.balancer, pick: step.pick, host: req.headers.host, serverName: ctx.serverName, upgrade: true });
     const lib = member.protocol === 'https:' ? https : http;
     const preq = lib.request({
       host: member.hostname,
@@ -151,10 +123,7 @@ function attempt(ctx: UpgradeContext, fo: Failover, step: Step & { kind: 'attemp
     preq.on('response', (pres) => {
       // The member refused the upgrade: pass its answer on and close.
       const status = pres.statusCode ?? 502;
-      const cookie = fo.answered(status, pres.rawHeaders);
-      const h = downstreamResponseHeaders(pres.rawHeaders);
-      rewriteResponseHeaders(site, h, req.headers.host, record.scheme);
-      if (cookie) h.push('Set-Cookie', cookie);
+      const h = answerPairs(fo, site, status, pres.rawHeaders, req.headers.host);
       record.responsePairs = h.slice();
       h.push('Connection', 'close');
       // The body is sent close-delimited (Transfer-Encoding was dropped with the hop-by-hop headers).

@@ -317,6 +317,39 @@ test('HTTP/2 requests on a site with access rules go through the gate: refused o
   }
 });
 
+// The HTTP/2 transport builds the member's request headers where node:http's does: the same
+// X-Forwarded-For (a declared proxy's extended with the connection's address) and the Forwarded
+// header a site asks for, whether the stream took the HTTP/2 transport directly or, on a site
+// with trusted proxies, the ordinary request path.
+test('HTTP/2 sends the member the forwarding headers HTTP/1.1 sends: Forwarded where the site asks, a declared proxy\'s X-Forwarded-For extended', async () => {
+  const echo = await startBackend({ name: 'e', route: 'e' });
+  try {
+    for (const trusted of [false, true]) {
+      const lb = await startBalancer({
+        listen: [{ host: '127.0.0.1', port: 0, protocols: ['h2c', 'http/1.1'] }],
+        balancers: { e: { members: [{ url: echo.url, route: 'e' }] } },
+        proxyPass: [{ path: '/', to: 'balancer://e/' }],
+        forwarded: true,
+        ...(trusted ? { remoteIp: { header: 'X-Forwarded-For', internalProxies: ['127.0.0.1'] } } : {}),
+      } as never);
+      try {
+        const port = lb.app.addresses[0].port;
+        const s = await h2Connect(port);
+        const over2 = JSON.parse((await h2Request(s, { ':path': '/fwd', 'x-forwarded-for': '203.0.113.9' })).body).headers;
+        s.close();
+        const over1 = JSON.parse((await request(`http://127.0.0.1:${port}/fwd`, { headers: { 'x-forwarded-for': '203.0.113.9' } })).body).headers;
+        assert.equal(over2['x-forwarded-for'], trusted ? '203.0.113.9, 127.0.0.1' : '127.0.0.1');
+        assert.equal(over2.forwarded, `for=127.0.0.1;host="127.0.0.1:${port}";proto=http`);
+        for (const name of ['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded']) assert.equal(over2[name], over1[name], name);
+      } finally {
+        await lb.close();
+      }
+    }
+  } finally {
+    await echo.close();
+  }
+});
+
 // Without the header time, a client on an h2c listener that never finishes its first bytes would
 // hold the connection forever (Node's own timeouts start later).
 test('an h2c listener cuts a client that says nothing, or stops inside the preface, after the header time', { timeout: 20_000 }, async () => {

@@ -3,13 +3,9 @@
 // X-Stickylb-*, framing), as one string written with one socket write.
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { PickOutcome } from '../../balancer/pick.js';
-import { balancerHeaders, memberHostHeader } from '../headers.js';
+import { NO_BODY_DEFAULT, balancerHeaders, memberHostHeader } from '../headers.js';
 import { upstreamLines } from './lean-headers.js';
 import type { RequestHead } from './request-head.js';
-
-/** Methods whose requests carry no body unless they say so (Node's client adds no framing). */
-const NO_BODY_DEFAULT = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
-
 
 export interface UpstreamHeadOptions {
   head: RequestHead;

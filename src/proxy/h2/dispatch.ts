@@ -122,7 +122,6 @@ export function dispatchStream(
     serverName: site.serverName ?? server.defaultServerName,
     replayBuffer: server.config.replayBuffer,
     pools: server.pools,
-    clientIp: record.clientAddress ?? '',
     bodyLimit: site.limitRequestBody,
     onBodyOverLimit: () => server.edge.counters.bodyTooLarge++,
   });
