@@ -4,11 +4,20 @@
 // latency and proxy CPU time per request, with ratios. Never part of `npm test`.
 //
 // Usage: npm run bench [-- --duration 10 --connections 50 --only stickylb,haproxy]
+//
+// Method (`--method`): `pinned` (the default) runs the proxy under test alone on CPU 1 (taskset)
+// with the load generator and the members (nginx answering from memory) on CPU 0, and adjusts CPU
+// per request for the speed CPU 1 showed during each run (a fixed calibration loop timed before
+// and after it); `shared` is the earlier method: everything on both CPUs, Node.js members.
+// `--open-loop 20000,35000` offers those request rates to every proxy (h2load --rps) and reports
+// p50/p99/p99.9/max at equal load; `--probe` records event-loop delay and GC pauses inside
+// stickylb during the measured run; `--node-flags "--max-semi-space-size=…"` starts stickylb
+// with V8 flags.
 // (`stickylb` runs both engines; `stickylb-lean` only the lean one; `workers` the workers
 // scenario: stickylb with 2 worker processes, HAProxy with nbthread 2, nginx with 2 workers, and
 // stickylb in one process for comparison.) STICKYLB_BIN runs another build of the command.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -24,14 +33,26 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     'idle-connections': { type: 'string', default: '1000' },
     workers: { type: 'string', default: '2' },
+    method: { type: 'string', default: 'pinned' },
+    'open-loop': { type: 'string' },
+    probe: { type: 'boolean', default: false },
+    'node-flags': { type: 'string', default: '' },
   },
 });
+const METHOD = opt.method;
+if (METHOD !== 'pinned' && METHOD !== 'shared') throw new Error('--method: pinned or shared');
+// CPU placement: the proxy alone on CPU 1, everything else on CPU 0 (pinned method).
+const PROXY_CPUS = METHOD === 'pinned' ? '1' : undefined;
+const LOAD_CPUS = METHOD === 'pinned' ? '0' : undefined;
+const OPEN_LOOP = (opt['open-loop'] ?? (METHOD === 'pinned' ? '20000,35000' : 'none')).split(',').filter((r) => r !== 'none').map(Number);
+const NODE_FLAGS = opt['node-flags'].split(' ').filter(Boolean);
 const WORKERS = Number(opt.workers);
 const STICKYLB_BIN = process.env.STICKYLB_BIN ?? join(root, 'bin/stickylb.js');
 const DURATION = Number(opt.duration);
 const CONNS = Number(opt.connections);
 const only = opt.only ? new Set(opt.only.split(',').flatMap((n) => (n === 'workers' ? ['stickylb-lean', `stickylb-workers`, 'haproxy-workers', 'nginx-workers'] : [n]))) : undefined;
 const work = mkdtempSync(join(tmpdir(), 'stickylb-bench-'));
+const probeDir = join(work, 'probe');
 const children = [];
 const CLK_TCK = 100;
 
@@ -50,8 +71,10 @@ async function freePort() {
   return port;
 }
 
-function start(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, detached: true });
+/** Starts a process in its own group; `cpus` pins it (and its children) with taskset. */
+function start(cmd, args, env = {}, cpus = undefined) {
+  const [c, a] = cpus ? ['taskset', ['-c', cpus, cmd, ...args]] : [cmd, args];
+  const child = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env }, detached: true });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
   child.errText = () => err;
@@ -123,12 +146,17 @@ function parseLatency(s) {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
+/** `cmd args`, pinned to `cpus` when given. */
+function pinned(cpus, cmd, args) {
+  return cpus ? spawn('taskset', ['-c', cpus, cmd, ...args]) : spawn(cmd, args);
+}
+
 async function wrk(port, headers) {
   const args = ['-t1', `-c${CONNS}`, `-d${DURATION}s`, '--latency'];
   for (const h of headers) args.push('-H', h);
   args.push(`http://127.0.0.1:${port}/`);
   const out = await new Promise((resolve, reject) => {
-    const c = spawn('wrk', args);
+    const c = pinned(LOAD_CPUS, 'wrk', args);
     let s = '';
     c.stdout.on('data', (d) => (s += d));
     c.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`wrk exited ${code}`))));
@@ -139,7 +167,52 @@ async function wrk(port, headers) {
   const p99 = parseLatency(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '');
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(out)?.[1];
-  return { requests, rps, p50, p99, non2xx, errors };
+  const max = parseLatency(/Latency\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? '');
+  return { requests, rps, p50, p99, max, non2xx, errors };
+}
+
+/**
+ * Open loop: h2load offers `rate` requests a second over CONNS HTTP/1.1 connections whatever the
+ * answers' pace, and its per-request log gives the latency distribution at that load.
+ */
+async function openLoop(port, headers, rate) {
+  const log = join(work, `h2load-${port}-${rate}.log`);
+  const args = ['--h1', '-c', String(CONNS), '--rps', String(rate / CONNS), '-D', String(DURATION), `--log-file=${log}`];
+  for (const h of headers) args.push('-H', h.replace(/^([^:]+):/, (m, n) => `${n.toLowerCase()}:`));
+  args.push(`http://127.0.0.1:${port}/`);
+  const out = await new Promise((resolve, reject) => {
+    const c = pinned(LOAD_CPUS, 'h2load', args);
+    let s = '';
+    c.stdout.on('data', (d) => (s += d));
+    c.stderr.on('data', (d) => (s += d));
+    c.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`h2load exited ${code}: ${s.slice(-300)}`))));
+  });
+  const times = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => Number(l.split('\t')[2]) / 1000)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const q = (f) => (times.length ? times[Math.min(times.length - 1, Math.floor(times.length * f))] : NaN);
+  const failed = Number(/(\d+) failed/.exec(out)?.[1] ?? 0);
+  return { rate, requests: times.length, rps: Number(/finished in [\d.]+\w*, ([\d.]+) req\/s/.exec(out)?.[1] ?? 0), p50: q(0.5), p99: q(0.99), p999: q(0.999), max: times.at(-1) ?? NaN, failed };
+}
+
+/**
+ * The speed of `cpus` now: nanoseconds per iteration of a fixed integer loop (after JIT warm-up),
+ * timed by the loop's own process. A shared or throttled CPU gives a larger figure.
+ */
+const CALIBRATE = `let x = 1; const t = process.hrtime.bigint; for (let i = 0; i < 5e6; i++) x = (x * 1103515245 + 12345) | 0;
+const a = t(); for (let i = 0; i < 5e7; i++) x = (x * 1103515245 + 12345) | 0; const b = t();
+console.log(Number(b - a) / 5e7, x === 0.5);`;
+async function calibrate(cpus) {
+  const out = await new Promise((resolve) => {
+    const c = pinned(cpus, process.execPath, ['-e', CALIBRATE]);
+    let s = '';
+    c.stdout.on('data', (d) => (s += d));
+    c.on('exit', () => resolve(s));
+  });
+  return Number(out.split(' ')[0]);
 }
 
 /** Opens `n` keep-alive connections, each with one answered request, and keeps them open. */
@@ -173,7 +246,29 @@ http.createServer((req, res) => {
 writeFileSync(join(work, 'backend.cjs'), backendSrc);
 
 const ports = { first: await freePort(), second: await freePort() };
-for (const [route, port] of Object.entries(ports)) start(process.execPath, [join(work, 'backend.cjs')], { ROUTE: route, PORT: String(port) });
+if (METHOD === 'pinned' && which('nginx')) {
+  // Members that cost little: one nginx process answering from memory, on the load CPU.
+  writeFileSync(
+    join(work, 'members.conf'),
+    `worker_processes 1;
+daemon off;
+pid ${work}/members.pid;
+error_log ${work}/members-error.log error;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  client_body_temp_path ${work}/members-body;
+${Object.entries(ports)
+  .map(([route, port]) => `  server { listen 127.0.0.1:${port}; location / { add_header X-Route ${route}; default_type text/plain; return 200 "ok\\n"; } }`)
+  .join('\n')}
+}
+`,
+  );
+  start(which('nginx'), ['-c', join(work, 'members.conf'), '-p', work], {}, LOAD_CPUS);
+} else {
+  for (const [route, port] of Object.entries(ports)) start(process.execPath, [join(work, 'backend.cjs')], { ROUTE: route, PORT: String(port) }, LOAD_CPUS);
+}
 await waitHttp(ports.first);
 await waitHttp(ports.second);
 
@@ -210,7 +305,8 @@ proxies.push({
         '',
       ].join('\n'),
     );
-    return start(process.execPath, [STICKYLB_BIN, 'run', '-c', cfg]);
+    const env = opt.probe ? { STICKYLB_BENCH_PROBE: probeDir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(root, 'scripts/bench-probe.mjs')}` } : {};
+    return start(process.execPath, [...NODE_FLAGS, STICKYLB_BIN, 'run', '-c', cfg], env, workers ? undefined : PROXY_CPUS);
   },
 });
 }
@@ -247,7 +343,7 @@ backend be
   server second 127.0.0.1:${ports.second}
 `,
       );
-      return start(which('haproxy'), ['-f', cfg, '-db']);
+      return start(which('haproxy'), ['-f', cfg, '-db'], {}, threads > 1 ? undefined : PROXY_CPUS);
     },
   });
 }
@@ -289,7 +385,7 @@ http {
 }
 `,
       );
-      return start(which('nginx'), ['-c', cfg, '-p', work]);
+      return start(which('nginx'), ['-c', cfg, '-p', work], {}, processes > 1 ? undefined : PROXY_CPUS);
     },
   });
 }
@@ -325,7 +421,7 @@ MaxKeepAliveRequests 0
 ProxyPass / balancer://c/ stickysession=_s|_s nofailover=On
 `,
       );
-      return start(which('apache2'), ['-f', cfg, '-DFOREGROUND'], { APACHE_RUN_DIR: work, APACHE_LOCK_DIR: work, APACHE_LOG_DIR: work });
+      return start(which('apache2'), ['-f', cfg, '-DFOREGROUND'], { APACHE_RUN_DIR: work, APACHE_LOCK_DIR: work, APACHE_LOG_DIR: work }, PROXY_CPUS);
     },
   });
 }
@@ -335,7 +431,25 @@ function fmt(n, d = 1) {
 }
 
 const results = [];
+const openResults = [];
 let httpsResults = [];
+
+/** Ends the probe's recording and reads what each stickylb process wrote. */
+async function readProbe() {
+  writeFileSync(join(probeDir, 'stop'), '');
+  const deadline = Date.now() + 3000;
+  let files = [];
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 250));
+    files = readdirSync(probeDir).filter((f) => f.startsWith('probe-'));
+    if (files.length) break;
+  }
+  await new Promise((r) => setTimeout(r, 250));
+  files = readdirSync(probeDir).filter((f) => f.startsWith('probe-'));
+  const out = files.map((f) => JSON.parse(readFileSync(join(probeDir, f), 'utf8')));
+  rmSync(probeDir, { recursive: true, force: true });
+  return out;
+}
 try {
   // Direct to a backend, for reference (its CPU is the backend's, not a proxy's).
   if (!only || only.has('direct')) {
@@ -354,13 +468,31 @@ try {
       continue;
     }
     const scenarios = p.name.startsWith('stickylb') && !only?.has('stickylb-workers') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
+    const probing = opt.probe && p.name.startsWith('stickylb');
     for (const [label, headers] of scenarios) {
       await wrk(port, headers).catch(() => undefined); // warm-up (JIT, pools), not measured
+      const speed0 = PROXY_CPUS ? await calibrate(PROXY_CPUS) : NaN;
+      if (probing) {
+        mkdirSync(probeDir, { recursive: true });
+        writeFileSync(join(probeDir, 'start'), '');
+      }
       const pids = tree(child.pid);
       const cpu0 = cpuSeconds(pids);
       const r = await wrk(port, headers);
       const cpu1 = cpuSeconds(tree(child.pid));
-      results.push({ name: `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN });
+      const probe = probing ? await readProbe() : undefined;
+      const speed1 = PROXY_CPUS ? await calibrate(PROXY_CPUS) : NaN;
+      results.push({ name: `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe });
+    }
+    // The same offered load to every proxy (sticky cookie): latency at equal load.
+    if (!p.name.endsWith('-workers') && p.name !== 'stickylb' && p.name !== 'apache') {
+      for (const rate of OPEN_LOOP) {
+        const headers = ['Cookie: _s=abc123.first'];
+        const cpu0 = cpuSeconds(tree(child.pid));
+        const r = await openLoop(port, headers, rate).catch((e) => ({ rate, error: e.message }));
+        const cpu1 = cpuSeconds(tree(child.pid));
+        openResults.push({ name: p.name, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN });
+      }
     }
     if (p.name.startsWith('stickylb')) {
       const n = Number(opt['idle-connections']);
@@ -391,14 +523,39 @@ try {
 }
 
 const base = results.find((r) => r.name.startsWith('haproxy (sticky'));
-console.log(`\nstickylb benchmark: ${DURATION}s per run, ${CONNS} connections, wrk -t1; node ${process.version}; ${new Date().toISOString()}`);
-console.log('| setup | req/s | p50 ms | p99 ms | proxy CPU µs/req | CPU vs HAProxy | p99 vs HAProxy | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---|');
+// CPU speed: each run's CPU per request is scaled to the fastest calibration of this run
+// (adjusted = measured × fastest ns per iteration / this run's ns per iteration).
+const fastest = Math.min(...results.map((r) => r.nsPerIter).filter(Number.isFinite));
+const adjusted = (r) => (Number.isFinite(r.nsPerIter) ? (r.cpuUs * fastest) / r.nsPerIter : r.cpuUs);
+const members = METHOD === 'pinned' && which('nginx') ? 'nginx members' : 'Node.js members';
+console.log(`\nstickylb benchmark, ${METHOD === 'pinned' ? `pinned method: proxy alone on CPU ${PROXY_CPUS}, wrk and ${members} on CPU ${LOAD_CPUS}` : `shared method: proxy, wrk and ${members} on every CPU`}; ${DURATION}s per run, ${CONNS} connections, wrk -t1; node ${process.version}; ${new Date().toISOString()}`);
+if (Number.isFinite(fastest)) console.log(`CPU ${PROXY_CPUS} speed: fastest calibration ${fmt(fastest, 3)} ns per iteration; "adj." is CPU per request at that speed.`);
+console.log('| setup | req/s | p50 ms | p99 ms | max ms | proxy CPU µs/req | adj. µs/req | CPU vs HAProxy | p99 vs HAProxy | max vs HAProxy | errors |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const r of results) {
   if (r.rss !== undefined) continue;
-  const cpuRatio = base && Number.isFinite(r.cpuUs) ? `${fmt(r.cpuUs / base.cpuUs, 2)}×` : '-';
+  const cpuRatio = base && Number.isFinite(r.cpuUs) ? `${fmt(adjusted(r) / adjusted(base), 2)}×` : '-';
   const p99Ratio = base && r.p99 ? `${fmt(r.p99 / base.p99, 2)}×` : '-';
-  console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${cpuRatio} | ${p99Ratio} | ${r.non2xx ? `${r.non2xx} non-2xx` : ''}${r.errors ? ` ${r.errors}` : ''} |`);
+  const maxRatio = base && r.max ? `${fmt(r.max / base.max, 2)}×` : '-';
+  console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUs)} | ${fmt(adjusted(r))} | ${cpuRatio} | ${p99Ratio} | ${maxRatio} | ${r.non2xx ? `${r.non2xx} non-2xx` : ''}${r.errors ? ` ${r.errors}` : ''} |`);
+}
+if (openResults.length) {
+  console.log(`\nopen loop (h2load --h1 --rps, ${CONNS} connections, sticky cookie): latency at the same offered load`);
+  console.log('| offered req/s | setup | answered req/s | p50 ms | p99 ms | p99.9 ms | max ms | proxy CPU µs/req | p99 vs HAProxy | p99.9 vs HAProxy | failed |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of openResults) {
+    const b = openResults.find((x) => x.name === 'haproxy' && x.rate === r.rate);
+    const ratio = (k) => (b && Number.isFinite(r[k]) && b[k] ? `${fmt(r[k] / b[k], 2)}×` : '-');
+    console.log(`| ${r.rate} | ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.p999, 2)} | ${fmt(r.max, 2)} | ${fmt(r.cpuUs)} | ${ratio('p99')} | ${ratio('p999')} | ${r.error ?? (r.failed || '')} |`);
+  }
+}
+for (const r of results) {
+  if (!r.probe?.length) continue;
+  console.log(`\n${r.name}: inside stickylb during the measured run`);
+  for (const pr of r.probe) {
+    const kinds = Object.entries(pr.gc.byKind).map(([k, v]) => `${k} ${v.count}× (total ${fmt(v.totalMs)} ms, max ${fmt(v.maxMs, 2)} ms, >1 ms ${v.over1ms}, >5 ms ${v.over5ms})`).join('; ');
+    console.log(`  pid ${pr.pid}: event-loop delay p50 ${fmt(pr.eventLoopDelayMs.p50, 2)} / p99 ${fmt(pr.eventLoopDelayMs.p99, 2)} / p99.9 ${fmt(pr.eventLoopDelayMs.p999, 2)} / max ${fmt(pr.eventLoopDelayMs.max, 2)} ms; GC ${fmt(pr.gc.totalMs)} ms of ${fmt(pr.cpuMs)} ms CPU: ${kinds || 'none'}; heap ${fmt(pr.heapUsedAtStartMb)} → ${fmt(pr.heapUsedMb)} MB`);
+  }
 }
 for (const r of results) if (r.rss !== undefined) console.log(`\n${r.name}: ${fmt(r.rss)} MB`);
 printHttps(httpsResults, fmt);

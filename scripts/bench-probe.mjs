@@ -1,0 +1,69 @@
+// Loaded into each stickylb process by `npm run bench -- --probe` (NODE_OPTIONS=--import): records
+// event-loop delay and garbage-collection pauses during the measured run only. The benchmark
+// creates `<dir>/start` when the measured run begins and `<dir>/stop` when it ends; this file
+// polls for them (ten stat calls a second) and writes `<dir>/probe-<pid>.json` at the stop; the
+// benchmark then removes the folder, and the next `start` begins a new recording.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PerformanceObserver, monitorEventLoopDelay, constants } from 'node:perf_hooks';
+
+const dir = process.env.STICKYLB_BENCH_PROBE;
+if (dir) {
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  const kinds = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
+  let recording = false;
+  // After a stop, a new recording waits until the benchmark has removed the old `start`.
+  let armed = true;
+  const pauses = [];
+  const gc = new PerformanceObserver((list) => {
+    if (!recording) return;
+    for (const e of list.getEntries()) pauses.push([kinds[e.detail?.kind] ?? 'other', e.duration]);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  let heap0;
+  let cpu0;
+  const poll = setInterval(() => {
+    if (!armed) armed = !existsSync(join(dir, 'start'));
+    else if (!recording && existsSync(join(dir, 'start'))) {
+      recording = true;
+      eld.enable();
+      eld.reset();
+      heap0 = process.memoryUsage();
+      cpu0 = process.cpuUsage();
+    } else if (recording && existsSync(join(dir, 'stop'))) {
+      recording = false;
+      armed = false;
+      eld.disable();
+      const byKind = {};
+      for (const [kind, ms] of pauses) {
+        const k = (byKind[kind] ??= { count: 0, totalMs: 0, maxMs: 0, over1ms: 0, over5ms: 0 });
+        k.count++;
+        k.totalMs += ms;
+        k.maxMs = Math.max(k.maxMs, ms);
+        if (ms > 1) k.over1ms++;
+        if (ms > 5) k.over5ms++;
+      }
+      const sorted = pauses.map((p) => p[1]).sort((a, b) => a - b);
+      const q = (f) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * f))] : 0);
+      const cpu = process.cpuUsage(cpu0);
+      writeFileSync(
+        join(dir, `probe-${process.pid}.json`),
+        JSON.stringify({
+          pid: process.pid,
+          eventLoopDelayMs: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, p999: eld.percentile(99.9) / 1e6, max: eld.max / 1e6, mean: eld.mean / 1e6 },
+          gc: { byKind, pauseMs: { p50: q(0.5), p99: q(0.99), max: sorted.at(-1) ?? 0 }, totalMs: sorted.reduce((a, b) => a + b, 0) },
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          heapUsedMb: process.memoryUsage().heapUsed / 1048576,
+          heapUsedAtStartMb: heap0.heapUsed / 1048576,
+        }),
+      );
+      pauses.length = 0;
+    }
+  }, 100);
+  poll.unref();
+}
