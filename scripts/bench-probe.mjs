@@ -6,6 +6,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay, constants } from 'node:perf_hooks';
+import { Session } from 'node:inspector';
 
 const dir = process.env.STICKYLB_BENCH_PROBE;
 if (dir) {
@@ -27,7 +28,29 @@ if (dir) {
   gc.observe({ entryTypes: ['gc'] });
   let heap0;
   let cpu0;
-  const poll = setInterval(() => {
+  // --probe-alloc: V8's sampling heap profiler, counting objects that died young too, gives the
+  // bytes allocated per call site during the measured run.
+  const alloc = process.env.STICKYLB_BENCH_ALLOC ? new Session() : undefined;
+  alloc?.connect();
+  const post = (method, params) => new Promise((ok, fail) => alloc.post(method, params, (err, res) => (err ? fail(err) : ok(res))));
+  const allocSites = async () => {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    const sites = new Map();
+    let total = 0;
+    const walk = (node) => {
+      const self = node.selfSize;
+      if (self) {
+        const f = node.callFrame;
+        const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(src|dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+        sites.set(key, (sites.get(key) ?? 0) + self);
+        total += self;
+      }
+      for (const c of node.children) walk(c);
+    };
+    walk(profile.head);
+    return { totalBytes: total, top: [...sites].sort((a, b) => b[1] - a[1]).slice(0, 40) };
+  };
+  const poll = setInterval(async () => {
     if (!armed) armed = !existsSync(join(dir, 'start'));
     else if (!recording && existsSync(join(dir, 'start'))) {
       recording = true;
@@ -35,6 +58,7 @@ if (dir) {
       eld.reset();
       heap0 = process.memoryUsage();
       cpu0 = process.cpuUsage();
+      if (alloc) void post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
     } else if (recording && existsSync(join(dir, 'stop'))) {
       recording = false;
       armed = false;
@@ -51,6 +75,7 @@ if (dir) {
       const sorted = pauses.map((p) => p[1]).sort((a, b) => a - b);
       const q = (f) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * f))] : 0);
       const cpu = process.cpuUsage(cpu0);
+      const sites = alloc ? await allocSites() : undefined;
       writeFileSync(
         join(dir, `probe-${process.pid}.json`),
         JSON.stringify({
@@ -60,6 +85,7 @@ if (dir) {
           cpuMs: (cpu.user + cpu.system) / 1000,
           heapUsedMb: process.memoryUsage().heapUsed / 1048576,
           heapUsedAtStartMb: heap0.heapUsed / 1048576,
+          allocation: sites,
         }),
       );
       pauses.length = 0;

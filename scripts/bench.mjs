@@ -36,6 +36,7 @@ const { values: opt } = parseArgs({
     method: { type: 'string', default: 'pinned' },
     'open-loop': { type: 'string' },
     probe: { type: 'boolean', default: false },
+    'probe-alloc': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
   },
 });
@@ -305,7 +306,7 @@ proxies.push({
         '',
       ].join('\n'),
     );
-    const env = opt.probe ? { STICKYLB_BENCH_PROBE: probeDir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(root, 'scripts/bench-probe.mjs')}` } : {};
+    const env = opt.probe || opt['probe-alloc'] ? { STICKYLB_BENCH_PROBE: probeDir, STICKYLB_BENCH_ALLOC: opt['probe-alloc'] ? '1' : '', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(root, 'scripts/bench-probe.mjs')}` } : {};
     return start(process.execPath, [...NODE_FLAGS, STICKYLB_BIN, 'run', '-c', cfg], env, workers ? undefined : PROXY_CPUS);
   },
 });
@@ -468,7 +469,7 @@ try {
       continue;
     }
     const scenarios = p.name.startsWith('stickylb') && !only?.has('stickylb-workers') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
-    const probing = opt.probe && p.name.startsWith('stickylb');
+    const probing = (opt.probe || opt['probe-alloc']) && p.name.startsWith('stickylb');
     for (const [label, headers] of scenarios) {
       await wrk(port, headers).catch(() => undefined); // warm-up (JIT, pools), not measured
       const speed0 = PROXY_CPUS ? await calibrate(PROXY_CPUS) : NaN;
@@ -554,6 +555,10 @@ for (const r of results) {
   console.log(`\n${r.name}: inside stickylb during the measured run`);
   for (const pr of r.probe) {
     const kinds = Object.entries(pr.gc.byKind).map(([k, v]) => `${k} ${v.count}× (total ${fmt(v.totalMs)} ms, max ${fmt(v.maxMs, 2)} ms, >1 ms ${v.over1ms}, >5 ms ${v.over5ms})`).join('; ');
+    if (pr.allocation) {
+      console.log(`  pid ${pr.pid}: ${fmt(pr.allocation.totalBytes / r.requests, 0)} bytes allocated per request (sampled); where:`);
+      for (const [site, bytes] of pr.allocation.top.slice(0, 30)) console.log(`    ${fmt(bytes / r.requests, 0).padStart(6)} B/req  ${site}`);
+    }
     console.log(`  pid ${pr.pid}: event-loop delay p50 ${fmt(pr.eventLoopDelayMs.p50, 2)} / p99 ${fmt(pr.eventLoopDelayMs.p99, 2)} / p99.9 ${fmt(pr.eventLoopDelayMs.p999, 2)} / max ${fmt(pr.eventLoopDelayMs.max, 2)} ms; GC ${fmt(pr.gc.totalMs)} ms of ${fmt(pr.cpuMs)} ms CPU: ${kinds || 'none'}; heap ${fmt(pr.heapUsedAtStartMb)} → ${fmt(pr.heapUsedMb)} MB`);
   }
 }

@@ -6,7 +6,7 @@ import type { AppContext, Plugin } from '../plugin/contract.js';
 import type { AcmeModel } from '../config/model.js';
 import type { CertificateStore } from '../tls/certificate-store.js';
 import { MANAGER, METRICS } from '../manager/plugins.js';
-import { Renewer, type CertificateTarget, type RenewerOptions } from './renewer.js';
+import type { Renewer, CertificateTarget, RenewerOptions } from './renewer.js';
 import { acmeMetrics } from './metrics.js';
 import { acmeManagerSection, acmeApiHandler } from './manager.js';
 import { ACME } from './key.js';
@@ -71,6 +71,9 @@ export function acmePlugin(opts: AcmePluginOptions = {}): AcmePlugin {
   };
 
   async function start(app: AppContext, acme: AcmeModel): Promise<void> {
+    // The ACME client and X.509 libraries are loaded only by a config that asks for certificates
+    // (about 25 MB of memory otherwise spent by every balancer).
+    const { Renewer } = await import('./renewer.js');
     const renewer = new Renewer({ acme, target: storeTarget(app.server.certificates), logger: app.logger, now: opts.now, order: opts.order });
     await renewer.load();
     plugin.renewer = renewer;

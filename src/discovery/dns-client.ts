@@ -8,7 +8,11 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { getServers } from 'node:dns';
 import { randomInt } from 'node:crypto';
-import packet, { type Answer, type DecodedPacket } from 'dns-packet';
+import type packetLib from 'dns-packet';
+import type { Answer, DecodedPacket } from 'dns-packet';
+
+/** dns-packet, loaded by the first query: a balancer that finds no members by DNS does not carry it. */
+let packet: typeof packetLib;
 
 export type QueryType = 'A' | 'AAAA' | 'SRV';
 
@@ -117,6 +121,7 @@ function tcp(server: { host: string; port: number }, q: Parameters<typeof packet
 
 /** Asks for `type` records of `name`; resolves with the records (none for NXDOMAIN), rejects with DnsError. */
 export async function query(name: string, type: QueryType, opts: ResolverOptions): Promise<DnsAnswer> {
+  packet ??= (await import('dns-packet')).default;
   const servers = opts.servers.length ? opts.servers : systemServers();
   if (!servers.length) throw new DnsError('no DNS server configured (resolver.servers, or nameserver in /etc/resolv.conf)');
   const errors: string[] = [];

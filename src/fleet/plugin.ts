@@ -17,7 +17,7 @@ import { ROLLING } from '../rolling/plugin.js';
 import { DISCOVERY } from '../discovery/key.js';
 import { PROCESS } from '../workers/key.js';
 import { html } from '../util/html.js';
-import { Fleet, type CachedFleet } from './fleet.js';
+import type { Fleet, CachedFleet } from './fleet.js';
 import { fleetMetrics } from './metrics.js';
 import { rolloutCoordinator } from './rollout.js';
 import { fleetSection, fleetStatus, fleetView } from './view.js';
@@ -88,6 +88,8 @@ export function fleetPlugin(opts: FleetPluginOptions = {}): FleetPlugin {
       const l = app.server.addresses()[0] ?? app.config.listeners[0];
       return `${l?.host ?? hostname()}:${l?.port ?? ''}`;
     };
+    // The Redis client is loaded only by a config with a fleet (about 20 MB of memory otherwise).
+    const { Fleet } = await import('./fleet.js');
     const fleet = new Fleet({
       model,
       id,

@@ -5,8 +5,18 @@
 import http from 'node:http';
 import { promises as fsp, type Stats } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import send from 'send';
-import mime from 'mime-types';
+import type sendLib from 'send';
+import type mimeLib from 'mime-types';
+
+/**
+ * send and mime-types (with its media-type database, about 7 MB of memory) are loaded by the
+ * first static answer, so that a balancer serving no files does not carry them.
+ */
+let loaded: Promise<{ send: typeof sendLib; mime: typeof mimeLib }> | undefined;
+function libraries(): Promise<{ send: typeof sendLib; mime: typeof mimeLib }> {
+  loaded ??= Promise.all([import('send'), import('mime-types')]).then(([s, m]) => ({ send: s.default, mime: m.default }));
+  return loaded;
+}
 import type { SiteModel, StaticModel } from '../config/model.js';
 import type { RequestRecord } from '../proxy/core/record.js';
 import { errorPage } from '../proxy/errors.js';
@@ -221,7 +231,7 @@ export class StaticFiles {
     }
   }
 
-  private send(
+  private async send(
     req: http.IncomingMessage,
     res: http.ServerResponse,
     root: string,
@@ -230,6 +240,7 @@ export class StaticFiles {
     encoding: Precompressed | undefined,
     cfg: StaticModel,
   ): Promise<boolean> {
+    const { send, mime } = await libraries();
     // send wants a URL path below its root; the file is already checked, so encode it back.
     const urlPath = '/' + relative(root, file).split(sep).map(encodeURIComponent).join('/');
     const stream = send(req, urlPath, {
