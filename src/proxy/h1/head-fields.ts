@@ -123,11 +123,14 @@ export function isHopKind(k: number): boolean {
 /** Stride of `HeadFields.at`: line start, name end, value start, value end, line end (its CR). */
 export const STRIDE = 5;
 
+/** Until scanFields has read a head: no fields (shared, never written to). */
+const NONE: number[] = [];
+
 export class HeadFields {
-  /** Five positions per field, see STRIDE. */
-  readonly at: number[] = [];
+  /** Five positions per field, see STRIDE (set by scanFields, exactly as long as needed). */
+  at: number[] = NONE;
   /** The kind of each field. */
-  readonly kinds: number[] = [];
+  kinds: number[] = NONE;
   /** Lower-case names listed in Connection headers (a lone `keep-alive` is left out), if any. */
   dropNames: string[] | undefined;
   private cachedPairs: string[] | undefined;
@@ -166,6 +169,17 @@ export class HeadFields {
   }
 }
 
+// Filled from index 0 by each scanFields call (one at a time: parsing never waits); they grow
+// as plain arrays do when a head has more fields than any before it.
+// (Built by push, so that V8 keeps them packed arrays of small integers, as are their slices.)
+const packed = (n: number): number[] => {
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(0);
+  return a;
+};
+const SCRATCH_AT = packed(STRIDE * 64);
+const SCRATCH_KINDS = packed(64);
+
 /**
  * Reads the field lines of a head from `i` through the blank line, in one pass over its bytes
  * (`b[base + i]` is the character `f.text[i]`): each line is a token name, a colon, optional
@@ -173,8 +187,11 @@ export class HeadFields {
  * the head ends before a blank line, or the reason a line is malformed.
  */
 export function scanFields(f: HeadFields, i: number, b: Uint8Array, base: number): number | ParseReason {
-  const at = f.at;
-  const kinds = f.kinds;
+  // The positions are gathered in arrays kept for every head, then copied once into arrays of
+  // the right length: growing fresh arrays field by field allocated about three times as much.
+  const at = SCRATCH_AT;
+  const kinds = SCRATCH_KINDS;
+  let n = 0;
   const end = base + f.text.length;
   let p = base + i;
   for (;;) {
@@ -182,7 +199,10 @@ export function scanFields(f: HeadFields, i: number, b: Uint8Array, base: number
     let c = b[p];
     if (c === 0x0d) {
       if (p + 1 >= end) return -1;
-      return b[p + 1] === 0x0a ? p + 2 - base : 'bare-cr';
+      if (b[p + 1] !== 0x0a) return 'bare-cr';
+      f.at = at.slice(0, n * STRIDE);
+      f.kinds = kinds.slice(0, n);
+      return p + 2 - base;
     }
     if (c === 0x0a) return 'bare-lf';
     if (c === 0x20 || c === 0x09) return 'obs-fold';
@@ -201,8 +221,13 @@ export function scanFields(f: HeadFields, i: number, b: Uint8Array, base: number
     if (b[p + 1] !== 0x0a) return 'bare-cr';
     let valueEnd = p;
     while (valueEnd > valueStart && ((c = b[valueEnd - 1]) === 0x20 || c === 0x09)) valueEnd--;
-    at.push(lineStart - base, nameEnd - base, valueStart - base, valueEnd - base, p - base);
-    kinds.push(classifyBytes(b, lineStart, nameEnd));
+    const k = n * STRIDE;
+    at[k] = lineStart - base;
+    at[k + 1] = nameEnd - base;
+    at[k + 2] = valueStart - base;
+    at[k + 3] = valueEnd - base;
+    at[k + 4] = p - base;
+    kinds[n++] = classifyBytes(b, lineStart, nameEnd);
     p += 2;
   }
 }
