@@ -38,6 +38,7 @@ const { values: opt } = parseArgs({
     probe: { type: 'boolean', default: false },
     'probe-alloc': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
+    'baseline-bin': { type: 'string' },
   },
 });
 const METHOD = opt.method;
@@ -278,10 +279,13 @@ const proxies = [];
 
 // stickylb on each HTTP/1.1 engine: node:http, and the lean engine of src/proxy/h1; and the lean
 // engine in worker processes.
-for (const [name, engine, workers] of [
-  ['stickylb', 'node', 0],
-  ['stickylb-lean', 'lean', 0],
-  ['stickylb-workers', 'lean', WORKERS],
+// `--baseline-bin PATH` adds another build of stickylb (its bin/stickylb.js), lean engine, to
+// compare two versions in one run.
+for (const [name, engine, workers, bin] of [
+  ['stickylb', 'node', 0, STICKYLB_BIN],
+  ['stickylb-lean', 'lean', 0, STICKYLB_BIN],
+  ...(opt['baseline-bin'] ? [['stickylb-baseline', 'lean', 0, opt['baseline-bin']]] : []),
+  ['stickylb-workers', 'lean', WORKERS, STICKYLB_BIN],
 ]) {
 proxies.push({
   name,
@@ -307,7 +311,7 @@ proxies.push({
       ].join('\n'),
     );
     const env = opt.probe || opt['probe-alloc'] ? { STICKYLB_BENCH_PROBE: probeDir, STICKYLB_BENCH_ALLOC: opt['probe-alloc'] ? '1' : '', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(root, 'scripts/bench-probe.mjs')}` } : {};
-    return start(process.execPath, [...NODE_FLAGS, STICKYLB_BIN, 'run', '-c', cfg], env, workers ? undefined : PROXY_CPUS);
+    return start(process.execPath, [...NODE_FLAGS, bin, 'run', '-c', cfg], env, workers ? undefined : PROXY_CPUS);
   },
 });
 }
@@ -469,6 +473,7 @@ try {
       continue;
     }
     const scenarios = p.name.startsWith('stickylb') && !only?.has('stickylb-workers') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
+    const n = Number(opt['idle-connections']);
     const probing = (opt.probe || opt['probe-alloc']) && p.name.startsWith('stickylb');
     for (const [label, headers] of scenarios) {
       await wrk(port, headers).catch(() => undefined); // warm-up (JIT, pools), not measured
@@ -486,7 +491,7 @@ try {
       results.push({ name: `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe });
     }
     // The same offered load to every proxy (sticky cookie): latency at equal load.
-    if (!p.name.endsWith('-workers') && p.name !== 'stickylb' && p.name !== 'apache') {
+    if (!p.name.endsWith('-workers') && p.name !== 'stickylb' && p.name !== 'stickylb-baseline' && p.name !== 'apache') {
       for (const rate of OPEN_LOOP) {
         const headers = ['Cookie: _s=abc123.first'];
         const cpu0 = cpuSeconds(tree(child.pid));
@@ -495,8 +500,7 @@ try {
         openResults.push({ name: p.name, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN });
       }
     }
-    if (p.name.startsWith('stickylb')) {
-      const n = Number(opt['idle-connections']);
+    if (p.name.startsWith('stickylb') && n > 0) {
       const socks = await idleConnections(port, n);
       const rss = rssMb(tree(child.pid));
       for (const s of socks) s.destroy();
