@@ -8,6 +8,7 @@ import type { Applied } from './api/changes.js';
 import type { Nonces } from './access/nonce.js';
 import type { Html } from '../util/html.js';
 import type { ManagedCertificate } from '../acme/renewer.js';
+import type { LoadSample } from './metrics/load-monitor.js';
 import { parseBasicAuth } from '../edge/htpasswd.js';
 import { managerView, type ManagerView } from './page/view.js';
 import { version } from './version.js';
@@ -60,6 +61,8 @@ export interface ManagerDeps {
   changeGates?: readonly ChangeGate[];
   /** server-status cards contributed by other plugins. */
   statusSections?: () => StatusSection[];
+  /** The event-loop delay and GC pauses of this process and the workers, for server-status. */
+  load?: () => LoadSample[];
   /** The managed (ACME) certificates, when some are managed. */
   certificates?(): ManagedCertificate[];
 }

@@ -12,6 +12,7 @@ import { History } from './api/history.js';
 import { HistorySampler, historyHandler, sectionsHandler } from './api/history-api.js';
 import { Metrics } from './metrics/metrics.js';
 import { metricsHandler } from './metrics/metrics-handler.js';
+import { useLoadMonitor, type LoadSample, type LoadSource } from './metrics/load-monitor.js';
 import { Nonces } from './access/nonce.js';
 import type { Html } from '../util/html.js';
 import { persistPlugin } from './persist/persist-plugin.js';
@@ -92,22 +93,57 @@ export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
 export interface StatusApi {
   /** Adds a card to server-status (and its `key: value` lines to ?auto); undefined: nothing to show now. */
   addSection(section: () => StatusSection | undefined): void;
+  /** Adds processes whose event-loop delay and GC pauses server-status shows (the workers). */
+  addLoadSource(source: LoadSource): void;
 }
 
 export interface StatusPlugin extends Plugin, StatusApi {}
 
 export const STATUS = pluginKey<StatusApi, StatusPlugin>('server-status', (p) => p);
 
+/**
+ * This process's load figures while the config serves `handler`: the monitor samples only while
+ * some page shows its figures.
+ */
+function processLoad(handler: 'server-status' | 'metrics') {
+  let load: ReturnType<typeof useLoadMonitor> | undefined;
+  const stop = () => {
+    load?.release();
+    load = undefined;
+  };
+  return {
+    follow(config: ConfigModel): void {
+      if (!serves(config, handler)) stop();
+      else load ??= useLoadMonitor();
+    },
+    stop,
+    samples: (): LoadSample[] => (load ? [{ pid: process.pid, figures: load.monitor.figures() }] : []),
+  };
+}
+
 export function statusPlugin(): StatusPlugin {
   const sections: (() => StatusSection | undefined)[] = [];
+  const loadSources: LoadSource[] = [];
+  const own = processLoad('server-status');
   return {
     name: STATUS.name,
     addSection(section) {
       sections.push(section);
     },
+    addLoadSource(source) {
+      loadSources.push(source);
+    },
     setup(app) {
+      own.follow(app.config);
       const statusSections = () => sections.map((f) => f()).filter((s): s is StatusSection => s !== undefined);
-      app.server.handlers.set('server-status', statusHandler({ ...depsOf(app, new Nonces()), statusSections }));
+      const load = () => [...own.samples(), ...loadSources.flatMap((f) => f())];
+      app.server.handlers.set('server-status', statusHandler({ ...depsOf(app, new Nonces()), statusSections, load }));
+    },
+    reload(_app, config) {
+      own.follow(config);
+    },
+    close() {
+      own.stop();
     },
   };
 }
@@ -120,27 +156,32 @@ export interface MetricsPlugin extends Plugin {
 export const METRICS = pluginKey('metrics', (p: MetricsPlugin) => p.metrics);
 
 export function metricsPlugin(): MetricsPlugin {
+  const own = processLoad('metrics');
   const plugin: MetricsPlugin = {
     name: METRICS.name,
     setup(app) {
       const metrics = new Metrics(() => app.runtime, version());
       plugin.metrics = metrics;
       app.server.handlers.set('metrics', metricsHandler(metrics));
+      own.follow(app.config);
+      metrics.addLoadSource(() => own.samples());
       // Counting costs a little on every request: only when some site serves /metrics.
-      if (servesMetrics(app.config)) metrics.attach(app.server);
+      if (serves(app.config, 'metrics')) metrics.attach(app.server);
     },
     reload(app, config) {
-      if (servesMetrics(config) && !plugin.metrics?.attached) plugin.metrics?.attach(app.server);
+      own.follow(config);
+      if (serves(config, 'metrics') && !plugin.metrics?.attached) plugin.metrics?.attach(app.server);
     },
     close() {
+      own.stop();
       plugin.metrics?.detach();
     },
   };
   return plugin;
 }
 
-function servesMetrics(config: ConfigModel): boolean {
-  return config.sites.some((site) => site.handlers.some((h) => h.handler === 'metrics'));
+function serves(config: ConfigModel, handler: 'server-status' | 'metrics'): boolean {
+  return config.sites.some((site) => site.handlers.some((h) => h.handler === handler));
 }
 
 export interface ManagerPluginsOptions {

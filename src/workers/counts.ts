@@ -7,6 +7,7 @@ import type { BalancerState } from '../balancer/balancer-state.js';
 import type { MemberState } from '../balancer/member-state.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { MetricTallies } from '../manager/metrics/metrics.js';
+import type { LoadFigures } from '../manager/metrics/load-monitor.js';
 
 /** Answers per status class, in order 1xx … 5xx. */
 export type ClassCounts = [number, number, number, number, number];
@@ -44,6 +45,8 @@ export interface CountsWire {
   metrics?: MetricTallies;
   /** The edge's refusal counters (EdgeCounters.snapshot: totals) and the connections it counts. */
   edge?: { counters: Record<string, number>; open: number };
+  /** The worker's event-loop delay and GC pauses (about once a second, when the owner shows them). */
+  load?: LoadFigures;
 }
 
 function emptyMember(): MemberCounts {

@@ -10,6 +10,7 @@ import type { ConfigModel, ListenerModel } from '../config/model.js';
 import type { ServerStats } from '../proxy/server.js';
 import { version } from '../manager/version.js';
 import { METRICS } from '../manager/plugins.js';
+import type { LoadFigures } from '../manager/metrics/load-monitor.js';
 import { absorbCounts, forgetWorker, restoreBusy, type ServerFigures } from './counts.js';
 import { workerEntry, workerExecArgv } from './entry.js';
 import { startHandlerSocket, type HandlerSocket } from './handler-socket.js';
@@ -38,6 +39,8 @@ export interface WorkerView {
   connections: number;
   bytesIn: number;
   bytesOut: number;
+  /** Its event-loop delay and GC pauses, once it reported them (while server-status or metrics are served). */
+  load?: LoadFigures;
 }
 
 export interface WorkersView {
@@ -80,6 +83,8 @@ interface Slot {
   busy: Map<string, Map<string, number>>;
   /** The edge's counters as this worker last reported them. */
   edge?: { counters: Record<string, number>; open: number };
+  /** Its event-loop delay and GC pauses as it last reported them. */
+  load?: LoadFigures;
   addresses: ListenerModel[];
   /** Why it could not start, when it could not. */
   error?: string;
@@ -268,6 +273,7 @@ export class WorkerPool {
           this.sumEdge();
         }
         slot.server = m.counts.server;
+        if (m.counts.load) slot.load = m.counts.load;
         return;
       case 'reopened':
         slot.reopened?.();
@@ -603,6 +609,7 @@ export class WorkerPool {
           uptimeSeconds: Math.max(0, Math.floor((now - s.startedAt) / 1000)),
           restarts: s.restarts,
           ...s.server,
+          load: s.load,
         })),
     };
   }

@@ -12,6 +12,8 @@ import { BodyError, readBody } from '../manager/body.js';
 import { checkSameOrigin } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { formatUptime } from '../manager/format.js';
+import type { LoadSample } from '../manager/metrics/load-monitor.js';
+import { loadJson } from '../manager/status/status-json.js';
 import { html, type Html } from '../util/html.js';
 import type { WorkersView } from './owner.js';
 import { PROCESS } from './key.js';
@@ -54,7 +56,7 @@ export function processPlugin(control: ProcessControl): ProcessPlugin {
         manager.addApiRoute('/workers', (req, res, ctx, rest) => {
           if (rest !== '' && rest !== '/') return sendJson(res, 404, { error: `not found: ${ctx.path}` });
           if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'GET only here; reload at /api/reload' }, { Allow: 'GET, HEAD' });
-          sendJson(res, 200, control.view());
+          sendJson(res, 200, workersJson(control.view()));
         });
         manager.addApiRoute('/reload', (req, res) => reload(app, manager, control, req, res));
         manager.addSection(() => workersSection(control.view()));
@@ -70,8 +72,12 @@ export function processPlugin(control: ProcessControl): ProcessPlugin {
         }
       }
       app.get(STATUS)?.addSection(() => workersStatus(control.view()));
+      app.get(STATUS)?.addLoadSource(() => workersLoad(control.view()));
       const metrics = app.get(METRICS);
-      if (metrics) registerWorkerMetrics(metrics.registry, control);
+      if (metrics) {
+        registerWorkerMetrics(metrics.registry, control);
+        metrics.addLoadSource(() => workersLoad(control.view()));
+      }
     },
   };
 }
@@ -117,6 +123,22 @@ function workersSection(v: WorkersView): Html {
 </table></div></section>`;
 }
 
+/** A worker's `?auto` key prefix (`Worker[1]`; `Worker[1.2]` for another generation) and its name for people. */
+function workerNames(v: WorkersView, w: WorkersView['workers'][number]): { key: string; label: string } {
+  const current = w.generation === v.generation;
+  return { key: `Worker[${w.index}${current ? '' : `.${w.generation}`}]`, label: `Worker ${w.index}${current ? '' : ` (generation ${w.generation}, ${w.phase})`}` };
+}
+
+/** `GET <manager>/api/workers`: the view, each worker's load figures as server-status?json gives them. */
+function workersJson(v: WorkersView): unknown {
+  return { ...v, workers: v.workers.map((w) => ({ ...w, load: w.load && loadJson({ pid: w.pid, figures: w.load }) })) };
+}
+
+/** The workers' event-loop delay and GC pauses, for server-status and metrics (those that reported them). */
+function workersLoad(v: WorkersView): LoadSample[] {
+  return v.workers.flatMap((w) => (w.load ? [{ pid: w.pid, worker: { index: w.index, generation: w.generation, ...workerNames(v, w) }, figures: w.load }] : []));
+}
+
 /** server-status: one line of facts per worker (`Worker[1]Pid: …` in ?auto). */
 function workersStatus(v: WorkersView): StatusSection | undefined {
   if (!v.workers.length && v.count === 0) return undefined;
@@ -126,8 +148,7 @@ function workersStatus(v: WorkersView): StatusSection | undefined {
     { label: 'Generation', key: 'WorkerGeneration', value: String(v.generation) },
   ];
   for (const w of v.workers) {
-    const k = `Worker[${w.index}${w.generation === v.generation ? '' : `.${w.generation}`}]`;
-    const who = `Worker ${w.index}${w.generation === v.generation ? '' : ` (generation ${w.generation}, ${w.phase})`}`;
+    const { key: k, label: who } = workerNames(v, w);
     facts.push(
       { label: `${who}: pid`, key: `${k}Pid`, value: String(w.pid) },
       { label: `${who}: uptime`, key: `${k}UptimeSeconds`, value: String(w.uptimeSeconds) },

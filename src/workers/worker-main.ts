@@ -14,6 +14,7 @@ import { staticPlugin } from '../static/plugin.js';
 import type { Plugin } from '../plugin/contract.js';
 import { version } from '../manager/version.js';
 import { Metrics } from '../manager/metrics/metrics.js';
+import { useLoadMonitor } from '../manager/metrics/load-monitor.js';
 import { CountTally, instrument, setOthersBusy, type ServerFigures } from './counts.js';
 import { applyChange, applySyncState } from './state-sync.js';
 import { relayHandler } from './relay.js';
@@ -31,6 +32,9 @@ function putCertificate(store: CertificateStore, names: string[], material: Cert
 }
 
 const HANDLERS = ['balancer-manager', 'server-status', 'metrics'] as const;
+
+/** How often the event-loop delay and GC figures go to the owner (ms). */
+const LOAD_REPORT_MS = 1000;
 
 /** A connection with no request for this long while the worker drains is idle, and closed. */
 const DRAIN_IDLE_MS = 250;
@@ -71,6 +75,9 @@ class Worker {
   private logger?: Logger;
   /** Request counts for the owner's /metrics, kept when some site serves /metrics. */
   private metrics?: Metrics;
+  /** Event-loop delay and GC pauses, sampled while the owner shows them (server-status, metrics). */
+  private load?: ReturnType<typeof useLoadMonitor>;
+  private loadSentAt = 0;
   /** HTTP-01 answers of the owner's ACME orders, when certificates are managed. */
   private challenges?: Challenges;
   index = 0;
@@ -98,6 +105,7 @@ class Worker {
       return;
     }
     this.countMetrics(config);
+    this.followLoad(config);
     send({ t: 'ack', seq: m.seq });
     this.timer = setInterval(() => this.report(), m.reportMs);
     this.timer.unref();
@@ -110,6 +118,16 @@ class Worker {
     const metrics = new Metrics(() => this.runtime!, version());
     this.metrics = metrics;
     this.app!.server.records.subscribe((r) => metrics.record(r));
+  }
+
+  /** Samples the event loop and GC only while some site serves server-status or metrics. */
+  private followLoad(config: ConfigModel): void {
+    const shown = config.sites.some((s) => s.handlers.some((h) => h.handler === 'server-status' || h.handler === 'metrics'));
+    if (shown) this.load ??= useLoadMonitor();
+    else {
+      this.load?.release();
+      this.load = undefined;
+    }
   }
 
   private instrumentAll(): void {
@@ -135,14 +153,18 @@ class Worker {
     if (!this.app) return cb?.();
     const server = this.figures();
     const key = `${server.requests} ${server.inFlight} ${server.connections} ${this.app.server.edge.counters.rateLimited}`;
-    if (this.tally.empty && key === this.lastFigures && !force) return cb?.();
+    const now = Date.now();
+    const loadDue = this.load !== undefined && now - this.loadSentAt >= LOAD_REPORT_MS;
+    if (this.tally.empty && key === this.lastFigures && !force && !loadDue) return cb?.();
     this.lastFigures = key;
     const edge = this.app.server.edge;
     const counters = edge.counters.snapshot();
     const edgeKey = `${JSON.stringify(counters)} ${edge.connections.open}`;
     const edgeChanged = edgeKey !== this.lastEdge;
     this.lastEdge = edgeKey;
-    send({ t: 'counts', counts: { balancers: this.tally.take(), server, metrics: this.metrics?.takeTallies(), edge: edgeChanged ? { counters, open: edge.connections.open } : undefined } }, cb);
+    if (loadDue) this.loadSentAt = now;
+    const load = loadDue ? this.load?.monitor.figures() : undefined;
+    send({ t: 'counts', counts: { balancers: this.tally.take(), server, metrics: this.metrics?.takeTallies(), edge: edgeChanged ? { counters, open: edge.connections.open } : undefined, load } }, cb);
   }
 
   async onMessage(m: OwnerMessage): Promise<void> {
@@ -184,6 +206,7 @@ class Worker {
       try {
         await this.app.reload(config);
         this.countMetrics(config);
+        this.followLoad(config);
       } catch (e) {
         errors.push((e as Error).message);
       }
@@ -197,6 +220,8 @@ class Worker {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.timer);
+    this.load?.release();
+    this.load = undefined;
     try {
       await this.app?.close(graceMs);
     } catch (e) {

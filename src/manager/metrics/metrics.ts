@@ -7,6 +7,8 @@ import type { MemberState } from '../../balancer/member-state.js';
 import { STATUS_LETTERS, STATUS_WORDS } from '../../config/model.js';
 import type { StickyServer } from '../../proxy/server.js';
 import type { RequestRecord } from '../../proxy/core/record.js';
+import { registerLoadMetrics } from './load-metrics.js';
+import type { LoadSource } from './load-monitor.js';
 
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -49,6 +51,7 @@ export class Metrics {
   private readonly balancerTally = new Map<string, Tally>();
   private readonly latencyTally = new Map<string, LatencyTally>();
   private readonly protocolTally = new Map<string, Tally>();
+  private readonly loadSources: LoadSource[] = [];
 
   constructor(
     private readonly runtime: () => RuntimeState,
@@ -254,10 +257,16 @@ export class Metrics {
         }
       },
     });
+    registerLoadMetrics(this.registry, () => this.loadSources.flatMap((source) => source()));
     new Gauge({ name: 'stickylb_info', help: 'The running version.', labelNames: ['version'], registers }).set({ version }, 1);
   }
 
   private unsubscribe?: () => void;
+
+  /** Adds processes whose event-loop delay and GC pauses /metrics shows (this one, the workers). */
+  addLoadSource(source: LoadSource): void {
+    this.loadSources.push(source);
+  }
 
   /** Counts one finished request. */
   record(info: RequestRecord): void {

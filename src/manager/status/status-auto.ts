@@ -3,11 +3,26 @@
 // formats; keys only stickylb has are added after them. Pure.
 import { formatUptime, statusDate } from '../format.js';
 import type { StatusView } from './status-view.js';
+import { GC_KINDS, type LoadSample } from '../metrics/load-monitor.js';
 
 /** mod_status prints rates with up to 6 significant digits and no trailing zeros. */
 function rate(n: number): string {
   if (!Number.isFinite(n) || n === 0) return '0';
   return String(Number(n.toPrecision(6)));
+}
+
+/** The load figures of one process; a worker's keys carry its prefix (`Worker[1]…`). */
+function loadLines(s: LoadSample): string[] {
+  const p = s.worker?.key ?? '';
+  const f = s.figures;
+  const d = f.eventLoopDelayMs;
+  const lines = [`${p}LoadWindowSeconds: ${f.windowSeconds}`, `${p}EventLoopDelayP50Ms: ${d.p50}`, `${p}EventLoopDelayP99Ms: ${d.p99}`, `${p}EventLoopDelayMaxMs: ${d.max}`];
+  for (const kind of GC_KINDS) {
+    const k = `${p}Gc${kind[0].toUpperCase()}${kind.slice(1)}`;
+    const g = f.gc[kind];
+    lines.push(`${k}Pauses: ${g.count}`, `${k}PauseMs: ${g.totalMs}`, `${k}PauseMaxMs: ${g.maxMs}`);
+  }
+  return lines;
 }
 
 export function renderAuto(v: StatusView): string {
@@ -71,6 +86,7 @@ export function renderAuto(v: StatusView): string {
     });
   }
   for (const s of v.sections ?? []) for (const f of s.facts) lines.push(`${f.key}: ${f.value}`);
+  for (const s of v.load ?? []) lines.push(...loadLines(s));
   // Values are one line each: a route or URL can never break the format.
   return `${lines.map((l) => l.replace(/[\r\n]+/g, ' ')).join('\n')}\n`;
 }

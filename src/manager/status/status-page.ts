@@ -7,6 +7,7 @@ import { PAGE_STYLE } from '../page/page-style.js';
 import type { StatusView } from './status-view.js';
 import { stickyText } from '../page/view.js';
 import { createHash } from 'node:crypto';
+import { GC_KINDS, LOAD_WINDOW_MS, type GcKind } from '../metrics/load-monitor.js';
 
 export const STATUS_CSP = [
   "default-src 'none'",
@@ -34,6 +35,29 @@ function managedCertificates(v: StatusView) {
 </section>`;
 }
 
+const GC_TITLES: Record<GcKind, string> = { minor: 'Minor GC', major: 'Major GC', incremental: 'Incremental marking', weakcb: 'Weak callbacks' };
+
+const ms = (n: number) => `${fixed(n)} ms`;
+
+/** Event-loop delay and GC pauses per process: what says a balancer runs hot. */
+function loadCard(v: StatusView) {
+  const load = v.load ?? [];
+  if (!load.length) return '';
+  const workers = load.some((s) => s.worker);
+  return html`<section class="card" id="load"><h2>Event loop and garbage collection</h2>
+<p class="meta">Per process, over its last ${LOAD_WINDOW_MS / 1000}-second window (the time so far just after it started): how late the event loop ran its timers (p50, p99, maximum), and the garbage-collection pauses (how many, their total, the longest).</p>
+<div class="scroll"><table>
+<thead><tr><th>Process</th><th>Pid</th><th class="num">Window</th><th class="num">Loop delay p50</th><th class="num">p99</th><th class="num">max</th>${GC_KINDS.map((k) => html`<th class="num">${GC_TITLES[k]}</th>`)}</tr></thead>
+<tbody>${load.map(
+    (s) =>
+      html`<tr><td>${s.worker ? s.worker.label : workers ? 'Owner' : 'This process'}</td><td>${s.pid}</td><td class="num">${fixed(s.figures.windowSeconds)} s</td><td class="num">${ms(s.figures.eventLoopDelayMs.p50)}</td><td class="num">${ms(s.figures.eventLoopDelayMs.p99)}</td><td class="num">${ms(s.figures.eventLoopDelayMs.max)}</td>${GC_KINDS.map((k) => {
+        const g = s.figures.gc[k];
+        return html`<td class="num">${g.count ? `${g.count} · ${ms(g.totalMs)} (max ${ms(g.maxMs)})` : '0'}</td>`;
+      })}</tr>`,
+  )}</tbody>
+</table></div></section>`;
+}
+
 export function renderStatusPage(v: StatusView, opts: { managerPath?: string } = {}): string {
   const fig = (label: string, value: string) => html`<div><dt>${label}</dt><dd>${value}</dd></div>`;
   const balancers = v.balancers
@@ -56,7 +80,7 @@ export function renderStatusPage(v: StatusView, opts: { managerPath?: string } =
 <style>${raw(PAGE_STYLE)}</style>
 </head>
 <body>
-<header><h1>Server status</h1><span class="meta">${v.serverName} · stickylb ${v.version}</span><nav>${opts.managerPath ? html`<a href="${opts.managerPath}">Balancer manager</a>` : ''}<a href="?auto">?auto</a></nav></header>
+<header><h1>Server status</h1><span class="meta">${v.serverName} · stickylb ${v.version}</span><nav>${opts.managerPath ? html`<a href="${opts.managerPath}">Balancer manager</a>` : ''}<a href="?auto">?auto</a><a href="?json">?json</a></nav></header>
 <main>
 <section class="card">
 <dl class="facts">
@@ -71,6 +95,7 @@ ${fig('Connections open', String(v.connections))}
 ${fig('Requests in flight', String(v.inFlight))}
 </dl>
 </section>
+${loadCard(v)}
 ${(v.sections ?? []).map((s) => html`<section class="card"><h2>${s.title}</h2><dl class="facts">${s.facts.map((f) => fig(f.label, f.value))}</dl></section>`)}
 ${balancers}
 ${managedCertificates(v)}

@@ -7,6 +7,7 @@ import type { ServerStats } from '../../proxy/server.js';
 import { balancerView, type BalancerView } from '../page/view.js';
 import type { StatusSection } from '../deps.js';
 import type { ManagedCertificate } from '../../acme/renewer.js';
+import type { LoadSample } from '../metrics/load-monitor.js';
 
 export interface StatusView {
   serverName: string;
@@ -31,6 +32,8 @@ export interface StatusView {
   sections?: StatusSection[];
   /** The managed (ACME) certificates, as mod_md adds them to server-status. */
   certificates: ManagedCertificate[];
+  /** Event-loop delay and GC pauses: this process first, then each worker process. */
+  load?: LoadSample[];
 }
 
 export function statusView(opts: {
@@ -42,6 +45,7 @@ export function statusView(opts: {
   now: number;
   certificates?: ManagedCertificate[];
   sections?: StatusSection[];
+  load?: LoadSample[];
 }): StatusView {
   const s = opts.stats;
   const uptime = Math.max(0, (opts.now - s.startedAt) / 1000);
@@ -66,5 +70,6 @@ export function statusView(opts: {
     balancers: opts.config.proxyStatus ? opts.runtime.named().map((b) => balancerView(b, { config: opts.config, nonceOf: () => '' })) : undefined,
     certificates: opts.certificates ?? [],
     sections: opts.sections ?? [],
+    load: opts.load ?? [],
   };
 }
