@@ -5,6 +5,9 @@
 import { Gauge, Histogram, type Registry } from 'prom-client';
 import { GC_KINDS, GC_PAUSE_BUCKETS, LOAD_WINDOW_MS, type LoadSample } from './load-monitor.js';
 
+/** Milliseconds (to the microsecond) as seconds, without binary noise in the text (0.001198, not 0.0011979999999999998). */
+const seconds = (ms: number) => Math.round(ms * 1000) / 1e6;
+
 function labelsOf(s: LoadSample): Record<string, string> {
   return s.worker ? { worker: String(s.worker.index), generation: String(s.worker.generation) } : {};
 }
@@ -21,9 +24,9 @@ export function registerLoadMetrics(registry: Registry, samples: () => LoadSampl
       for (const s of samples()) {
         const l = labelsOf(s);
         const d = s.figures.eventLoopDelayMs;
-        this.set({ ...l, quantile: '0.5' }, d.p50 / 1000);
-        this.set({ ...l, quantile: '0.99' }, d.p99 / 1000);
-        this.set({ ...l, quantile: '1' }, d.max / 1000);
+        this.set({ ...l, quantile: '0.5' }, seconds(d.p50));
+        this.set({ ...l, quantile: '0.99' }, seconds(d.p99));
+        this.set({ ...l, quantile: '1' }, seconds(d.max));
       }
     },
   });
@@ -44,7 +47,7 @@ export function registerLoadMetrics(registry: Registry, samples: () => LoadSampl
           const t = s.figures.gcTotal[kind];
           const bucketValues: Record<string, number> = {};
           GC_PAUSE_BUCKETS.forEach((ub, i) => (bucketValues[ub] = t.buckets[i] ?? 0));
-          map[`${l.worker ?? ''}\0${l.generation ?? ''}\0${kind}`] = { labels: { ...l, kind }, bucketValues, sum: t.totalMs / 1000, count: t.count };
+          map[`${l.worker ?? ''}\0${l.generation ?? ''}\0${kind}`] = { labels: { ...l, kind }, bucketValues, sum: seconds(t.totalMs), count: t.count };
         }
       }
     },
