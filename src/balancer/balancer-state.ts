@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { BalancerModel, Lbmethod, MemberModel, StatusLetter, StickyNames } from '../config/model.js';
 import { MemberState, type RouteMismatch } from './member-state.js';
+import { foundSettings, isKeptSetting, memberField, modelMemberField, type MemberSettings } from './member-settings.js';
 import { getScheduler } from './schedulers/registry.js';
 
 export interface StateChange {
@@ -75,6 +76,15 @@ export interface RouteMismatchReport extends RouteMismatch {
 /** Route mismatches of a member are reported (logged) at most once in this time. */
 export const ROUTE_MISMATCH_REPORT_MS = 300_000;
 
+/** Members found by DNS whose run-time settings a balancer keeps while they are away (the oldest go first). */
+export const KEPT_LIMIT = 1024;
+
+/** What restoreKept did: the settings applied, and the ones the config overrules now. */
+export interface KeptOutcome {
+  applied: string[];
+  conflicts: string[];
+}
+
 /** Default cap of the retry back-off: 5 x the member's retry, at most 10 minutes. */
 export const RETRY_BACKOFF_FACTOR = 5;
 export const RETRY_BACKOFF_LIMIT_MS = 600_000;
@@ -93,6 +103,12 @@ export class BalancerState {
   growthLeft: number;
   /** Members found by discovery: they hold no growth slot. */
   private readonly discovered = new WeakSet<MemberState>();
+  /**
+   * Settings made at run time (in a manager, or by the fleet) of members found by discovery that
+   * are not here now, by identity: they come back with a member of that identity (restoreKept),
+   * so a drain follows a pod to its new address.
+   */
+  private readonly kept = new Map<string, MemberSettings>();
   readonly changedAtRuntime = new Set<string>();
   /**
    * Back-off for repeated failures: the retry interval doubles up to this cap (0: no back-off;
@@ -247,8 +263,62 @@ export class BalancerState {
     if (i < 0) throw new RangeError(`${m.url} is not a member of ${this.name}`);
     if (this.model.members.some((x) => x.id === m.id)) throw new RangeError(`${m.url} is in the config of ${this.name}: remove it there`);
     this.members.splice(i, 1);
+    if (this.discovered.has(m)) this.keepSettings(m.identity, foundSettings(m));
     if (!this.discovered.delete(m)) this.growthLeft++;
     this.emit({ member: m.id, field: 'member', from: m.url, to: undefined, by, cause });
+  }
+
+  /** Whether a member was found by discovery (it holds no growth slot). */
+  isDiscovered(m: MemberState): boolean {
+    return this.discovered.has(m);
+  }
+
+  /** Settings kept for found members that are away, by identity (persistence saves them). */
+  keptSettings(): ReadonlyMap<string, MemberSettings> {
+    return this.kept;
+  }
+
+  /**
+   * Keeps run-time settings for a found member that is not here now (persistence at start, a
+   * reload, a removal): restoreKept applies them to the member of that identity once it is found.
+   */
+  keepSettings(identity: string, settings: MemberSettings): void {
+    const clean = Object.fromEntries(Object.entries(settings).filter(([f]) => isKeptSetting(f)));
+    this.kept.delete(identity);
+    if (!Object.keys(clean).length) return;
+    this.kept.set(identity, clean);
+    if (this.kept.size > KEPT_LIMIT) this.kept.delete(this.kept.keys().next().value!);
+  }
+
+  /**
+   * Gives a found member the settings kept for its identity, as changes `by` (discovery's) that
+   * count as set at run time. A field already set at run time on this member is left as it is
+   * (the fleet's shared value is newer than what was kept); a value the member's model no longer
+   * overrides the same way (the config changed since) is dropped: the config wins.
+   */
+  restoreKept(m: MemberState, by: string, cause?: string): KeptOutcome {
+    const out: KeptOutcome = { applied: [], conflicts: [] };
+    const kept = this.kept.get(m.identity);
+    if (!kept || !this.members.includes(m)) return out;
+    this.kept.delete(m.identity);
+    const show = (v: unknown) => (typeof v === 'boolean' ? (v ? 'on' : 'off') : JSON.stringify(v ?? null));
+    for (const [field, sv] of Object.entries(kept)) {
+      if (m.changedAtRuntime.has(field)) continue;
+      const now = modelMemberField(field, m.model);
+      if (JSON.stringify(now ?? null) !== JSON.stringify(sv.overrode ?? null)) {
+        out.conflicts.push(`${field}: the config now says ${show(now)} (it said ${show(sv.overrode)} when ${show(sv.value)} was set); the config wins`);
+        continue;
+      }
+      try {
+        if (field.startsWith('status.')) this.setMember(m, { status: { [field.slice(7)]: sv.value === true } }, by, cause);
+        else this.setMember(m, { [field]: sv.value }, by, cause);
+        if (memberField(field, m) === sv.value) m.changedAtRuntime.add(field);
+        out.applied.push(`${field} ${show(sv.value)}`);
+      } catch (e) {
+        out.conflicts.push(`${field} ${show(sv.value)} is not valid (${(e as Error).message})`);
+      }
+    }
+    return out;
   }
 
   /**

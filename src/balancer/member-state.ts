@@ -1,6 +1,7 @@
 // Runtime state of one member. Fields are read freely; they are changed only through
 // BalancerState's API (balancer-state.ts), so every change is seen by listeners.
 import { STATUS_LETTERS, type MemberModel, type StatusFlags, type StatusLetter } from '../config/model.js';
+import { memberIdentity } from './member-identity.js';
 
 export interface HealthStatus {
   /** Result of the last probe: 'pass', 'fail', or undefined before the first one. */
@@ -35,6 +36,8 @@ export const RAMP_FLOOR = 0.1;
 
 export class MemberState {
   readonly id: string;
+  /** What its run-time settings belong to: its id, or for a member found under a stable name, that name (member-identity.ts). */
+  readonly identity: string;
   readonly url: string;
   readonly protocol: 'http:' | 'https:';
   readonly hostname: string;
@@ -87,6 +90,7 @@ export class MemberState {
   constructor(model: MemberModel) {
     this.model = model;
     this.id = model.id;
+    this.identity = memberIdentity(model);
     this.url = model.url;
     this.protocol = model.protocol;
     this.hostname = model.hostname;

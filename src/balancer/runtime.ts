@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { ConfigModel } from '../config/model.js';
 import { BalancerState, type Clock, type RouteMismatchReport, type StateChange } from './balancer-state.js';
+import { foundSettings } from './member-settings.js';
 
 export class RuntimeState {
   readonly balancers = new Map<string, BalancerState>();
@@ -66,6 +67,10 @@ function carryOver(prev: BalancerState, next: BalancerState): void {
     if (field === 'stickysession') next.sticky = prev.sticky;
   }
   next.refused = prev.refused;
+  // Members found by DNS are not in the config: discovery adds them again after the reload, and
+  // the settings made at run time come back with them (BalancerState.restoreKept).
+  for (const [identity, settings] of prev.keptSettings()) next.keepSettings(identity, settings);
+  for (const m of prev.members) if (prev.isDiscovered(m) && !next.members.some((x) => x.id === m.id)) next.keepSettings(m.identity, foundSettings(m));
   for (const m of next.members) {
     const old = prev.members.find((o) => o.id === m.id);
     if (!old) continue;

@@ -61,4 +61,10 @@ export interface MemberSource {
   query: string;
   /** The name the member was found under (the SRV target, or the looked-up name). */
   name: string;
+  /**
+   * What the member's run-time settings follow when its address changes: `dns:NAME:PORT` for a
+   * source whose routes come from names (a pod rescheduled with a new address is the same
+   * member). Absent when routes come from addresses: the address is all that names the member.
+   */
+  identity?: string;
 }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { DnsSourceModel } from '../config/fleet-model.js';
 import type { MemberModel } from '../config/model.js';
 import { memberKey } from '../config/resolve.js';
+import { nameIdentity } from '../balancer/member-identity.js';
 
 /** A member as DNS gives it. */
 export interface Found {
@@ -48,7 +49,8 @@ export function memberModelOf(src: DnsSourceModel, f: Found): MemberModel {
     basePath: src.path,
     route: f.route,
     redirect: '',
-    source: { kind: 'dns', query: src.name, name: f.name },
+    // Routed by name, the name is the member: its settings follow it to another address.
+    source: { kind: 'dns', query: src.name, name: f.name, ...(src.route === 'name' ? { identity: nameIdentity(f.name, f.port) } : {}) },
   };
 }
 

@@ -128,8 +128,9 @@ export class DnsWatcher {
         switch (s.kind) {
           case 'add': {
             const added = b.addMember(s.model, 'dns', { discovered: true });
+            const kept = this.restoreKept(b, added);
             if (ramp) b.startRamp(added, 'dns', `new in DNS (${this.source.name})`);
-            said.push(`${s.model.url} route ${s.found.route} joins`);
+            said.push(`${s.model.url} route ${s.found.route} joins${kept}`);
             break;
           }
           case 'drain':
@@ -141,7 +142,8 @@ export class DnsWatcher {
           case 'undrain':
             if (!m) break;
             this.drained.delete(m.id);
-            b.setFlag(m, 'N', false, 'dns', `back in DNS (${this.source.name})`);
+            // A drain set in a manager (or by the fleet) stays: it is not DNS's to lift.
+            if (!m.changedAtRuntime.has('status.N')) b.setFlag(m, 'N', false, 'dns', `back in DNS (${this.source.name})`);
             said.push(`${m.url} route ${m.route} is back`);
             break;
           case 'remove':
@@ -162,6 +164,16 @@ export class DnsWatcher {
     }
     if (said.length) this.o.logger.warn({ balancer: this.balancer, dns: this.source.name }, `balancer ${this.balancer}: DNS ${this.source.name}: ${said.join('; ')}`);
     this.armDrainCheck();
+  }
+
+  /**
+   * The settings a manager (or the fleet) had set for this member's identity before it went away
+   * or moved, applied again; in words for the log ('' when there were none).
+   */
+  private restoreKept(b: BalancerState, m: MemberState): string {
+    const r = b.restoreKept(m, 'dns', `set at run time for ${m.identity} before; kept for it`);
+    for (const c of r.conflicts) this.o.logger.warn({ balancer: this.balancer, dns: this.source.name }, `balancer ${this.balancer}: DNS ${this.source.name}: ${m.identity} at ${m.url}: kept setting ${c}`);
+    return r.applied.length ? ` with the settings kept for ${m.identity} (${r.applied.join(', ')})` : '';
   }
 
   /** Removes drained members once they are idle, no longer answer, or drained long enough. */
@@ -205,13 +217,15 @@ export class DnsWatcher {
     const b = this.b;
     if (!b) return;
     // The last good list, without slow start (they were serving), and drained ones drained again.
+    // Their settings made at run time come back with them.
     for (const f of this.found) {
       const model = memberModelOf(this.source, f);
-      if (!b.members.some((m) => m.id === model.id) && !this.drained.has(model.id)) b.addMember(model, 'dns', { discovered: true });
+      if (!b.members.some((m) => m.id === model.id) && !this.drained.has(model.id)) this.restoreKept(b, b.addMember(model, 'dns', { discovered: true }));
     }
     for (const { model } of this.drained.values()) {
       if (b.members.some((m) => m.id === model.id)) continue;
       const m = b.addMember(model, 'dns', { discovered: true });
+      this.restoreKept(b, m);
       b.setFlag(m, 'N', true, 'dns', `its name left DNS (${this.source.name}); removed once idle`);
     }
     this.armDrainCheck();

@@ -8,7 +8,8 @@ import type { MemberState } from '../balancer/member-state.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { ConfigModel, Lbmethod, StatusLetter } from '../config/model.js';
 import { newMemberModel } from '../manager/api/add-member.js';
-import { balancerField, memberField } from '../manager/persist/persist.js';
+import { balancerField } from '../manager/persist/persist.js';
+import { memberField } from '../balancer/member-settings.js';
 
 /** The value of a shared setting, with its version. */
 export interface Entry {
@@ -24,6 +25,11 @@ export interface Entry {
   by: string;
 }
 
+/**
+ * A shared setting. `member` is the member's identity (member-identity.ts): its id, or for a
+ * member found by DNS under a stable name `dns:NAME:PORT`, so the setting follows the name to
+ * another address and applies on every balancer, whatever address each one found it at.
+ */
 export type SharedKey =
   | { kind: 'balancer'; balancer: string; field: BalancerField }
   | { kind: 'member'; balancer: string; member: string; field: string }
@@ -99,21 +105,27 @@ export function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
  * restart, which every balancer follows. Health verdicts, errors, changes found by DNS and the
  * fleet's own applications are not shared here.
  */
-export function sharedKeyOf(c: StateChange): SharedKey | undefined {
+export function sharedKeyOf(c: StateChange, identity: (balancer: string, member: string) => string = (_b, id) => id): SharedKey | undefined {
   if (c.by === 'manager') {
     if (!c.member) return (BALANCER_FIELDS as readonly string[]).includes(c.field) ? { kind: 'balancer', balancer: c.balancer, field: c.field as BalancerField } : undefined;
     if (c.field === 'member') return c.to !== undefined ? { kind: 'added', balancer: c.balancer, member: c.member } : undefined;
-    return isMemberField(c.field) ? { kind: 'member', balancer: c.balancer, member: c.member, field: c.field } : undefined;
+    return isMemberField(c.field) ? { kind: 'member', balancer: c.balancer, member: identity(c.balancer, c.member), field: c.field } : undefined;
   }
   if (c.by === 'rolling' && c.member) {
-    if (c.field === 'status.N') return { kind: 'member', balancer: c.balancer, member: c.member, field: c.field };
-    if (c.field === 'slowstart') return { kind: 'ramp', balancer: c.balancer, member: c.member };
+    if (c.field === 'status.N') return { kind: 'member', balancer: c.balancer, member: identity(c.balancer, c.member), field: c.field };
+    if (c.field === 'slowstart') return { kind: 'ramp', balancer: c.balancer, member: identity(c.balancer, c.member) };
   }
   return undefined;
 }
 
-function memberOf(b: BalancerState, id: string): MemberState | undefined {
-  return b.members.find((m) => m.id === id);
+/** The identity of a member of the runtime state, by its id (the id itself when it is not there). */
+export function identityIn(runtime: RuntimeState): (balancer: string, member: string) => string {
+  return (balancer, id) => runtime.balancers.get(balancer)?.members.find((m) => m.id === id)?.identity ?? id;
+}
+
+/** The member a shared key names: the one of that identity. */
+function memberOf(b: BalancerState, identity: string): MemberState | undefined {
+  return b.members.find((m) => m.identity === identity);
 }
 
 /**

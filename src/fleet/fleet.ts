@@ -11,7 +11,7 @@ import type { RuntimeState } from '../balancer/runtime.js';
 import type { FleetModel } from '../config/fleet-model.js';
 import type { ConfigModel } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
-import { applyEntry, changeValue, decodeKey, describeEntry, encodeKey, parseEntry, sameEntry, sharedKeyOf, wins, type Entry, type SharedKey } from './entries.js';
+import { applyEntry, changeValue, decodeKey, describeEntry, encodeKey, identityIn, parseEntry, sameEntry, sharedKeyOf, wins, type Entry, type SharedKey } from './entries.js';
 import { FleetStore, type Beat, type ChangeMessage } from './store.js';
 import { VersionClock } from './version.js';
 import { parseHeartbeat, type Heartbeat, type MemberReport } from './heartbeat.js';
@@ -305,9 +305,14 @@ export class Fleet {
   private onLocalChange = (c: StateChange) => {
     // A member that appears (added in the manager, found by DNS, back after a reload) gets the
     // shared settings waiting for it.
-    if (c.field === 'member' && c.member && c.to !== undefined) this.applyWaiting(c.balancer, c.member);
+    // After what adds it has done (discovery gives a member found again the settings it kept for
+    // it): the fleet's shared values are the newest.
+    if (c.field === 'member' && c.member && c.to !== undefined) {
+      const { balancer, member } = c;
+      queueMicrotask(() => this.applyWaiting(balancer, member));
+    }
     if (c.by === 'health' && c.field === 'status.C' && c.to === false && this.model.health === 'shared' && c.member) this.keepBorrowedFailure(c.balancer, c.member);
-    const k = sharedKeyOf(c);
+    const k = sharedKeyOf(c, identityIn(this.runtime));
     if (!k) return;
     const field = encodeKey(k);
     const value = changeValue(k, c, this.clock());
@@ -485,10 +490,14 @@ export class Fleet {
     return out;
   }
 
-  private applyWaiting(balancer: string, member: string): void {
+  /** The shared settings of a member that was just added (by its identity). */
+  private applyWaiting(balancer: string, id: string): void {
+    if (this.stopped) return;
+    const m = this.runtime.balancers.get(balancer)?.members.find((x) => x.id === id);
+    if (!m) return;
     for (const [field, e] of this.entries) {
       const k = decodeKey(field);
-      if (!k || k.kind === 'balancer' || k.kind === 'added' || k.balancer !== balancer || k.member !== member) continue;
+      if (!k || k.kind === 'balancer' || k.kind === 'added' || k.balancer !== balancer || k.member !== m.identity) continue;
       this.apply(field, e);
     }
   }

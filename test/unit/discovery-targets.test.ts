@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../../src/config/validate.js';
 import { addressRoute, drainOver, memberModelOf, nameRoute, nextLookupMs, plan, type Found, type Present } from '../../src/discovery/targets.js';
 import type { DnsSourceModel } from '../../src/config/fleet-model.js';
+import { memberIdentity } from '../../src/balancer/member-identity.js';
 
 function source(dns: unknown, extra: Record<string, unknown> = {}): DnsSourceModel {
   const model = validateConfig({ balancers: { app: { stickysession: '_s', dns, ...extra } }, proxyPass: [{ path: '/', to: 'balancer://app/' }] });
@@ -42,7 +43,13 @@ test('dns: a found member is a member with the source\'s settings, its address a
   assert.equal(m.basePath, '/shop');
   assert.equal(m.route, 'app-0');
   assert.equal(m.loadfactor, 3);
-  assert.deepEqual(m.source, { kind: 'dns', query: '_http._tcp.app.test', name: 'app-0.app.test' });
+  // Routed by its name, the name (and port) is the member: its settings follow it to another address.
+  assert.deepEqual(m.source, { kind: 'dns', query: '_http._tcp.app.test', name: 'app-0.app.test', identity: 'dns:app-0.app.test:8080' });
+  assert.equal(memberModelOf(src, { name: 'App-0.app.test.', address: '10.0.0.6', port: 8080, route: 'App-0' }).source?.identity, 'dns:app-0.app.test:8080');
+  // Routed by its address, the address is all that names it.
+  const byAddress = memberModelOf(source({ name: 'app.test', port: 8080 }), { name: 'app.test', address: '10.0.0.5', port: 8080, route: '10-0-0-5' });
+  assert.equal(byAddress.source?.identity, undefined);
+  assert.equal(memberIdentity(byAddress), 'http://10.0.0.5:8080');
   const v6 = memberModelOf(source({ name: 'app.test', port: 80, scheme: 'https' }), { name: 'app.test', address: 'fd00::5', port: 80, route: 'fd00--5' });
   assert.equal(v6.url, 'https://[fd00::5]:80');
   assert.equal(v6.protocol, 'https:');

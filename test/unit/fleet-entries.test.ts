@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../../src/config/validate.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import type { StateChange } from '../../src/balancer/balancer-state.js';
-import { applyEntry, changeValue, decodeKey, encodeKey, sharedKeyOf, wins, type Entry } from '../../src/fleet/entries.js';
+import { applyEntry, changeValue, decodeKey, encodeKey, identityIn, sharedKeyOf, wins, type Entry } from '../../src/fleet/entries.js';
+import { newMemberModel } from '../../src/manager/api/add-member.js';
+import { nameIdentity } from '../../src/balancer/member-identity.js';
 import { VersionClock } from '../../src/fleet/version.js';
 import { activityElsewhere, disagreements, statusOf, type Heartbeat } from '../../src/fleet/heartbeat.js';
 import { heldReason } from '../../src/fleet/rollout.js';
@@ -126,6 +128,31 @@ test('fleet: an entry is applied through the runtime-state API as a change by th
   // A value the runtime refuses is reported, not thrown.
   const bad = applyEntry(rt, { kind: 'member', balancer: 'app', member: m.id, field: 'lbfactor' }, { ...drain, value: 500 }, config, 0);
   assert.deepEqual(bad, { refused: 'lbfactor must be within 1..100' });
+});
+
+test('fleet: a setting of a member found by DNS is keyed by its name, and applies to the member of that name at whatever address', () => {
+  const { runtime: rt, config } = runtime();
+  const b = rt.balancer('app')!;
+  const found = (address: string) => {
+    const m = newMemberModel(`http://${address}:8080`, b, config);
+    return { ...m, route: 'app-0', status: { ...m.status, D: false }, source: { kind: 'dns' as const, query: '_http._tcp.app.test', name: 'app-0.app.test', identity: nameIdentity('app-0.app.test', 8080) } };
+  };
+  const here = b.addMember(found('10.0.0.5'), 'dns', { discovered: true });
+  const drain: StateChange = { balancer: 'app', member: here.id, field: 'status.N', from: false, to: true, by: 'manager' };
+  const k = sharedKeyOf(drain, identityIn(rt))!;
+  assert.deepEqual(k, { kind: 'member', balancer: 'app', member: 'dns:app-0.app.test:8080', field: 'status.N' });
+  assert.equal(encodeKey(k), '["m","app","dns:app-0.app.test:8080","status.N"]');
+  // Configured members are keyed by their id, as before.
+  assert.deepEqual(sharedKeyOf({ ...drain, member: A }, identityIn(rt)), { kind: 'member', balancer: 'app', member: A, field: 'status.N' });
+  // Another balancer found the name at another address: the entry applies there.
+  const { runtime: other } = runtime();
+  const ob = other.balancer('app')!;
+  const there = ob.addMember(found('10.0.0.6'), 'dns', { discovered: true });
+  assert.equal(applyEntry(other, k, { value: true, v: 10, o: 'lb1', by: 'manager' }, config, 0), 'applied');
+  assert.equal(there.flags.N, true);
+  // Where the name is not found (yet), it waits.
+  ob.removeMember(there, 'dns');
+  assert.equal(applyEntry(other, k, { value: true, v: 10, o: 'lb1', by: 'manager' }, config, 0), 'waiting');
 });
 
 test('fleet: the slow start after a rolling restart elsewhere ramps here too, unless it is over', () => {

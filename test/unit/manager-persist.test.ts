@@ -6,6 +6,8 @@ import { validateConfig } from '../../src/config/validate.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import { applyChanges } from '../../src/manager/api/changes.js';
 import { parseState, reconcileReload, restore, snapshot } from '../../src/manager/persist/persist.js';
+import { newMemberModel } from '../../src/manager/api/add-member.js';
+import { nameIdentity } from '../../src/balancer/member-identity.js';
 
 function config(lbfactorOfFirst = 1, lbmethod: 'byrequests' | 'bybusyness' = 'byrequests') {
   return validateConfig({
@@ -118,4 +120,40 @@ test('reload: values the config file changed go back to the config, the others s
   assert.equal(b.members[0].flags.D, true);
   assert.equal(b.lbmethod, 'bytraffic');
   assert.deepEqual(conflicts, ['balancer c member http://10.0.0.1:8080: lbfactor: the config file now says 4 (it said 1 when the manager set 5); the config wins']);
+});
+
+test('members found by DNS: their manager settings are saved by identity (present or away) and restored to whichever address the name is found at', () => {
+  const cfg = config();
+  const rt = new RuntimeState(cfg);
+  const b = rt.balancer('c')!;
+  const found = (name: string, address: string) => {
+    const m = newMemberModel(`http://${address}:8080`, b, cfg);
+    return { ...m, route: name.split('.')[0], status: { ...m.status, D: false }, source: { kind: 'dns' as const, query: '_http._tcp.app.test', name, identity: nameIdentity(name, 8080) } };
+  };
+  b.addMember(found('app-0.app.test', '10.0.0.5'), 'dns', { discovered: true });
+  const app1 = b.addMember(found('app-1.app.test', '10.0.0.6'), 'dns', { discovered: true });
+  applyChanges(b, { member: { ref: 'app-0', changes: { status: { N: true } } } }, cfg);
+  applyChanges(b, { member: { ref: 'app-1', changes: { lbfactor: 3 } } }, cfg);
+  // app-1 left DNS (removed): its setting is kept all the same.
+  b.removeMember(app1, 'dns', 'left DNS');
+  const saved = snapshot(rt, 0);
+  assert.deepEqual(saved.balancers.c.found, {
+    'dns:app-0.app.test:8080': { 'status.N': { value: true, overrode: false } },
+    'dns:app-1.app.test:8080': { lbfactor: { value: 3, overrode: 1 } },
+  });
+  assert.deepEqual(saved.balancers.c.members, {}, 'not by address');
+  assert.deepEqual(saved.balancers.c.added, []);
+  // A restart: restored before discovery finds anything, given to the member found at a new address.
+  const fresh = new RuntimeState(cfg);
+  const report = restore(fresh, parseState(JSON.stringify(saved)), cfg);
+  assert.deepEqual(report.applied, [
+    'balancer c member dns:app-0.app.test:8080 (found by DNS): status.N true, once it is found',
+    'balancer c member dns:app-1.app.test:8080 (found by DNS): lbfactor 3, once it is found',
+  ]);
+  const fb = fresh.balancer('c')!;
+  assert.deepEqual(snapshot(fresh, 0).balancers.c.found, saved.balancers.c.found, 'saving before they are found keeps them');
+  const moved = fb.addMember(found('app-0.app.test', '10.0.0.9'), 'dns', { discovered: true });
+  assert.deepEqual(fb.restoreKept(moved, 'dns').applied, ['status.N on']);
+  assert.equal(moved.flags.N, true);
+  assert.deepEqual(snapshot(fresh, 0).balancers.c.found, saved.balancers.c.found);
 });

@@ -7,14 +7,14 @@ import type { MemberState } from '../../balancer/member-state.js';
 import type { RuntimeState } from '../../balancer/runtime.js';
 import type { BalancerModel, ConfigModel, Lbmethod, MemberModel, StatusLetter, StickyNames } from '../../config/model.js';
 import { newMemberModel } from '../api/add-member.js';
+import { foundSettings, isKeptSetting, isMemberSetting, memberField, modelMemberField, type SettingValue } from '../../balancer/member-settings.js';
+
+export { memberField } from '../../balancer/member-settings.js';
 
 export const STATE_VERSION = 1;
 
-export interface SavedValue {
-  value: unknown;
-  /** The config's value when the manager set this one. */
-  overrode: unknown;
-}
+/** A value set in the manager, with the config's value it overrode. */
+export type SavedValue = SettingValue;
 
 export interface SavedMember {
   url: string;
@@ -31,6 +31,12 @@ export interface SavedBalancer {
   members: Record<string, Record<string, SavedValue>>;
   /** Members added in the manager (not in the config). */
   added: SavedMember[];
+  /**
+   * Members found by DNS: identity (`dns:NAME:PORT`, or the URL of one routed by its address) →
+   * field → saved value. They apply to the member of that identity whenever it is found, at
+   * whatever address.
+   */
+  found?: Record<string, Record<string, SavedValue>>;
 }
 
 export interface SavedState {
@@ -73,22 +79,7 @@ function modelBalancerField(field: string, m: BalancerModel): unknown {
   return balancerField(field, m);
 }
 
-export function memberField(field: string, m: { route: string; redirect: string; lbfactor: number; lbset: number; flags: Record<StatusLetter, boolean> }): unknown {
-  if (field.startsWith('status.')) return m.flags[field.slice(7) as StatusLetter];
-  if (field === 'lbfactor') return m.lbfactor;
-  if (field === 'lbset') return m.lbset;
-  if (field === 'route') return m.route;
-  if (field === 'redirect') return m.redirect;
-  return undefined;
-}
-
-function modelMemberField(field: string, m: MemberModel): unknown {
-  return memberField(field, { route: m.route, redirect: m.redirect, lbfactor: m.loadfactor, lbset: m.lbset, flags: m.status });
-}
-
-function isSavedField(field: string): boolean {
-  return ['lbfactor', 'lbset', 'route', 'redirect'].includes(field) || (field.startsWith('status.') && SAVED_LETTERS.includes(field.slice(7) as StatusLetter));
-}
+const isSavedField = isMemberSetting;
 
 /** Whether a member was added at run time (it is not in the balancer's config). */
 export function isAdded(b: BalancerState, m: MemberState): boolean {
@@ -108,9 +99,14 @@ export function snapshot(runtime: RuntimeState, now: number, config?: ConfigMode
       if (!(BALANCER_FIELDS as readonly string[]).includes(f)) continue;
       sb.settings[f] = { value: balancerField(f, b), overrode: modelBalancerField(f, model) };
     }
+    const found: Record<string, Record<string, SavedValue>> = {};
     for (const m of b.members) {
-      // Members found by DNS are found again after a restart.
-      if (m.model.source) continue;
+      // Members found by DNS are found again after a restart; their settings are kept by identity.
+      if (m.model.source) {
+        const fields = foundSettings(m);
+        if (Object.keys(fields).length) found[m.identity] = fields;
+        continue;
+      }
       if (isAdded(b, m)) {
         const flags: Partial<Record<StatusLetter, boolean>> = {};
         for (const l of SAVED_LETTERS) if (m.flags[l]) flags[l] = true;
@@ -125,7 +121,10 @@ export function snapshot(runtime: RuntimeState, now: number, config?: ConfigMode
       }
       if (Object.keys(fields).length) sb.members[m.id] = fields;
     }
-    if (Object.keys(sb.settings).length || Object.keys(sb.members).length || sb.added.length) out.balancers[b.name] = sb;
+    // And those of found members that are away now (gone from DNS, moving to another address).
+    for (const [identity, fields] of b.keptSettings()) found[identity] ??= fields;
+    if (Object.keys(found).length) sb.found = found;
+    if (Object.keys(sb.settings).length || Object.keys(sb.members).length || sb.added.length || sb.found) out.balancers[b.name] = sb;
   }
   return out;
 }
@@ -215,6 +214,21 @@ export function restore(runtime: RuntimeState, saved: SavedState, config: Config
           report.dropped.push(`balancer ${b.name} member ${m.url}: ${field} ${show(sv.value)} is not valid (${(e as Error).message})`);
         }
       }
+    }
+    // Members found by DNS are not here yet at start (discovery comes after): their settings
+    // wait for the member of that identity, at whatever address it is found.
+    for (const [identity, fields] of Object.entries(sb.found ?? {})) {
+      const settings = Object.fromEntries(Object.entries(fields ?? {}).filter(([f, sv]) => isKeptSetting(f) && typeof sv === 'object' && sv !== null));
+      if (!Object.keys(settings).length) continue;
+      b.keepSettings(identity, settings);
+      const m = b.members.find((x) => x.identity === identity && b.isDiscovered(x));
+      if (!m) {
+        report.applied.push(`balancer ${b.name} member ${identity} (found by DNS): ${Object.entries(settings).map(([f, sv]) => `${f} ${show(sv.value)}`).join(', ')}, once it is found`);
+        continue;
+      }
+      const r = b.restoreKept(m, by);
+      for (const line of r.applied) report.applied.push(`balancer ${b.name} member ${identity} at ${m.url}: ${line}`);
+      for (const line of r.conflicts) report.conflicts.push(`balancer ${b.name} member ${identity} at ${m.url}: ${line}`);
     }
     for (const a of sb.added ?? []) {
       let model: MemberModel;
