@@ -171,7 +171,7 @@ export class DnsWatcher {
    * or moved, applied again; in words for the log ('' when there were none).
    */
   private restoreKept(b: BalancerState, m: MemberState): string {
-    const r = b.restoreKept(m, 'dns', `set at run time for ${m.identity} before; kept for it`);
+    const r = b.restoreKept(m, 'dns', `kept for ${m.identity}: set at run time before it moved or left DNS`);
     for (const c of r.conflicts) this.o.logger.warn({ balancer: this.balancer, dns: this.source.name }, `balancer ${this.balancer}: DNS ${this.source.name}: ${m.identity} at ${m.url}: kept setting ${c}`);
     return r.applied.length ? ` with the settings kept for ${m.identity} (${r.applied.join(', ')})` : '';
   }
