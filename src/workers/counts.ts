@@ -36,6 +36,9 @@ export interface ServerFigures {
   connections: number;
   bytesIn: number;
   bytesOut: number;
+  /** Requests by HTTP version ('1.0', '1.1', '2'), and those that came over TLS. */
+  byVersion?: Record<string, number>;
+  tlsRequests?: number;
 }
 
 export interface CountsWire {

@@ -623,11 +623,15 @@ export class WorkerPool {
 }
 
 function add(a: ServerFigures, b: ServerFigures): ServerFigures {
+  const byVersion = { ...a.byVersion };
+  for (const [v, n] of Object.entries(b.byVersion ?? {})) byVersion[v] = (byVersion[v] ?? 0) + n;
   return {
     requests: a.requests + b.requests,
     inFlight: a.inFlight + b.inFlight,
     connections: a.connections + b.connections,
     bytesIn: a.bytesIn + b.bytesIn,
     bytesOut: a.bytesOut + b.bytesOut,
+    byVersion,
+    tlsRequests: (a.tlsRequests ?? 0) + (b.tlsRequests ?? 0),
   };
 }

@@ -145,7 +145,7 @@ class Worker {
 
   private figures(): ServerFigures {
     const s = this.app!.server.stats();
-    return { requests: s.requests, inFlight: s.inFlight, connections: s.connections, bytesIn: s.bytesIn, bytesOut: s.bytesOut };
+    return { requests: s.requests, inFlight: s.inFlight, connections: s.connections, bytesIn: s.bytesIn, bytesOut: s.bytesOut, byVersion: s.byVersion, tlsRequests: s.tlsRequests };
   }
 
   /** Sends the counts since the last report (nothing when nothing moved, unless `force`). */

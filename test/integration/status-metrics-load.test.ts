@@ -133,6 +133,12 @@ test('workers: 2: the owner shows each worker\'s figures, with a worker label in
   checkProm(samples, '2');
   assert.ok(samples.filter((s) => s.name === 'stickylb_event_loop_delay_seconds' && s.labels.worker).every((s) => s.labels.generation === '1'));
 
+  // Requests by protocol are the workers' together (their counts reach the owner every 100 ms).
+  await until(
+    async () => Number(parseAuto((await request(`${lb.url}/server-status?auto`, { agent })).body).get('RequestsHTTP1')) >= 20,
+    "RequestsHTTP1 to count the workers' requests",
+    10_000,
+  );
   const kv = parseAuto((await request(`${lb.url}/server-status?auto`, { agent })).body);
   checkAuto(kv, '');
   checkAuto(kv, 'Worker[1]');
