@@ -13,9 +13,12 @@ import tls from 'node:tls';
 
 const COOKIE = '_s=abc123.first';
 
+/** The CPUs of the load generators (bench.mjs's pinned method), set by httpsScenarios. */
+let loadCpus;
+
 function run(cmd, args) {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args);
+    const c = loadCpus ? spawn('taskset', ['-c', loadCpus, cmd, ...args]) : spawn(cmd, args);
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));
@@ -99,11 +102,13 @@ async function idleTls(port, n) {
 }
 
 /**
- * Runs the scenarios. `ctx` lends bench.mjs's helpers: start(cmd, args, env), tree(pid),
- * cpuSeconds(pids), rssMb(pids), freePort(), which(cmd), the backends' ports, the work folder.
+ * Runs the scenarios. `ctx` lends bench.mjs's helpers: start(cmd, args, env, cpus), tree(pid),
+ * cpuSeconds(pids), rssMb(pids), freePort(), which(cmd), the backends' ports, the work folder,
+ * and the method's CPUs (proxyCpus for the proxies, loadCpus for wrk, h2load and openssl).
  */
 export async function httpsScenarios(ctx) {
   const { work, ports } = ctx;
+  loadCpus = ctx.loadCpus;
   const crt = join(work, 'bench.crt');
   const key = join(work, 'bench.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', crt, '-days', '2', '-subj', '/CN=bench', '-addext', 'subjectAltName=DNS:bench,IP:127.0.0.1'], { stdio: 'ignore' });
@@ -133,7 +138,7 @@ export async function httpsScenarios(ctx) {
             '',
           ].join('\n'),
         );
-        return ctx.start(process.execPath, [ctx.STICKYLB_BIN, 'run', '-c', cfg]);
+        return ctx.start(process.execPath, [ctx.STICKYLB_BIN, 'run', '-c', cfg], {}, ctx.proxyCpus);
       },
     },
   ];
@@ -166,7 +171,7 @@ backend be
   server second 127.0.0.1:${ports.second}
 `,
         );
-        return ctx.start(ctx.which('haproxy'), ['-f', cfg, '-db']);
+        return ctx.start(ctx.which('haproxy'), ['-f', cfg, '-db'], {}, ctx.proxyCpus);
       },
     });
   }
@@ -207,7 +212,7 @@ http {
 }
 `,
         );
-        return ctx.start(ctx.which('nginx'), ['-c', cfg, '-p', work]);
+        return ctx.start(ctx.which('nginx'), ['-c', cfg, '-p', work], {}, ctx.proxyCpus);
       },
     });
   }

@@ -515,7 +515,7 @@ try {
   }
   // HTTPS: stickylb, HAProxy and nginx terminating TLS (scripts/bench-https.mjs).
   if (!only || only.has('https')) {
-    httpsResults = await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']) });
+    httpsResults = await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']), proxyCpus: PROXY_CPUS, loadCpus: LOAD_CPUS });
   }
 } finally {
   for (const c of children) {
