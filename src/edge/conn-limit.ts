@@ -1,15 +1,30 @@
 // Connection limits: client connections open at once, in total and per client address. A
 // refused connection is logged once per client address per interval, so a client that keeps
-// trying cannot fill the log. The counts are plain numbers by address, which an owner process
-// could sum over its workers.
+// trying cannot fill the log. Worker processes share one limit (src/workers/limit-*.ts) through
+// the same interface.
 
 export type ConnectionVerdict = 'ok' | 'total' | 'client';
 
-export class ConnectionLimiter {
+/** What a listener asks of the connection counts (one process's, or shared by worker processes). */
+export interface ConnectionCounting {
+  /** Connections counted open. */
+  open: number;
+  /**
+   * Counts a new connection unless a limit (0: none) says no. A promise when the answer needs
+   * another process.
+   */
+  tryOpen(addr: string, maxTotal: number, maxPerClient: number, exempt: boolean): ConnectionVerdict | Promise<ConnectionVerdict>;
+  close(addr: string): void;
+  /** Open connections of one address. */
+  of(addr: string): number;
+  /** Open connections by address. */
+  snapshot(): Record<string, number>;
+}
+
+export class ConnectionLimiter implements ConnectionCounting {
   open = 0;
   private readonly perClient = new Map<string, number>();
 
-  /** Counts a new connection unless a limit (0: none) says no. */
   tryOpen(addr: string, maxTotal: number, maxPerClient: number, exempt: boolean): ConnectionVerdict {
     if (maxTotal > 0 && this.open >= maxTotal) return 'total';
     const n = this.perClient.get(addr) ?? 0;
@@ -19,6 +34,12 @@ export class ConnectionLimiter {
     return 'ok';
   }
 
+  /** Counts a connection the caller has admitted. */
+  add(addr: string): void {
+    this.open++;
+    this.perClient.set(addr, (this.perClient.get(addr) ?? 0) + 1);
+  }
+
   close(addr: string): void {
     this.open--;
     const n = (this.perClient.get(addr) ?? 1) - 1;
@@ -26,12 +47,10 @@ export class ConnectionLimiter {
     else this.perClient.set(addr, n);
   }
 
-  /** Open connections of one address. */
   of(addr: string): number {
     return this.perClient.get(addr) ?? 0;
   }
 
-  /** Open connections by address, for an owner process to sum. */
   snapshot(): Record<string, number> {
     return Object.fromEntries(this.perClient);
   }

@@ -4,7 +4,7 @@
 // client); otherwise the gate returns a promise. Both engines call it only for sites that have
 // access sections or rate limits.
 import type { ConfigModel, SiteModel } from '../config/model.js';
-import type { AccessSectionModel } from '../config/edge-model.js';
+import type { AccessSectionModel, RateLimitModel } from '../config/edge-model.js';
 import { resolveConfigPath } from '../config/base-dir.js';
 import type { Logger } from '../log/logger.js';
 import { matchesPrefix } from '../proxy/path.js';
@@ -23,8 +23,8 @@ import {
 import { EdgeCounters } from './counters.js';
 import { DnsCache, doubleReverse, forwardLookup } from './dns-cache.js';
 import { GroupFile, HtpasswdFile, parseBasicAuth, type AuthResult } from './htpasswd.js';
-import { ConnectionLimiter } from './conn-limit.js';
-import { RateLimiter } from './rate-limit.js';
+import { ConnectionLimiter, type ConnectionCounting } from './conn-limit.js';
+import { RateLimiter, type RateCounting } from './rate-limit.js';
 
 export interface GateRequest {
   site: SiteModel;
@@ -149,8 +149,9 @@ function forwardNames(n: RequireNode | undefined, out: string[] = []): string[] 
 
 export class Edge {
   readonly counters = new EdgeCounters();
-  readonly rates = new RateLimiter();
-  readonly connections = new ConnectionLimiter();
+  /** One process's counts; worker processes put counts shared with the others here. */
+  rates: RateCounting = new RateLimiter();
+  connections: ConnectionCounting = new ConnectionLimiter();
   private readonly names: DnsCache;
   private readonly forwardDns: DnsCache;
   private readonly userFiles = new Map<string, HtpasswdFile>();
@@ -197,22 +198,38 @@ export class Edge {
   check(r: GateRequest): Verdict | Promise<Verdict> {
     const site = r.site;
     if (site.rateLimits !== undefined) {
-      const now = this.now();
-      for (const rule of site.rateLimits) {
-        if (!matchesPrefix(r.path, rule.path)) continue;
-        const wait = this.rates.hit(rule, r.client, now);
-        if (wait > 0) {
-          this.counters.rateLimited++;
-          return {
-            ok: false,
-            status: 429,
-            text: 'Too many requests from your address; try again later.',
-            headers: [['Retry-After', String(wait)]],
-            reason: `over the rate limit ${rule.id}`,
-          };
-        }
-      }
+      const v = this.rateLimit(r, site.rateLimits, 0, this.now());
+      if (v !== undefined) return v instanceof Promise ? v.then((x) => x ?? this.access(r)) : v;
     }
+    return this.access(r);
+  }
+
+  /** The rate limits from rule `from` on: a refusal, or undefined to go on. */
+  private rateLimit(r: GateRequest, rules: readonly RateLimitModel[], from: number, now: number): Verdict | undefined | Promise<Verdict | undefined> {
+    for (let i = from; i < rules.length; i++) {
+      const rule = rules[i];
+      if (!matchesPrefix(r.path, rule.path)) continue;
+      const wait = this.rates.hit(rule, r.client, now);
+      // Worker processes: the limit is near and the owner decides.
+      if (typeof wait !== 'number') return wait.then((w) => (w > 0 ? this.limited(rule, w) : this.rateLimit(r, rules, i + 1, now)));
+      if (wait > 0) return this.limited(rule, wait);
+    }
+    return undefined;
+  }
+
+  private limited(rule: RateLimitModel, wait: number): Verdict {
+    this.counters.rateLimited++;
+    return {
+      ok: false,
+      status: 429,
+      text: 'Too many requests from your address; try again later.',
+      headers: [['Retry-After', String(wait)]],
+      reason: `over the rate limit ${rule.id}`,
+    };
+  }
+
+  private access(r: GateRequest): Verdict | Promise<Verdict> {
+    const site = r.site;
     const m = site.access === undefined ? undefined : mergeSections(site.access, r.path, r.proxyUrl, site.limitRequestBody);
     if (m === undefined) return { ok: true, bodyLimit: site.limitRequestBody };
     return this.decide(m, r);

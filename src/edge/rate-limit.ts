@@ -1,13 +1,15 @@
 // A per-client request rate limit: a sliding window per client address and rule, estimated as
 // the current fixed window's count plus the previous window's, weighted by how much of it the
 // sliding window still covers (the "sliding window counter" of nginx and Cloudflare). Memory is
-// two numbers per active client and rule. Counts are kept per fixed window, so processes that
-// each count their own requests can have their counts summed window by window by an owner.
+// two numbers per active client and rule. Counts are kept per fixed window, so worker processes
+// can share one limit (src/workers/limit-*.ts) by adding up their windows.
 import type { RateLimitModel } from '../config/edge-model.js';
 
-interface Bucket {
+/** One client's counts under one rule. */
+export interface Bucket {
   /** The rule's window (ms). */
   w: number;
+  /** The fixed window `curr` counts (now / w, rounded down). */
   window: number;
   prev: number;
   curr: number;
@@ -21,22 +23,47 @@ export interface RateLimitStats {
   clients: number;
 }
 
+/** What the edge gate asks of a rate limiter (one process's, or one shared by worker processes). */
+export interface RateCounting {
+  /**
+   * Counts a request of `client` under `rule` at `now` (ms). 0 when it may go on, or the seconds
+   * after which it would be allowed (for Retry-After) when it is over the limit; refused requests
+   * are not counted. A promise when the answer needs another process.
+   */
+  hit(rule: RateLimitModel, client: string, now: number): number | Promise<number>;
+  snapshot(): RateLimitStats[];
+}
+
 const PRUNE_EVERY = 1024;
 
-export class RateLimiter {
+export class RateLimiter implements RateCounting {
   private readonly buckets = new Map<string, Bucket>();
   private readonly stats = new Map<string, { allowed: number; limited: number }>();
   private hits = 0;
 
-  /**
-   * Counts a request of `client` under `rule` at `now` (ms). Returns 0 when it may go on, or the
-   * seconds after which it would be allowed (for Retry-After) when it is over the limit; refused
-   * requests are not counted.
-   */
   hit(rule: RateLimitModel, client: string, now: number): number {
     const w = rule.windowMs;
+    const b = this.bucket(rule, client, now);
+    const s = this.stat(rule.id);
+    const elapsed = now - b.window * w;
+    const estimate = b.prev * (1 - elapsed / w) + b.curr;
+    if (estimate + 1 <= rule.requests) {
+      b.curr++;
+      s.allowed++;
+      return 0;
+    }
+    s.limited++;
+    return retryAfter(b, rule.requests, w, elapsed);
+  }
+
+  /** The counts of `client` under `rule`, moved on to the fixed window of `now` (made when missing). */
+  bucket(rule: RateLimitModel, client: string, now: number): Bucket {
+    return this.bucketByKey(`${rule.id}\0${client}`, rule.windowMs, now);
+  }
+
+  /** The same by its key (`rule id \0 client`). */
+  bucketByKey(key: string, w: number, now: number): Bucket {
     const idx = Math.floor(now / w);
-    const key = `${rule.id}\0${client}`;
     let b = this.buckets.get(key);
     if (b === undefined) {
       b = { w, window: idx, prev: 0, curr: 0 };
@@ -47,17 +74,14 @@ export class RateLimiter {
       b.window = idx;
     }
     if (++this.hits % PRUNE_EVERY === 0) this.prune(now);
-    let s = this.stats.get(rule.id);
-    if (!s) this.stats.set(rule.id, (s = { allowed: 0, limited: 0 }));
-    const elapsed = now - idx * w;
-    const estimate = b.prev * (1 - elapsed / w) + b.curr;
-    if (estimate + 1 <= rule.requests) {
-      b.curr++;
-      s.allowed++;
-      return 0;
-    }
-    s.limited++;
-    return retryAfter(b, rule.requests, w, elapsed);
+    return b;
+  }
+
+  /** The allowed and limited counts of a rule. */
+  stat(rule: string): { allowed: number; limited: number } {
+    let s = this.stats.get(rule);
+    if (!s) this.stats.set(rule, (s = { allowed: 0, limited: 0 }));
+    return s;
   }
 
   /** Drops buckets whose windows have passed. */
@@ -75,15 +99,15 @@ export class RateLimiter {
   }
 }
 
-/** Seconds until the estimate drops below the limit again, if no request comes meanwhile. */
+/** Milliseconds until the estimate drops below the limit again, if no request comes meanwhile. */
+export function retryAfterMs(b: { prev: number; curr: number }, limit: number, w: number, elapsed: number): number {
+  // Only the next window can help: there the current count weighs (1 - e/w).
+  if (b.curr + 1 > limit) return w - elapsed + w * (1 - (limit - 1) / b.curr);
+  // The previous window's weight must fall far enough: prev * (1 - t/w) + curr + 1 <= limit.
+  return b.prev > 0 ? w * (1 - (limit - 1 - b.curr) / b.prev) - elapsed : 0;
+}
+
+/** Seconds until the estimate drops below the limit again (Retry-After), at least 1. */
 export function retryAfter(b: { prev: number; curr: number }, limit: number, w: number, elapsed: number): number {
-  let ms: number;
-  if (b.curr + 1 > limit) {
-    // Only the next window can help: there the current count weighs (1 - e/w).
-    ms = w - elapsed + w * (1 - (limit - 1) / b.curr);
-  } else {
-    // The previous window's weight must fall far enough: prev * (1 - t/w) + curr + 1 <= limit.
-    ms = b.prev > 0 ? w * (1 - (limit - 1 - b.curr) / b.prev) - elapsed : 0;
-  }
-  return Math.max(1, Math.ceil(ms / 1000));
+  return Math.max(1, Math.ceil(retryAfterMs(b, limit, w, elapsed) / 1000));
 }

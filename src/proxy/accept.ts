@@ -53,24 +53,39 @@ export function guardConnections(server: Server, o: GuardOptions): void {
   };
   const counters = o.edge.counters;
 
+  const refuse = (s: Socket, addr: string, verdict: 'total' | 'client') => {
+    const e = o.config().edge;
+    if (verdict === 'total') counters.connectionsRefusedTotal++;
+    else counters.connectionsRefusedPerClient++;
+    if (throttle.due(`${verdict}:${verdict === 'total' ? '' : addr}`, Date.now())) {
+      const what = verdict === 'total' ? `all ${e.maxConnections} connections (maxConnections) are in use` : `${addr} has ${e.maxConnectionsPerClient} connections open already (maxConnectionsPerClient)`;
+      o.logger().warn({ client: addr, limit: verdict }, `refused a connection from ${addr}: ${what}; said once a minute per client`);
+    }
+    s.on('error', () => s.destroy());
+    if (o.plainHttp && s.writable) {
+      s.end(rawErrorResponse(503, 'Too many connections; try again later.'));
+      s.destroySoon();
+    } else s.destroy();
+  };
+
   const admit = (s: Socket, addr: string, preRead: boolean) => {
     const e = o.config().edge;
     if (e.maxConnections > 0 || e.maxConnectionsPerClient > 0) {
       const verdict = o.edge.connections.tryOpen(addr, e.maxConnections, e.maxConnectionsPerClient, inList(e.declaredProxies, addr));
-      if (verdict !== 'ok') {
-        if (verdict === 'total') counters.connectionsRefusedTotal++;
-        else counters.connectionsRefusedPerClient++;
-        if (throttle.due(`${verdict}:${verdict === 'total' ? '' : addr}`, Date.now())) {
-          const what = verdict === 'total' ? `all ${e.maxConnections} connections (maxConnections) are in use` : `${addr} has ${e.maxConnectionsPerClient} connections open already (maxConnectionsPerClient)`;
-          o.logger().warn({ client: addr, limit: verdict }, `refused a connection from ${addr}: ${what}; said once a minute per client`);
-        }
+      if (verdict instanceof Promise) {
+        // Worker processes: the limit is near and the owner decides. Nothing is read meanwhile.
+        s.pause();
         s.on('error', () => s.destroy());
-        if (o.plainHttp && s.writable) {
-          s.end(rawErrorResponse(503, 'Too many connections; try again later.'));
-          s.destroySoon();
-        } else s.destroy();
+        void verdict.then((v) => {
+          if (v !== 'ok') return refuse(s, addr, v);
+          // The client may have gone while it waited: its count goes with it.
+          if (s.closed) return o.edge.connections.close(addr);
+          s.once('close', () => o.edge.connections.close(addr));
+          if (!s.destroyed) pass(s, true);
+        });
         return;
       }
+      if (verdict !== 'ok') return refuse(s, addr, verdict);
       s.once('close', () => o.edge.connections.close(addr));
     }
     pass(s, preRead);

@@ -16,6 +16,8 @@ import { workerEntry, workerExecArgv } from './entry.js';
 import { startHandlerSocket, type HandlerSocket } from './handler-socket.js';
 import { PROTOCOL_VERSION, unwrap, wrap, type OwnerMessage, type WorkerMessage } from './protocol.js';
 import { ErrorRecovery } from './recovery.js';
+import { LimitLedger } from './limit-ledger.js';
+import { shareTarget } from './limit-share.js';
 import { syncState, wireChange, type WireChange } from './state-sync.js';
 import { allCertificates, ChallengeWatch, watchCertificates } from './tls-mirror.js';
 
@@ -136,6 +138,13 @@ export class WorkerPool {
   private readonly onChange = (c: StateChange) => this.queue(c);
   private unwatchCertificates?: () => void;
   private readonly challenges = new ChallengeWatch((token, keyAuthorization) => this.broadcast({ t: 'challenge', token, keyAuthorization }));
+  /** The balancer-wide counts of the edge's per-address and total limits (limit-ledger.ts). */
+  private readonly limits = new LimitLedger({
+    send: (pid, m) => {
+      const s = this.slots.find((x) => x.pid === pid);
+      if (s) this.send(s, { t: 'limit', m });
+    },
+  });
 
   constructor(private readonly opts: PoolOptions) {
     this.count = opts.count;
@@ -160,7 +169,10 @@ export class WorkerPool {
     this.recovery = new ErrorRecovery(app.runtime);
     this.unwatchCertificates = watchCertificates(app.server.certificates, (names, material) => this.broadcast({ t: 'certificate', names, material }));
     this.challenges.follow(app.server.challenges);
-    this.busyTimer = setInterval(() => this.sendBusy(), this.reportMs);
+    this.busyTimer = setInterval(() => {
+      this.sendBusy();
+      this.limits.tick(shareTarget(this.count));
+    }, this.reportMs);
     this.busyTimer.unref();
     if (!this.slots.length) this.prefork(app.config.workers?.nodeArgs ?? []);
     const fresh = [...this.slots];
@@ -275,6 +287,9 @@ export class WorkerPool {
         slot.server = m.counts.server;
         if (m.counts.load) slot.load = m.counts.load;
         return;
+      case 'limit':
+        this.limits.receive(slot.pid, m.m);
+        return;
       case 'reopened':
         slot.reopened?.();
         return;
@@ -298,6 +313,7 @@ export class WorkerPool {
       reportMs: this.reportMs,
       certificates: allCertificates(this.app.server.certificates),
       challenges: [...this.challenges.open],
+      limits: this.limits.join(slot.pid, shareTarget(this.count)),
     });
   }
 
@@ -309,6 +325,7 @@ export class WorkerPool {
   private onExit(slot: Slot, code: number | null, signal: string | null): void {
     this.slots = this.slots.filter((s) => s !== slot);
     if (!this.app) return;
+    this.limits.leave(slot.pid, reserveMs(this.app.config));
     forgetWorker(this.app.runtime, slot.busy);
     this.gone = add(this.gone, slot.server);
     if (slot.edge) {
@@ -620,6 +637,16 @@ export class WorkerPool {
     for (const s of this.slots) t = add(t, s.server);
     return { startedAt: this.startedAt, ...t };
   }
+}
+
+/**
+ * How long a dead worker's share stays given: two of the longest rate window, after which the
+ * requests it counted no longer weigh in any estimate. Connections close with their worker.
+ */
+function reserveMs(config: ConfigModel): number {
+  let w = 0;
+  for (const site of config.sites) for (const r of site.rateLimits ?? []) w = Math.max(w, r.windowMs);
+  return 2 * w;
 }
 
 function add(a: ServerFigures, b: ServerFigures): ServerFigures {

@@ -2,9 +2,11 @@
 // serialization, so a config model travels as it is). Types only.
 //
 // owner → worker: start (config and the whole state), changes (every runtime change, in order,
-// numbered), busy (other workers' in-flight requests per member), reload, reopen, stop.
+// numbered), busy (other workers' in-flight requests per member), limit (shared limits), reload,
+// reopen, stop.
 // worker → owner: hello, ready (listening), ack (changes applied up to a number), failure (a
-// member failed: sent at once), counts (batched counters), reloaded, reopened.
+// member failed: sent at once), counts (batched counters), limit (shared limits), reloaded,
+// reopened.
 import type { ConfigModel, ListenerModel } from '../config/model.js';
 import type { SyncState, WireChange } from './state-sync.js';
 import type { CountsWire } from './counts.js';
@@ -16,7 +18,46 @@ export interface CertificateWire {
 }
 
 /** Bumped when a message changes shape: an owner refuses workers that speak another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * Limits shared by the workers, worker → owner (limit-book.ts is the worker's side,
+ * limit-ledger.ts the owner's). A gauge is a count that goes up and down (connections of an
+ * address, or all connections); a window is a rate limit's count of one client under one rule.
+ * need: the worker has used its lease and asks for more (its lease is now what it uses);
+ * claimed: its answer to a claim (what it uses; its lease is now that); return: it gives back
+ * `n` of its lease (`implicit`: and holds its plain share again).
+ */
+export type LimitToOwner =
+  | { t: 'need'; kind: 'gauge'; key: string; limit: number; used: number; want: number }
+  | { t: 'need'; kind: 'window'; key: string; limit: number; windowMs: number; window: number; prev: number; curr: number; want: number }
+  | { t: 'claimed'; kind: 'gauge'; key: string; round: number; used: number }
+  | { t: 'claimed'; kind: 'window'; key: string; round: number; window: number; prev: number; curr: number }
+  | { t: 'return'; key: string; n: number; implicit: boolean };
+
+/**
+ * Limits shared by the workers, owner → worker. grant: more lease (a gauge: `n` more; a window:
+ * the lease of that window); refused: no more now (a gauge: until `room`; a window: until
+ * `until`, with the balancer's counts for Retry-After); claim: report what you use and hold only
+ * that (a window: ask for everything until window `until` has passed); full: give back what you
+ * stop using at once; room: ask again; release: hold your plain share again; share: your share.
+ */
+export type LimitToWorker =
+  | { t: 'grant'; kind: 'gauge'; key: string; n: number }
+  | { t: 'grant'; kind: 'window'; key: string; window: number; lease: number }
+  | { t: 'refused'; kind: 'gauge'; key: string }
+  | { t: 'refused'; kind: 'window'; key: string; window: number; until: number; prev: number; curr: number }
+  | { t: 'claim'; kind: 'gauge'; key: string; round: number }
+  | { t: 'claim'; kind: 'window'; key: string; round: number; windowMs: number; until: number }
+  | { t: 'full' | 'room' | 'release'; key: string }
+  | { t: 'share'; units: number };
+
+/** A new worker's part of the shared limits: its share, and the keys it must ask for from the start. */
+export interface LimitStart {
+  units: number;
+  gauges: string[];
+  windows: { key: string; until: number }[];
+}
 
 export type OwnerMessage =
   | {
@@ -36,12 +77,14 @@ export type OwnerMessage =
       certificates: CertificateWire[];
       /** Open ACME HTTP-01 challenges: token → key authorization. */
       challenges: [string, string][];
+      limits: LimitStart;
     }
   | { t: 'changes'; seq: number; changes: WireChange[] }
   | { t: 'busy'; others: Record<string, Record<string, number>> }
   | { t: 'reload'; seq: number; config: ConfigModel; state: SyncState }
   | { t: 'certificate'; names: string[]; material?: CertificateWire['material'] }
   | { t: 'challenge'; token: string; keyAuthorization?: string }
+  | { t: 'limit'; m: LimitToWorker }
   | { t: 'reopen' }
   | { t: 'stop'; graceMs: number };
 
@@ -52,6 +95,7 @@ export type WorkerMessage =
   | { t: 'ack'; seq: number }
   | { t: 'failure'; balancer: string; member: string; cause: string }
   | { t: 'counts'; counts: CountsWire }
+  | { t: 'limit'; m: LimitToOwner }
   | { t: 'reloaded'; seq: number; errors: string[]; addresses: ListenerModel[] }
   | { t: 'reopened' };
 

@@ -21,6 +21,9 @@ import { relayHandler } from './relay.js';
 import { PROTOCOL_VERSION, unwrap, wrap, type CertificateWire, type OwnerMessage, type WorkerMessage } from './protocol.js';
 import { Challenges } from '../acme/challenges.js';
 import type { CertificateStore } from '../tls/certificate-store.js';
+import { LimitLink } from './limit-link.js';
+import { bucketKeyOf } from './limit-share.js';
+import { SharedConnections, SharedRates } from './shared-limits.js';
 
 function putCertificate(store: CertificateStore, names: string[], material: CertificateWire['material'] | undefined, logger: Logger): void {
   try {
@@ -44,8 +47,36 @@ function send(m: WorkerMessage, cb?: () => void): void {
   process.send!(wrap(m), undefined, {}, () => cb?.());
 }
 
+/**
+ * The edge's connection and rate counts shared with the other workers, put in before the
+ * listeners open.
+ */
+function sharedLimits(m: Extract<OwnerMessage, { t: 'start' }>): { link: LimitLink; plugin: Plugin } {
+  let server: App['server'] | undefined;
+  const connections = new SharedConnections(
+    () => link,
+    () => (server ?? { config: m.config }).config.edge,
+  );
+  const rates = new SharedRates(() => link);
+  const link: LimitLink = new LimitLink({
+    send: (x) => send({ t: 'limit', m: x }),
+    start: m.limits,
+    gaugeUsed: (key) => connections.used(key),
+    bucket: (key, windowMs, now) => rates.local.bucketByKey(bucketKeyOf(key), windowMs, now),
+  });
+  const plugin: Plugin = {
+    name: 'shared-limits',
+    setup(app) {
+      server = app.server;
+      app.server.edge.connections = connections;
+      app.server.edge.rates = rates;
+    },
+  };
+  return { link, plugin };
+}
+
 /** The data-path plugins of a worker: logs, static files, and the relay of built-in handlers. */
-function workerPlugins(m: Extract<OwnerMessage, { t: 'start' }>, challenges: Challenges | undefined, logger: Logger): Plugin[] {
+function workerPlugins(m: Extract<OwnerMessage, { t: 'start' }>, challenges: Challenges | undefined, logger: Logger, limits: Plugin): Plugin[] {
   const handlerSocket = m.handlerSocket;
   const relay: Plugin = {
     name: 'relay',
@@ -60,7 +91,7 @@ function workerPlugins(m: Extract<OwnerMessage, { t: 'start' }>, challenges: Cha
       app.server.closeIdleAfterMs = DRAIN_IDLE_MS;
     },
   };
-  return [logsPlugin(), staticPlugin(), relay];
+  return [logsPlugin(), staticPlugin(), relay, limits];
 }
 
 class Worker {
@@ -72,6 +103,7 @@ class Worker {
   private lastEdge = '';
   private timer?: NodeJS.Timeout;
   private stopping = false;
+  private link?: LimitLink;
   private logger?: Logger;
   /** Request counts for the owner's /metrics, kept when some site serves /metrics. */
   private metrics?: Metrics;
@@ -98,8 +130,10 @@ class Worker {
       this.challenges = new Challenges();
       for (const [token, ka] of m.challenges) this.challenges.add(token, ka);
     }
+    const limits = sharedLimits(m);
+    this.link = limits.link;
     try {
-      this.app = await App.start(config, { runtime, logger: this.logger, plugins: workerPlugins(m, this.challenges, this.logger) });
+      this.app = await App.start(config, { runtime, logger: this.logger, plugins: workerPlugins(m, this.challenges, this.logger, limits.plugin) });
     } catch (e) {
       send({ t: 'start-failed', error: (e as Error).message }, () => process.exit(1));
       return;
@@ -152,15 +186,16 @@ class Worker {
   report(force = false, cb?: () => void): void {
     if (!this.app) return cb?.();
     const server = this.figures();
-    const key = `${server.requests} ${server.inFlight} ${server.connections} ${this.app.server.edge.counters.rateLimited}`;
-    const now = Date.now();
-    const loadDue = this.load !== undefined && now - this.loadSentAt >= LOAD_REPORT_MS;
-    if (this.tally.empty && key === this.lastFigures && !force && !loadDue) return cb?.();
-    this.lastFigures = key;
     const edge = this.app.server.edge;
     const counters = edge.counters.snapshot();
+    // Refused connections move no other figure: the edge's counters are compared too.
     const edgeKey = `${JSON.stringify(counters)} ${edge.connections.open}`;
     const edgeChanged = edgeKey !== this.lastEdge;
+    const key = `${server.requests} ${server.inFlight} ${server.connections}`;
+    const now = Date.now();
+    const loadDue = this.load !== undefined && now - this.loadSentAt >= LOAD_REPORT_MS;
+    if (this.tally.empty && key === this.lastFigures && !edgeChanged && !force && !loadDue) return cb?.();
+    this.lastFigures = key;
     this.lastEdge = edgeKey;
     if (loadDue) this.loadSentAt = now;
     const load = loadDue ? this.load?.monitor.figures() : undefined;
@@ -174,6 +209,9 @@ class Worker {
       case 'changes':
         if (this.runtime) for (const c of m.changes) applyChange(this.runtime, c);
         return send({ t: 'ack', seq: m.seq });
+      case 'limit':
+        this.link?.receive(m.m);
+        return;
       case 'busy':
         this.others = m.others;
         if (this.runtime) setOthersBusy(this.runtime, m.others);
@@ -224,6 +262,7 @@ class Worker {
     this.load = undefined;
     try {
       await this.app?.close(graceMs);
+      this.link?.close();
     } catch (e) {
       this.logger?.error({ err: e }, 'error while stopping');
     }
