@@ -16,6 +16,13 @@
 // (`stickylb` runs both engines; `stickylb-lean` only the lean one; `workers` the workers
 // scenario: stickylb with 2 worker processes, HAProxy with nbthread 2, nginx with 2 workers, and
 // stickylb in one process for comparison.) STICKYLB_BIN runs another build of the command.
+// Scenarios that measure a group of settings (part of a full run, or alone with `--only`): `edge`
+// runs stickylb (lean), HAProxy and nginx each without and with the settings of an edge proxy
+// (trusted proxies and the client address from X-Forwarded-For, an access rule on the proxied
+// path, a per-address rate limit that is never reached, a per-address connection limit above the
+// connection count), the requests coming through a chain of two proxies, and prints what the
+// settings cost per request; `fleet` runs stickylb (lean) without and with `fleet:` on a
+// redis-server the bench starts (on the load CPU).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -277,6 +284,35 @@ await waitHttp(ports.second);
 // ---- Proxies ----
 const proxies = [];
 
+/** stickylb's YAML config: the sticky balancer every setup shares, with `extra` top-level lines. */
+function stickylbYaml(port, { engine = 'lean', workers = 0, extra = [] } = {}) {
+  return [
+    `listen: ["127.0.0.1:${port}"]`,
+    `engine: ${engine}`,
+    ...(workers ? [`workers: ${workers}`] : []),
+    'errorLog: { level: error }',
+    ...extra,
+    'balancers:',
+    '  c:',
+    '    stickysession: "_s|_s"',
+    '    nofailover: true',
+    '    members:',
+    `      - { url: "http://127.0.0.1:${ports.first}", route: first }`,
+    `      - { url: "http://127.0.0.1:${ports.second}", route: second }`,
+    'proxyPass:',
+    '  - { path: /, to: "balancer://c/" }',
+    '',
+  ].join('\n');
+}
+
+/** Writes `name`.yaml and starts stickylb on it (pinned to the proxy CPU unless it has workers). */
+function startStickylb(name, port, { bin = STICKYLB_BIN, ...o } = {}) {
+  const cfg = join(work, `${name}.yaml`);
+  writeFileSync(cfg, stickylbYaml(port, o));
+  const env = opt.probe || opt['probe-alloc'] ? { STICKYLB_BENCH_PROBE: probeDir, STICKYLB_BENCH_ALLOC: opt['probe-alloc'] ? '1' : '', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(root, 'scripts/bench-probe.mjs')}` } : {};
+  return start(process.execPath, [...NODE_FLAGS, bin, 'run', '-c', cfg], env, o.workers ? undefined : PROXY_CPUS);
+}
+
 // stickylb on each HTTP/1.1 engine: node:http, and the lean engine of src/proxy/h1; and the lean
 // engine in worker processes.
 // `--baseline-bin PATH` adds another build of stickylb (its bin/stickylb.js), lean engine, to
@@ -287,47 +323,12 @@ for (const [name, engine, workers, bin] of [
   ...(opt['baseline-bin'] ? [['stickylb-baseline', 'lean', 0, opt['baseline-bin']]] : []),
   ['stickylb-workers', 'lean', WORKERS, STICKYLB_BIN],
 ]) {
-proxies.push({
-  name,
-  async start(port) {
-    const cfg = join(work, `${name}.yaml`);
-    writeFileSync(
-      cfg,
-      [
-        `listen: ["127.0.0.1:${port}"]`,
-        `engine: ${engine}`,
-        ...(workers ? [`workers: ${workers}`] : []),
-        'errorLog: { level: error }',
-        'balancers:',
-        '  c:',
-        '    stickysession: "_s|_s"',
-        '    nofailover: true',
-        '    members:',
-        `      - { url: "http://127.0.0.1:${ports.first}", route: first }`,
-        `      - { url: "http://127.0.0.1:${ports.second}", route: second }`,
-        'proxyPass:',
-        '  - { path: /, to: "balancer://c/" }',
-        '',
-      ].join('\n'),
-    );
-    const env = opt.probe || opt['probe-alloc'] ? { STICKYLB_BENCH_PROBE: probeDir, STICKYLB_BENCH_ALLOC: opt['probe-alloc'] ? '1' : '', NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${join(root, 'scripts/bench-probe.mjs')}` } : {};
-    return start(process.execPath, [...NODE_FLAGS, bin, 'run', '-c', cfg], env, workers ? undefined : PROXY_CPUS);
-  },
-});
+  proxies.push({ name, start: (port) => startStickylb(name, port, { engine, workers, bin }) });
 }
 
-for (const [name, threads] of [
-  ['haproxy', 1],
-  ['haproxy-workers', WORKERS],
-]) {
-if (which('haproxy')) {
-  proxies.push({
-    name,
-    async start(port) {
-      const cfg = join(work, `${name}.cfg`);
-      writeFileSync(
-        cfg,
-        `global
+/** HAProxy's config: the same sticky routing, with `frontend` lines added to the frontend. */
+function haproxyCfg(port, threads, frontend = []) {
+  return `global
   nbthread ${threads}
   maxconn 4096
 defaults
@@ -339,33 +340,25 @@ defaults
   http-reuse always
 frontend fe
   bind 127.0.0.1:${port}
-  default_backend be
+${frontend.map((l) => `  ${l}\n`).join('')}  default_backend be
 backend be
   balance roundrobin
   use-server first if { req.cook(_s) -m end .first }
   use-server second if { req.cook(_s) -m end .second }
   server first 127.0.0.1:${ports.first}
   server second 127.0.0.1:${ports.second}
-`,
-      );
-      return start(which('haproxy'), ['-f', cfg, '-db'], {}, threads > 1 ? undefined : PROXY_CPUS);
-    },
-  });
-}
+`;
 }
 
-for (const [name, processes] of [
-  ['nginx', 1],
-  ['nginx-workers', WORKERS],
-]) {
-if (which('nginx')) {
-  proxies.push({
-    name,
-    async start(port) {
-      const cfg = join(work, `${name}.conf`);
-      writeFileSync(
-        cfg,
-        `worker_processes ${processes};
+function startHaproxy(name, port, threads, frontend = []) {
+  const cfg = join(work, `${name}.cfg`);
+  writeFileSync(cfg, haproxyCfg(port, threads, frontend));
+  return start(which('haproxy'), ['-f', cfg, '-db'], {}, threads > 1 ? undefined : PROXY_CPUS);
+}
+
+/** nginx's config: the same sticky routing, with lines added to `http` and to the proxied `location`. */
+function nginxConf(name, port, processes, { http: httpLines = [], location = [] } = {}) {
+  return `worker_processes ${processes};
 daemon off;
 master_process on;
 pid ${work}/${name}.pid;
@@ -379,21 +372,36 @@ http {
   upstream second { server 127.0.0.1:${ports.second}; keepalive 64; }
   upstream pool { server 127.0.0.1:${ports.first}; server 127.0.0.1:${ports.second}; keepalive 64; }
   map $cookie__s $sticky { ~\\.first$ first; ~\\.second$ second; default pool; }
-  server {
+${httpLines.map((l) => `  ${l}\n`).join('')}  server {
     listen 127.0.0.1:${port};
     location / {
       proxy_pass http://$sticky;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-    }
+${location.map((l) => `      ${l}\n`).join('')}    }
   }
 }
-`,
-      );
-      return start(which('nginx'), ['-c', cfg, '-p', work], {}, processes > 1 ? undefined : PROXY_CPUS);
-    },
-  });
+`;
 }
+
+function startNginx(name, port, processes, extra = {}) {
+  const cfg = join(work, `${name}.conf`);
+  writeFileSync(cfg, nginxConf(name, port, processes, extra));
+  return start(which('nginx'), ['-c', cfg, '-p', work], {}, processes > 1 ? undefined : PROXY_CPUS);
+}
+
+for (const [name, threads] of [
+  ['haproxy', 1],
+  ['haproxy-workers', WORKERS],
+]) {
+  if (which('haproxy')) proxies.push({ name, start: (port) => startHaproxy(name, port, threads) });
+}
+
+for (const [name, processes] of [
+  ['nginx', 1],
+  ['nginx-workers', WORKERS],
+]) {
+  if (which('nginx')) proxies.push({ name, start: (port) => startNginx(name, port, processes) });
 }
 
 if (which('apache2') && existsSync('/usr/lib/apache2/modules/mod_proxy_balancer.so')) {
@@ -431,8 +439,137 @@ ProxyPass / balancer://c/ stickysession=_s|_s nofailover=On
   });
 }
 
+// ---- Scenarios: a proxy with and without a group of settings, measured one after the other ----
+
+/** The status of one request with `headers`. */
+function statusOf(port, headers) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, headers: Object.fromEntries(headers.map((h) => h.split(/:\s*/, 2))) }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('error', (e) => resolve(e.code));
+  });
+}
+
+// The edge scenario: every request comes from the client 203.0.113.9 through two proxies, 10.1.2.3
+// and the peer 127.0.0.1, which every proxy is told to trust; each must find the client, allow
+// it, count its requests and its connections. "Off" is the same proxy and requests without them.
+const COOKIE_HEADER = 'Cookie: _s=abc123.first';
+const EDGE_HEADERS = [COOKIE_HEADER, 'X-Forwarded-For: 203.0.113.9, 10.1.2.3'];
+// A client outside the allowed networks, through the same proxies: 403 with the settings on.
+const OUTSIDER_HEADERS = [COOKIE_HEADER, 'X-Forwarded-For: 192.0.2.7, 10.1.2.3'];
+const EDGE_TRUSTED = ['127.0.0.0/8', '10.0.0.0/8'];
+const EDGE_ALLOWED = ['198.51.100.0/24', '203.0.113.0/24'];
+const EDGE_RATE = 1e9; // requests per client address per minute: never reached
+const EDGE_CONNS = CONNS * 2 + 100; // connections per client address: above what the load opens
+
+const edgeOn = {
+  stickylb: (name, port) =>
+    startStickylb(name, port, {
+      extra: [
+        `remoteIp: { header: X-Forwarded-For, internalProxies: [${EDGE_TRUSTED.join(', ')}] }`,
+        `access: [{ path: /, allow: [${EDGE_ALLOWED.join(', ')}] }]`,
+        `rateLimits: [{ requests: ${EDGE_RATE}, window: 1m }]`,
+        `maxConnectionsPerClient: ${EDGE_CONNS}`,
+      ],
+    }),
+  // The client address from the header's last two entries, each only when the hop that gave it is
+  // trusted (mod_remoteip's walk for a chain of two); connections counted by peer address.
+  haproxy: (name, port) =>
+    startHaproxy(name, port, 1, [
+      'stick-table type ip size 100k expire 60s store conn_cur,http_req_rate(60s)',
+      'tcp-request connection track-sc0 src',
+      `tcp-request connection reject if { sc0_conn_cur gt ${EDGE_CONNS} }`,
+      `acl trusted src ${EDGE_TRUSTED.join(' ')}`,
+      'option forwardfor',
+      'http-request set-src hdr_ip(x-forwarded-for,-1) if trusted',
+      'http-request set-src hdr_ip(x-forwarded-for,-2) if trusted',
+      `http-request deny unless { src ${EDGE_ALLOWED.join(' ')} }`,
+      'http-request track-sc1 src',
+      `http-request deny deny_status 429 if { sc1_http_req_rate gt ${EDGE_RATE} }`,
+    ]),
+  nginx: (name, port) =>
+    startNginx(name, port, 1, {
+      http: [
+        ...EDGE_TRUSTED.map((n) => `set_real_ip_from ${n};`),
+        'real_ip_header X-Forwarded-For;',
+        'real_ip_recursive on;',
+        `limit_req_zone $binary_remote_addr zone=perclient:10m rate=${EDGE_RATE}r/m;`,
+        'limit_conn_zone $binary_remote_addr zone=connperclient:10m;',
+      ],
+      location: [
+        ...EDGE_ALLOWED.map((n) => `allow ${n};`),
+        'deny all;',
+        'limit_req zone=perclient burst=1000000 nodelay;',
+        `limit_conn connperclient ${EDGE_CONNS};`,
+        'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      ],
+    }),
+};
+const edgeOff = {
+  stickylb: (name, port) => startStickylb(name, port),
+  haproxy: (name, port) => startHaproxy(name, port, 1),
+  nginx: (name, port) => startNginx(name, port, 1),
+};
+for (const proxy of ['stickylb', 'haproxy', 'nginx'].filter((p) => p === 'stickylb' || which(p))) {
+  for (const variant of ['off', 'on']) {
+    const name = `${proxy}-edge-${variant}`;
+    const startIt = variant === 'on' ? edgeOn[proxy] : edgeOff[proxy];
+    proxies.push({ name, group: 'edge', proxy, variant, headers: EDGE_HEADERS, start: (port) => startIt(name, port), check: (port) => statusOf(port, OUTSIDER_HEADERS) });
+  }
+}
+
+// The fleet scenario: stickylb with `fleet:` on a redis-server started for the run (on the load
+// CPU), and the same config without it.
+let redisPort;
+function redisCli(...args) {
+  return execFileSync('redis-cli', ['-p', String(redisPort), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+}
+
+async function startRedis() {
+  if (redisPort) return redisPort;
+  redisPort = await freePort();
+  start(which('redis-server'), ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work], {}, LOAD_CPUS);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      if (redisCli('ping') === 'PONG') return redisPort;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server did not answer on port ${redisPort}`);
+}
+
+/** Commands Redis has processed so far (each call counts itself too). */
+const redisCommands = () => Number(/total_commands_processed:(\d+)/.exec(redisCli('info', 'stats'))?.[1] ?? NaN);
+
+if (which('redis-server')) {
+  proxies.push({ name: 'stickylb-fleet-off', group: 'fleet', proxy: 'stickylb', variant: 'off', headers: [COOKIE_HEADER], start: (port) => startStickylb('stickylb-fleet-off', port) });
+  proxies.push({
+    name: 'stickylb-fleet-on',
+    group: 'fleet',
+    proxy: 'stickylb',
+    variant: 'on',
+    headers: [COOKIE_HEADER],
+    start: async (port) => startStickylb('stickylb-fleet-on', port, { extra: [`fleet: { redis: "redis://127.0.0.1:${await startRedis()}", name: bench }`] }),
+    counter: redisCommands,
+    // The balancers that have sent a heartbeat to the fleet's Redis.
+    check: async () => Number(redisCli('hlen', 'stickylb:bench:balancers')),
+  });
+}
+
 function fmt(n, d = 1) {
   return Number.isFinite(n) ? n.toFixed(d) : '-';
+}
+
+/** Whether `--only` asks for `p`: by name, its scenario (edge, fleet), or `stickylb` for both engines. */
+function selected(p) {
+  if (p.group) return !only || only.has(p.group);
+  if (!only) return true;
+  return only.has(p.name) || (p.name.startsWith('stickylb-') && p.name !== 'stickylb-workers' && only.has('stickylb'));
 }
 
 const results = [];
@@ -462,8 +599,7 @@ try {
     results.push({ name: 'direct (no proxy)', ...r, cpuUs: NaN });
   }
   for (const p of proxies) {
-    // `--only stickylb` runs both engines.
-    if (only && !only.has(p.name) && !(p.name.startsWith('stickylb-') && p.name !== 'stickylb-workers' && only.has('stickylb'))) continue;
+    if (!selected(p)) continue;
     const port = await freePort();
     const child = await p.start(port);
     try {
@@ -472,7 +608,7 @@ try {
       console.error(`${p.name}: did not start: ${child.errText?.().trim() || e.message}`);
       continue;
     }
-    const scenarios = p.name.startsWith('stickylb') && !only?.has('stickylb-workers') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
+    const scenarios = p.group ? [[p.variant, p.headers]] : p.name.startsWith('stickylb') && !only?.has('stickylb-workers') ? [['sticky cookie', ['Cookie: _s=abc123.first']], ['no session', []]] : [['sticky cookie', ['Cookie: _s=abc123.first']]];
     const n = Number(opt['idle-connections']);
     const probing = (opt.probe || opt['probe-alloc']) && p.name.startsWith('stickylb');
     for (const [label, headers] of scenarios) {
@@ -482,16 +618,20 @@ try {
         mkdirSync(probeDir, { recursive: true });
         writeFileSync(join(probeDir, 'start'), '');
       }
+      const count0 = p.counter?.();
       const pids = tree(child.pid);
       const cpu0 = cpuSeconds(pids);
       const r = await wrk(port, headers);
       const cpu1 = cpuSeconds(tree(child.pid));
+      const counted = p.counter ? p.counter() - count0 : undefined;
       const probe = probing ? await readProbe() : undefined;
       const speed1 = PROXY_CPUS ? await calibrate(PROXY_CPUS) : NaN;
-      results.push({ name: `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe });
+      const check = p.check ? await p.check(port) : undefined;
+      const { group, proxy, variant } = p;
+      results.push({ name: p.group ? p.name : `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe, group, proxy, variant, counted, check });
     }
     // The same offered load to every proxy (sticky cookie): latency at equal load.
-    if (!p.name.endsWith('-workers') && p.name !== 'stickylb' && p.name !== 'stickylb-baseline' && p.name !== 'apache') {
+    if (!p.group && !p.name.endsWith('-workers') && p.name !== 'stickylb' && p.name !== 'stickylb-baseline' && p.name !== 'apache') {
       for (const rate of OPEN_LOOP) {
         const headers = ['Cookie: _s=abc123.first'];
         const cpu0 = cpuSeconds(tree(child.pid));
@@ -500,7 +640,7 @@ try {
         openResults.push({ name: p.name, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN });
       }
     }
-    if (p.name.startsWith('stickylb') && n > 0) {
+    if (!p.group && p.name.startsWith('stickylb') && n > 0) {
       const socks = await idleConnections(port, n);
       const rss = rssMb(tree(child.pid));
       for (const s of socks) s.destroy();
@@ -527,6 +667,37 @@ try {
   }
 }
 
+/** The edge scenario: each proxy without and with its edge settings, and what they cost per request. */
+function printEdge() {
+  const of = (proxy, variant) => results.find((r) => r.group === 'edge' && r.proxy === proxy && r.variant === variant);
+  const rows = ['stickylb', 'haproxy', 'nginx'].map((proxy) => [proxy, of(proxy, 'off'), of(proxy, 'on')]).filter(([, off, on]) => off || on);
+  if (!rows.length) return;
+  const h = { off: of('haproxy', 'off'), on: of('haproxy', 'on') };
+  const vsHaproxy = (r, variant) => (r && h[variant] ? `${fmt(adjusted(r) / adjusted(h[variant]), 2)}×` : '-');
+  const both = (off, on, f) => `${off ? f(off) : '-'} / ${on ? f(on) : '-'}`;
+  console.log(`\nedge scenario (${CONNS} connections, sticky cookie, X-Forwarded-For: 203.0.113.9, 10.1.2.3 from the peer 127.0.0.1): "on" trusts ${EDGE_TRUSTED.join(' ')}, allows only ${EDGE_ALLOWED.join(' ')} on /, limits each client address to ${EDGE_RATE} requests a minute and ${EDGE_CONNS} connections; "off" is the same proxy without them, same requests. stickylb: lean engine.`);
+  console.log('| proxy | req/s off / on | p99 ms off / on | proxy CPU µs/req off / on | adj. µs/req off | adj. µs/req on | on − off µs/req (adj.) | CPU vs HAProxy off | CPU vs HAProxy on | non-2xx off / on | a client outside (192.0.2.7): status off / on |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const [proxy, off, on] of rows) {
+    const diff = off && on ? fmt(adjusted(on) - adjusted(off), 2) : '-';
+    console.log(`| ${proxy} | ${both(off, on, (r) => fmt(r.rps, 0))} | ${both(off, on, (r) => fmt(r.p99, 2))} | ${both(off, on, (r) => fmt(r.cpuUs))} | ${off ? fmt(adjusted(off), 2) : '-'} | ${on ? fmt(adjusted(on), 2) : '-'} | ${diff} | ${vsHaproxy(off, 'off')} | ${vsHaproxy(on, 'on')} | ${both(off, on, (r) => `${r.non2xx}${r.errors ? ` (${r.errors})` : ''}`)} | ${both(off, on, (r) => r.check)} |`);
+  }
+}
+
+/** The fleet scenario: stickylb without and with a fleet on Redis. */
+function printFleet() {
+  const off = results.find((r) => r.group === 'fleet' && r.variant === 'off');
+  const on = results.find((r) => r.group === 'fleet' && r.variant === 'on');
+  if (!off && !on) return;
+  console.log(`\nfleet scenario (${CONNS} connections, sticky cookie): stickylb lean engine without and with \`fleet:\` on a redis-server on CPU ${LOAD_CPUS ?? 'any'}; same config otherwise`);
+  console.log('| setup | req/s | p99 ms | proxy CPU µs/req | adj. µs/req | non-2xx | Redis commands during the run | balancers registered in Redis |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of [off, on].filter(Boolean)) {
+    console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(adjusted(r), 2)} | ${r.non2xx}${r.errors ? ` (${r.errors})` : ''} | ${r.counted ?? '-'} | ${r.check ?? '-'} |`);
+  }
+  if (off && on) console.log(`fleet on − off: ${fmt(adjusted(on) - adjusted(off), 2)} µs/req adjusted (${fmt(on.cpuUs - off.cpuUs, 2)} µs/req as measured); ${on.requests} requests in the run with the fleet`);
+}
+
 const base = results.find((r) => r.name.startsWith('haproxy (sticky'));
 // CPU speed: each run's CPU per request is scaled to the fastest calibration of this run
 // (adjusted = measured × fastest ns per iteration / this run's ns per iteration).
@@ -535,10 +706,12 @@ const adjusted = (r) => (Number.isFinite(r.nsPerIter) ? (r.cpuUs * fastest) / r.
 const members = METHOD === 'pinned' && which('nginx') ? 'nginx members' : 'Node.js members';
 console.log(`\nstickylb benchmark, ${METHOD === 'pinned' ? `pinned method: proxy alone on CPU ${PROXY_CPUS}, wrk and ${members} on CPU ${LOAD_CPUS}` : `shared method: proxy, wrk and ${members} on every CPU`}; ${DURATION}s per run, ${CONNS} connections, wrk -t1; node ${process.version}; ${new Date().toISOString()}`);
 if (Number.isFinite(fastest)) console.log(`CPU ${PROXY_CPUS} speed: fastest calibration ${fmt(fastest, 3)} ns per iteration; "adj." is CPU per request at that speed.`);
-console.log('| setup | req/s | p50 ms | p99 ms | max ms | proxy CPU µs/req | adj. µs/req | CPU vs HAProxy | p99 vs HAProxy | max vs HAProxy | errors |');
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
-for (const r of results) {
-  if (r.rss !== undefined) continue;
+const mainRows = results.filter((r) => r.rss === undefined && !r.group);
+if (mainRows.length) {
+  console.log('| setup | req/s | p50 ms | p99 ms | max ms | proxy CPU µs/req | adj. µs/req | CPU vs HAProxy | p99 vs HAProxy | max vs HAProxy | errors |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+}
+for (const r of mainRows) {
   const cpuRatio = base && Number.isFinite(r.cpuUs) ? `${fmt(adjusted(r) / adjusted(base), 2)}×` : '-';
   const p99Ratio = base && r.p99 ? `${fmt(r.p99 / base.p99, 2)}×` : '-';
   const maxRatio = base && r.max ? `${fmt(r.max / base.max, 2)}×` : '-';
@@ -582,6 +755,8 @@ if (w) {
     console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.cpuUs)} | ${fmt(1e6 / r.cpuUs, 0)} | ${one ? `${fmt(r.cpuUs / one.cpuUs, 2)}×` : '-'} | ${hw ? `${fmt(r.cpuUs / hw.cpuUs, 2)}×` : '-'} |`);
   }
 }
+printEdge();
+printFleet();
 try {
   execFileSync('rm', ['-rf', work]);
 } catch {
