@@ -285,12 +285,16 @@ await waitHttp(ports.second);
 const proxies = [];
 
 /** stickylb's YAML config: the sticky balancer every setup shares, with `extra` top-level lines. */
-function stickylbYaml(port, { engine = 'lean', workers = 0, extra = [] } = {}) {
+function stickylbYaml(port, { engine = 'lean', workers = 0, extra = [], baseline = false } = {}) {
   return [
     `listen: ["127.0.0.1:${port}"]`,
     `engine: ${engine}`,
     ...(workers ? [`workers: ${workers}`] : []),
     'errorLog: { level: error }',
+    // Every proxy keeps client connections open for the whole run (HAProxy's default; nginx is
+    // given keepalive_requests to match), so that CPU per request counts no reconnections.
+    // (A baseline build may predate the setting; it had no limit then.)
+    ...(baseline ? [] : ['maxKeepAliveRequests: 0']),
     ...extra,
     'balancers:',
     '  c:',
@@ -323,7 +327,7 @@ for (const [name, engine, workers, bin] of [
   ...(opt['baseline-bin'] ? [['stickylb-baseline', 'lean', 0, opt['baseline-bin']]] : []),
   ['stickylb-workers', 'lean', WORKERS, STICKYLB_BIN],
 ]) {
-  proxies.push({ name, start: (port) => startStickylb(name, port, { engine, workers, bin }) });
+  proxies.push({ name, start: (port) => startStickylb(name, port, { engine, workers, bin, baseline: name === 'stickylb-baseline' }) });
 }
 
 /** HAProxy's config: the same sticky routing, with `frontend` lines added to the frontend. */
@@ -366,6 +370,7 @@ error_log ${work}/nginx-error.log error;
 events { worker_connections 4096; }
 http {
   access_log off;
+  keepalive_requests 10000000;
   client_body_temp_path ${work}/nginx-body;
   proxy_temp_path ${work}/nginx-proxy;
   upstream first { server 127.0.0.1:${ports.first}; keepalive 64; }
