@@ -18,6 +18,7 @@ import { proxyCompatStream } from './h2/stream.js';
 import { answerRefusal } from '../edge/node-gate.js';
 import type { ReadTimeoutModel } from '../config/edge-model.js';
 import type { Pools } from './pools.js';
+import type { LeanPools } from './h1/pool.js';
 
 export interface ForwardContext {
   req: IncomingMessage;
@@ -37,6 +38,10 @@ export interface ForwardContext {
   /** RequestReadTimeout: a body slower than this is cut and answered 408. */
   readTimeout?: ReadTimeoutModel;
   onBodyTooSlow?: () => void;
+  /** For HTTP/2 streams that take this path (h2/stream.ts): the lean engine's member pools, if any. */
+  leanPools?: LeanPools;
+  /** For HTTP/2 streams: the largest request head, which sizes the largest answer head. */
+  maxHeaderSize?: number;
 }
 
 export async function forward(ctx: ForwardContext): Promise<void> {

@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { SiteModel } from '../config/model.js';
 import type { AttemptFailure } from './core/decide.js';
 import type { Failover, Step } from './core/failover.js';
+import type { AnswerFields } from './core/issued-ids.js';
 import type { RequestRecord } from './core/record.js';
 import { DONE, type AttemptResult } from './core/run.js';
 import { ProxyError } from './errors.js';
@@ -67,10 +68,11 @@ export interface MemberRequestOptions {
 
 /**
  * The answer's header pairs for the client: hop-by-hop fields dropped, ProxyPassReverse applied,
- * the route cookie added. Settles the answer with the failover core on the way.
+ * the route cookie added. Settles the answer with the failover core on the way (`fields`: the
+ * answer's fields as the transport keeps them, for route verification).
  */
-export function answerPairs(fo: Failover, site: SiteModel, status: number, raw: string[], host: string | undefined): string[] {
-  const cookie = fo.answered(status, raw);
+export function answerPairs(fo: Failover, site: SiteModel, status: number, raw: string[], host: string | undefined, fields: AnswerFields = raw): string[] {
+  const cookie = fo.answered(status, fields);
   const h = downstreamResponseHeaders(raw);
   rewriteResponseHeaders(site, h, host, fo.record.scheme);
   if (cookie) h.push('Set-Cookie', cookie);

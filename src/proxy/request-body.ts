@@ -2,7 +2,6 @@
 // is ready, so a connect failure fails over with the body untouched, whatever its size. Once
 // reading began, the first `limit` bytes are kept so that a request sent on a pooled connection
 // that turns out dead can be sent once more on a fresh one.
-import type { ClientRequest } from 'node:http';
 import { allowedTrailers } from './headers.js';
 
 /**
@@ -18,8 +17,23 @@ export interface BodySource {
   readonly rawTrailers: string[];
 }
 
+/**
+ * Where a body goes: a member request (node:http's ClientRequest), or a pooled member connection
+ * (h1/pooled-request.ts).
+ */
+export interface BodyTarget {
+  /** False when the next bytes should wait for 'drain'. */
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', fn: () => void): unknown;
+  readonly writableNeedDrain: boolean;
+  addTrailers(pairs: readonly [string, string][]): void;
+  end(): void;
+  /** The body was cut by us: the member must never take the request as complete. */
+  destroy(): void;
+}
+
 export class RequestBody {
-  private target?: ClientRequest;
+  private target?: BodyTarget;
   private chunks: Buffer[] = [];
   private size = 0;
   private overflow = false;
@@ -51,7 +65,7 @@ export class RequestBody {
   }
 
   /** Streams the body (buffered part first) into `preq`, with backpressure. */
-  pipeTo(preq: ClientRequest): void {
+  pipeTo(preq: BodyTarget): void {
     this.target = preq;
     for (const c of this.chunks) preq.write(c);
     if (this.ended) {
@@ -166,7 +180,7 @@ export class RequestBody {
     if (this.target) this.finish(this.target);
   };
 
-  private finish(preq: ClientRequest): void {
+  private finish(preq: BodyTarget): void {
     const t = this.req.rawTrailers;
     if (t.length) preq.addTrailers(allowedTrailers(t));
     preq.end();

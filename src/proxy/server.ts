@@ -19,6 +19,7 @@ import https from 'node:https';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { leanEngine, takeNodeHandler, type ListenerEntry } from './h1/engine.js';
+import type { LeanPools } from './h1/pool.js';
 import { H2Front, DEFAULT_H2_LIMITS, sniffPreface, type H2Limits } from './h2/session.js';
 import { dispatchStream } from './h2/dispatch.js';
 import { httpsLocation, redirectFor } from './redirect.js';
@@ -93,6 +94,8 @@ export class StickyServer extends EventEmitter {
   config: ConfigModel;
   readonly runtime: RuntimeState;
   readonly pools = new Pools();
+  /** The lean engine's member pools (`engine: lean`): HTTP/2 streams use them too. */
+  leanPools: LeanPools | undefined;
   readonly logger: Logger;
   readonly handlers = new Map<string, HandlerFn>();
   /** Every finished request, from every transport: the one subscription of logs and metrics. */
@@ -270,7 +273,11 @@ export class StickyServer extends EventEmitter {
     const front = this.fronts.get(e.server);
     const node = takeNodeHandler(e, front ? 'secureConnection' : 'connection');
     const entry: ServedListener = { ...e, front, serveH1: (s) => node.call(e.server, s) };
-    if (this.config.engine === 'lean') entry.serveH1 = leanEngine(this).handler(entry, node);
+    if (this.config.engine === 'lean') {
+      const lean = leanEngine(this);
+      entry.serveH1 = lean.handler(entry, node);
+      this.leanPools = lean.pools;
+    }
     const protocols = e.listener.protocols ?? [];
     if (protocols.includes(front ? 'h2' : 'h2c')) {
       entry.h2 = new H2Front(
@@ -577,6 +584,8 @@ export class StickyServer extends EventEmitter {
         serverName: site.serverName ?? this.serverName,
         replayBuffer: this.config.replayBuffer,
         pools: this.pools,
+        leanPools: this.leanPools,
+        maxHeaderSize: this.config.maxHeaderSize,
       });
       return admitThen(edgeAdmit(this, req, res, record, site, path, proxyUrlOf(this, m.balancer, m.upstreamPath)), proceed);
     }

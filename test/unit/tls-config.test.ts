@@ -181,7 +181,7 @@ test('redirects as mod_alias answers them; the way to HTTPS keeps the host and t
   assert.equal(httpsLocation(s, 'evil.test/x', '/'), undefined);
 });
 
-test('HTTP/2 fields: pseudo fields out, :authority as Host, Cookie fields joined, connection-specific fields refused', () => {
+test('HTTP/2 fields: pseudo fields out, :authority as Host, Cookie fields joined, connection-specific fields and characters a request head cannot carry refused', () => {
   const r = h2Request([':method', 'POST', ':path', '/a?b', ':scheme', 'https', ':authority', 'a.test', 'cookie', 'x=1', 'te', 'trailers', 'cookie', '_s=2.two', 'content-length', '5']);
   assert.ok(!('status' in r));
   assert.equal(r.cookie, 'x=1; _s=2.two');
@@ -192,6 +192,27 @@ test('HTTP/2 fields: pseudo fields out, :authority as Host, Cookie fields joined
     assert.equal('status' in x && x.status, 400, bad.join(': '));
   }
   assert.equal((h2Request([':method', 'CONNECT', ':authority', 'a.test:443']) as { status: number }).status, 405);
+  // What an HTTP/1.1 request head could not carry as it is never reaches a member.
+  for (const [name, value] of [
+    ['x-a', 'one\r\nX-Injected: 1'],
+    ['x-a', 'nul\0'],
+    ['x-a', 'wide \u0100'],
+    ['x A', 'space in the name'],
+    [':authority', 'a.test\r\nX-Injected: 1'],
+  ]) {
+    const x = h2Request([':method', 'GET', ':path', '/', ...(name === ':authority' ? [] : [':authority', 'a.test']), name, value]);
+    assert.equal('status' in x && x.status, 400, JSON.stringify([name, value]));
+  }
+  for (const [method, path] of [
+    ['GET', '/a b'],
+    ['GET', '/a\r\nX-Injected: 1'],
+    ['G T', '/'],
+    ['GET\r\n', '/'],
+  ]) {
+    const x = h2Request([':method', method, ':path', path, ':authority', 'a.test']);
+    assert.equal('status' in x && x.status, 400, JSON.stringify([method, path]));
+  }
+  assert.ok(!('status' in h2Request([':method', 'PATCH', ':path', '/caf\u00e9?q=%20&x', ':authority', 'a.test', 'x-a', 'tab\tand latin1 \u00e9'])));
   assert.deepEqual(h2ResponseHeaders(['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'Set-Cookie', 'b=2', 'Connection', 'x-hop', 'X-Hop', '1', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked'], 200), {
     ':status': 200,
     'content-type': 'text/plain',

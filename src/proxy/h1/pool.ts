@@ -30,6 +30,11 @@ export interface ConnOwner {
  */
 export const IDLE_MS = MEMBER_IDLE_MS - 1_000;
 
+/** Largest answer head (and answer trailer section) accepted from a member. */
+export function maxAnswerHead(maxHeaderSize: number): number {
+  return Math.max(16_384, maxHeaderSize);
+}
+
 /**
  * Every member connection reads into this one buffer (`onread`), which spares an allocation and
  * the stream machinery per read. Its bytes are valid only while the owner's onUpstreamData runs:

@@ -17,7 +17,7 @@ import { recordTls } from '../../tls/info.js';
 import { bareLf } from './fields.js';
 import { Outbox } from './outbox.js';
 import { ParseError } from './parse-error.js';
-import type { LeanPools } from './pool.js';
+import { maxAnswerHead, type LeanPools } from './pool.js';
 import { UPGRADE } from './head-fields.js';
 import { plainAddress } from '../node-record.js';
 import { proxiedAddressOf } from '../proxy-protocol.js';
@@ -138,7 +138,7 @@ export class ServerConn implements ClientSide {
   }
 
   maxAnswerHead(): number {
-    return Math.max(16_384, this.engine.server.config.maxHeaderSize);
+    return maxAnswerHead(this.engine.server.config.maxHeaderSize);
   }
 
   replayBuffer(): number {

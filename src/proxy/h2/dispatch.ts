@@ -122,6 +122,8 @@ export function dispatchStream(
     serverName: site.serverName ?? server.defaultServerName,
     replayBuffer: server.config.replayBuffer,
     pools: server.pools,
+    leanPools: server.leanPools,
+    maxHeaderSize: server.config.maxHeaderSize,
     bodyLimit: site.limitRequestBody,
     onBodyOverLimit: () => server.edge.counters.bodyTooLarge++,
   });

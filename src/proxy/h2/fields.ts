@@ -27,13 +27,24 @@ export interface H2Refusal {
   text: string;
 }
 
+/** A method is a token (RFC 9110 §9.1). */
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A field name in HTTP/2 is a lower-case token (RFC 9113 §8.2.1). */
+const BAD_NAME = /[^!#$%&'*+\-.^_`|~0-9a-z]/;
+/** A field value has no control characters but HTAB (RFC 9110 §5.5), and nothing above latin1. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** A request target has no white space, no controls, nothing above latin1. */
+const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
+
 /** Fields RFC 9113 §8.2.2 forbids in HTTP/2 (nghttp2 refuses most of them already). */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 /**
  * The request of a stream from its raw header list (`[name, value, …]` as node:http2 gives it).
  * Refuses what a proxy must not pass on: connection-specific fields, a TE other than trailers,
- * a missing :method or :path, a Content-Length that is not one number.
+ * a missing :method or :path, a Content-Length that is not one number, and names, values,
+ * methods or targets that an HTTP/1.1 request head cannot carry as they are (the member's
+ * request head is written from them).
  */
 export function h2Request(raw: readonly string[]): H2Request | H2Refusal {
   let method: string | undefined;
@@ -49,6 +60,7 @@ export function h2Request(raw: readonly string[]): H2Request | H2Refusal {
     const name = raw[i];
     const value = raw[i + 1];
     size += name.length + value.length + 32;
+    if (BAD_VALUE.test(value)) return { status: 400, text: 'a header field value with characters HTTP does not allow' };
     if (name.charCodeAt(0) === 0x3a) {
       if (name === ':method') method = value;
       else if (name === ':path') target = value;
@@ -57,6 +69,7 @@ export function h2Request(raw: readonly string[]): H2Request | H2Refusal {
       else if (name !== ':protocol') return { status: 400, text: `unknown pseudo-header field ${name}` };
       continue;
     }
+    if (BAD_NAME.test(name)) return { status: 400, text: 'a header field name with characters HTTP does not allow' };
     if (CONNECTION_SPECIFIC.has(name)) return { status: 400, text: `${name} is a connection-specific field, not allowed in HTTP/2` };
     if (name === 'te') {
       if (value.trim().toLowerCase() !== 'trailers') return { status: 400, text: 'TE other than "trailers" is not allowed in HTTP/2' };
@@ -78,8 +91,10 @@ export function h2Request(raw: readonly string[]): H2Request | H2Refusal {
     pairs.push(name, value);
   }
   if (!method) return { status: 400, text: 'no :method' };
+  if (!METHOD.test(method)) return { status: 400, text: 'invalid :method' };
   if (method === 'CONNECT') return { status: 405, text: 'CONNECT is not supported: this server is not a forward proxy.' };
   if (!target) return { status: 400, text: 'no :path' };
+  if (BAD_TARGET.test(target)) return { status: 400, text: 'invalid :path' };
   // RFC 9113 §8.3.1: :authority wins; a Host that says otherwise is malformed.
   if (authority !== undefined && host !== undefined && authority.toLowerCase() !== host.toLowerCase()) return { status: 400, text: ':authority and Host disagree' };
   const h = authority ?? host;

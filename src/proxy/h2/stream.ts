@@ -1,6 +1,7 @@
-// The HTTP/2 transport of a proxied request: one client stream, sent to an HTTP/1.1 member
-// through the member request of the node:http transport (member-request.ts), both bodies
-// streamed with flow control (a stream that is not read stops the member's reads, and the other
+// The HTTP/2 transport of a proxied request: one client stream, sent to an HTTP/1.1 member over
+// the lean engine's member pools (h1/pooled-request.ts) with `engine: lean`, else (and for members
+// over TLS) through the member request of the node:http transport (member-request.ts), both
+// bodies streamed with flow control (a stream that is not read stops the member's reads, and the other
 // way round). Every decision (pick, failover, marking the member, settling the answer) is the
 // failover core's (core/failover.ts); this file only moves bytes and reports how each attempt
 // ended, as forward.ts does for node:http.
@@ -14,6 +15,8 @@ import { ProxyError, errorPage } from '../errors.js';
 import { addBodyFraming, allowedTrailers, memberHeaders } from '../headers.js';
 import { memberRequest, type ClientAnswer } from '../member-request.js';
 import type { Pools } from '../pools.js';
+import { maxAnswerHead, type LeanPools } from '../h1/pool.js';
+import { pooledRequest } from '../h1/pooled-request.js';
 import { RequestBody, type BodySource } from '../request-body.js';
 import { h2Request, h2ResponseHeaders, h2Trailers, type H2Request } from './fields.js';
 
@@ -28,6 +31,10 @@ export interface StreamContext {
   serverName: string;
   replayBuffer: number;
   pools: Pools;
+  /** The lean engine's member pools (`engine: lean`): members over plain HTTP are reached through them. */
+  leanPools?: LeanPools;
+  /** The largest request head, which sizes the largest answer head. */
+  maxHeaderSize?: number;
   /** LimitRequestBody (0: none), counted as the body streams. */
   bodyLimit?: number;
   /** Called once when the body grows past the limit. */
@@ -150,11 +157,15 @@ export async function proxyStream(ctx: StreamContext): Promise<void> {
     attempt: (step) => {
       const headers = memberHeaders(request.pairs, { record, site, balancer, pick: step.pick, host: request.host, serverName: ctx.serverName });
       // HTTP/2 frames the body itself: without a Content-Length it goes to the member chunked.
-      addBodyFraming(headers, request.method, request.contentLength < 0 && !stream.endAfterHeaders, request.contentLength >= 0);
-      return memberRequest(
-        { fo, step, record, site, method: request.method, path: step.member.basePath + ctx.upstreamTarget, headers, body, pools: ctx.pools, host: request.host, hsts: true },
-        client,
-      );
+      const chunked = request.contentLength < 0 && !stream.endAfterHeaders;
+      addBodyFraming(headers, request.method, chunked, request.contentLength >= 0);
+      const path = step.member.basePath + ctx.upstreamTarget;
+      // The lean engine's pools where there are some (members over TLS are reached through node:http).
+      if (ctx.leanPools !== undefined && step.member.protocol === 'http:') {
+        const maxHead = maxAnswerHead(ctx.maxHeaderSize ?? 0);
+        return pooledRequest({ fo, step, record, site, method: request.method, path, headers, chunked, body, pools: ctx.leanPools, host: request.host, maxAnswerHead: maxHead, hsts: true }, client);
+      }
+      return memberRequest({ fo, step, record, site, method: request.method, path, headers, body, pools: ctx.pools, host: request.host, hsts: true }, client);
     },
   });
 }
