@@ -17,7 +17,7 @@ import { DONE, type AttemptResult } from './core/run.js';
 import { ProxyError } from './errors.js';
 import { downstreamResponseHeaders } from './headers.js';
 import type { Pools } from './pools.js';
-import type { RequestBody } from './request-body.js';
+import type { Body } from './request-body.js';
 import { rewriteResponseHeaders } from './reverse-rewrite.js';
 
 /** The client's side of the answer, as the transport writes it (node:http response, HTTP/2 stream). */
@@ -48,7 +48,8 @@ export interface ClientAnswer {
   cut(): void;
 }
 
-export interface MemberRequestOptions {
+/** What an attempt on a member needs, whichever way it goes (node:http, the lean pools). */
+export interface AttemptOptions {
   fo: Failover;
   step: Step & { kind: 'attempt' };
   record: RequestRecord;
@@ -58,12 +59,15 @@ export interface MemberRequestOptions {
   path: string;
   /** Request header pairs, framing included (headers.ts memberHeaders, addBodyFraming). */
   headers: string[];
-  body: RequestBody;
-  pools: Pools;
+  body: Body;
   /** The client's Host, for ProxyPassReverse. */
   host: string | undefined;
   /** Add the site's Strict-Transport-Security to answers over TLS that have none. */
   hsts?: boolean;
+}
+
+export interface MemberRequestOptions extends AttemptOptions {
+  pools: Pools;
 }
 
 /**

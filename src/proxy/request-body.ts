@@ -32,7 +32,35 @@ export interface BodyTarget {
   destroy(): void;
 }
 
-export class RequestBody {
+/** A request body as the attempts on members use it. */
+export interface Body {
+  /** Bytes read from the client so far. */
+  readonly bytes: number;
+  /** What was read can all be sent again. */
+  readonly replayable: boolean;
+  /** The client's whole body has been read. */
+  readonly complete: boolean;
+  /** Cut by us: LimitRequestBody, RequestReadTimeout. */
+  readonly overLimit: boolean;
+  readonly tooSlow: boolean;
+  pipeTo(target: BodyTarget): void;
+  detach(): void;
+  discard(): void;
+}
+
+/** The body of a request that has none (an HTTP/2 stream that ended with its headers). */
+export const NO_BODY: Body = {
+  bytes: 0,
+  replayable: true,
+  complete: true,
+  overLimit: false,
+  tooSlow: false,
+  pipeTo: (target) => target.end(),
+  detach: () => undefined,
+  discard: () => undefined,
+};
+
+export class RequestBody implements Body {
   private target?: BodyTarget;
   private chunks: Buffer[] = [];
   private size = 0;

@@ -1,6 +1,8 @@
 // One table of failure scenarios, run through every transport of the data path: the node:http
-// engine, the lean HTTP/1.1 engine and a WebSocket upgrade. All three drive the one failover core
-// (src/proxy/core/failover.ts), so each scenario must end the same way on each: the same status
+// engine, the lean HTTP/1.1 engine, a WebSocket upgrade, and HTTP/2 streams (h2c) on each engine
+// (over the lean engine's member pools, and over node:http's member requests). All of them drive
+// the one failover core (src/proxy/core/failover.ts), so each scenario must end the same way on
+// each: the same status
 // for the client, the same request record (status, error code, outcome, member, failures,
 // aborted) and the same member state afterwards (flags, errors, busy back to 0, answer tallies,
 // error cause). Where a transport differs by its nature, the row says so and why.
@@ -9,12 +11,13 @@
 // answers 101 where an HTTP member answers 200, so `OK` below stands for 200 (HTTP) or 101 (ws),
 // in the client status, the record and the member's answer tallies alike.
 //
-// A client that "goes away" here resets its connection. A client that only half-closes (FIN) after
+// A client that "goes away" here resets its connection (over HTTP/2: resets its stream). A client that only half-closes (FIN) after
 // its request is not the same on the engines: node:http's server (httpAllowHalfOpen off) takes it
 // for gone, the lean engine and WebSocket upgrades still answer it, so no row uses a half-close.
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -47,10 +50,11 @@ after(async () => {
  * - reset-before: drops the connection as soon as a request arrives;
  * - reset-mid: answers 200 with 10 of 1000 announced bytes (an upgrade: takes it), then drops the
  *   connection when the test says so (`cut()`), once the client has the head;
+ * - reset-mid-chunked: the same with a chunked answer (no length the client could check);
  * - stall-mid: answers 200 with 10 of 1000 announced bytes, then nothing (an upgrade: takes it);
  * - garbage: answers with bytes that are no HTTP status line, and closes.
  */
-type Behaviour = 'ok' | 'dead' | 'hanging' | 'status-503' | 'silent' | 'stale' | 'stale-partial' | 'reset-before' | 'reset-mid' | 'stall-mid' | 'garbage';
+type Behaviour = 'ok' | 'dead' | 'hanging' | 'status-503' | 'silent' | 'stale' | 'stale-partial' | 'reset-before' | 'reset-mid' | 'reset-mid-chunked' | 'stall-mid' | 'garbage';
 
 interface Member {
   name: string;
@@ -111,8 +115,8 @@ async function startMember(name: string, behaviour: Behaviour): Promise<Member> 
       } else if (behaviour === 'stall-mid') {
         res.writeHead(200, { 'Content-Length': '1000', 'X-Member': name });
         res.write('x'.repeat(10));
-      } else if (behaviour === 'reset-mid') {
-        res.writeHead(200, { 'Content-Length': '1000', 'X-Member': name });
+      } else if (behaviour === 'reset-mid' || behaviour === 'reset-mid-chunked') {
+        res.writeHead(200, behaviour === 'reset-mid' ? { 'Content-Length': '1000', 'X-Member': name } : { 'X-Member': name });
         res.write('x'.repeat(10));
         held.add(req.socket);
       } else {
@@ -129,7 +133,7 @@ async function startMember(name: string, behaviour: Behaviour): Promise<Member> 
     else if (behaviour === 'garbage') socket.end('HELLO THERE\r\n\r\n');
     else if (behaviour === 'status-503') socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy');
     else {
-      if (behaviour === 'reset-mid') held.add(socket);
+      if (behaviour === 'reset-mid' || behaviour === 'reset-mid-chunked') held.add(socket);
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     }
   });
@@ -158,8 +162,8 @@ async function startMember(name: string, behaviour: Behaviour): Promise<Member> 
 
 // ---- The table ----
 
-type Transport = 'node' | 'lean' | 'ws';
-const TRANSPORTS: Transport[] = ['node', 'lean', 'ws'];
+type Transport = 'node' | 'lean' | 'ws' | 'h2-lean' | 'h2-node';
+const TRANSPORTS: Transport[] = ['node', 'lean', 'ws', 'h2-lean', 'h2-node'];
 
 /** 200 for HTTP, 101 for a WebSocket upgrade (see the head of the file). */
 const OK = 'OK';
@@ -536,6 +540,21 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'member reset mid-answer without a length (chunked): the client\'s answer is still cut, never ended as if whole',
+    members: [['mid', 'reset-mid-chunked']],
+    expect: {
+      status: 200,
+      cut: true,
+      record: { status: 200, error: 'ERR_UPSTREAM_RESET', outcome: 'new', member: 'mid', failures: [], aborted: true },
+      members: { mid: { E: false, errors: 0, responses: { '2xx': 1 }, errorCause: '' } },
+      refused: 0,
+    },
+    ws: {
+      skip: true,
+      why: 'an upgrade has no answer body, chunked or not: the reset-mid row covers the tunnel',
+    },
+  },
+  {
     name: 'member stalls mid-answer past its timeout: the answer is cut; failontimeout covers only the wait for the head',
     members: [['mid', 'stall-mid', { timeout: '150ms' }]],
     balancer: { failontimeout: true },
@@ -606,6 +625,34 @@ function httpCall(port: number, s: Scenario, body: Buffer | undefined, onHead: (
   return { seen, leave: () => req.socket?.resetAndDestroy() };
 }
 
+/** One request on a new HTTP/2 (h2c) connection; `onHead` runs once the head and first bytes came. */
+function h2Call(port: number, s: Scenario, body: Buffer | undefined, onHead: () => void): Call {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => undefined);
+  const headers: http2.OutgoingHttpHeaders = { ':method': body ? 'POST' : 'GET', ':path': '/t' };
+  if (s.cookie) headers.cookie = s.cookie;
+  if (body) headers['content-length'] = String(body.length);
+  const req = session.request(headers, { endStream: body === undefined });
+  const seen = new Promise<Seen>((resolve) => {
+    let status = 0;
+    let ended = false;
+    const parts: Buffer[] = [];
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => {
+      if (parts.push(c) === 1) onHead();
+    });
+    req.on('end', () => (ended = true));
+    req.on('error', () => undefined);
+    // A stream reset (by the balancer cutting the answer, or by us leaving) is a cut answer.
+    req.on('close', () => {
+      session.close();
+      resolve({ status, body: Buffer.concat(parts), cut: !ended || req.rstCode !== http2.constants.NGHTTP2_NO_ERROR });
+    });
+  });
+  if (body) req.end(body);
+  return { seen, leave: () => req.close(http2.constants.NGHTTP2_CANCEL) };
+}
+
 /** One WebSocket handshake; once open, one message round trip, then `onHead`, then waits for the close. */
 function wsCall(port: number, s: Scenario, onHead: () => void): Call {
   const headers: Record<string, string> = {};
@@ -629,7 +676,7 @@ function wsCall(port: number, s: Scenario, onHead: () => void): Call {
         ws.once('close', (code) => resolve({ status: 101, body: Buffer.alloc(0), cut: !closedByUs && code === 1006 }));
         onHead();
         // A member that drops its connections on `cut()` closes the tunnel itself.
-        if (s.members.some(([, b]) => b === 'reset-mid')) return;
+        if (s.members.some(([, b]) => b === 'reset-mid' || b === 'reset-mid-chunked')) return;
         closedByUs = true;
         ws.close();
       });
@@ -662,7 +709,11 @@ function configFor(s: Scenario, transport: Transport, members: Member[]): RawCon
   };
   // The WebSocket rows run on whichever engine the run uses (the lean engine by default, which
   // hands upgrades to node:http; STICKYLB_ENGINE=node runs them on the node engine).
-  if (transport !== 'ws') raw.engine = transport;
+  if (transport === 'node' || transport === 'lean') raw.engine = transport;
+  else if (transport !== 'ws') {
+    raw.engine = transport === 'h2-lean' ? 'lean' : 'node';
+    raw.listen = [{ host: '127.0.0.1', port: 0, protocols: ['h2c', 'http/1.1'] }];
+  }
   return raw;
 }
 
@@ -726,7 +777,7 @@ async function runRow(s: Scenario, transport: Transport): Promise<void> {
   const cut = () => {
     for (const m of members) m.cut();
   };
-  const call = transport === 'ws' ? wsCall(lb.port, s, cut) : httpCall(lb.port, s, body, cut);
+  const call = transport === 'ws' ? wsCall(lb.port, s, cut) : transport === 'h2-lean' || transport === 'h2-node' ? h2Call(lb.port, s, body, cut) : httpCall(lb.port, s, body, cut);
   if (s.during) await s.during(lb, call.leave, members);
   const got = await call.seen;
   const want = expected(s, transport, members);
@@ -741,7 +792,7 @@ async function runRow(s: Scenario, transport: Transport): Promise<void> {
   const r = records[0];
   const { detail, ...wantRecord } = want.record;
   if (detail) assert.match(r.error?.detail ?? '', detail, 'the error detail');
-  assert.equal(r.transport, transport === 'ws' ? 'ws' : transport === 'lean' ? 'h1-lean' : 'h1-node');
+  assert.equal(r.transport, { ws: 'ws', lean: 'h1-lean', node: 'h1-node', 'h2-lean': 'h2', 'h2-node': 'h2' }[transport]);
   assert.deepEqual(
     { status: r.status, error: r.error?.code, outcome: r.outcome, member: r.member?.route, failures: [...r.failures], aborted: r.aborted },
     wantRecord,

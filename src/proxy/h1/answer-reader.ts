@@ -29,7 +29,7 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const SCRATCH: Buffer[] = [];
 
 /** The member sent its own Strict-Transport-Security (it wins over the site's). */
-function hasHsts(raw: readonly string[]): boolean {
+export function hasHsts(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 25 && raw[i].toLowerCase() === 'strict-transport-security') return true;
   return false;
 }

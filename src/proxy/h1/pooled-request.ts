@@ -6,14 +6,12 @@
 // http.request and its agent; the outcomes and their meaning are the same, so the failover core
 // decides alike whichever of the two carried the attempt.
 import type { MemberState } from '../../balancer/member-state.js';
-import type { SiteModel } from '../../config/model.js';
 import type { AttemptFailure } from '../core/decide.js';
-import type { Failover, Step } from '../core/failover.js';
-import type { RequestRecord } from '../core/record.js';
 import { DONE, type AttemptResult } from '../core/run.js';
 import { ProxyError } from '../errors.js';
-import { answerPairs, type ClientAnswer } from '../member-request.js';
-import type { BodyTarget, RequestBody } from '../request-body.js';
+import { answerPairs, type AttemptOptions, type ClientAnswer } from '../member-request.js';
+import type { BodyTarget } from '../request-body.js';
+import { hasHsts } from './answer-reader.js';
 import { ChunkedDecoder } from './chunked.js';
 import { bareLf } from './fields.js';
 import { answerBody, type BodyMode } from './framing.js';
@@ -25,32 +23,12 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Payload slices of one decode call, used and emptied before the call returns. */
 const SCRATCH: Buffer[] = [];
 
-export interface PooledRequestOptions {
-  fo: Failover;
-  step: Step & { kind: 'attempt' };
-  record: RequestRecord;
-  site: SiteModel;
-  method: string;
-  /** The member's base path and the upstream target. */
-  path: string;
-  /** Request header pairs, framing included (headers.ts memberHeaders, addBodyFraming). */
-  headers: string[];
+export interface PooledRequestOptions extends AttemptOptions {
+  pools: LeanPools;
   /** The body goes chunked (it has no Content-Length). */
   chunked: boolean;
-  body: RequestBody;
-  pools: LeanPools;
-  /** The client's Host, for ProxyPassReverse. */
-  host: string | undefined;
   /** Largest answer head (and trailer section) accepted from the member. */
   maxAnswerHead: number;
-  /** Add the site's Strict-Transport-Security to answers over TLS that have none. */
-  hsts: boolean;
-}
-
-/** The member sent its own Strict-Transport-Security (it wins over the site's). */
-function hasHsts(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 25 && raw[i].toLowerCase() === 'strict-transport-security') return true;
-  return false;
 }
 
 /** Sends the request to the step's member over a pooled connection; resolves when the attempt ended. */

@@ -15,7 +15,7 @@ import { matchRoute } from '../routes.js';
 import type { StickyServer } from '../server.js';
 import { selectSite } from '../site.js';
 import { h2Request, type H2Request } from './fields.js';
-import { proxyStream } from './stream.js';
+import { cutStream, proxyStream } from './stream.js';
 import { errorPage } from '../errors.js';
 
 /** A header list this many times over the limit is an attack (an HPACK bomb): the connection goes. */
@@ -139,7 +139,7 @@ export function dispatchStream(
   done.catch((e: unknown) => {
     server.logger.error({ err: e }, 'internal error while handling a request');
     if (!stream.headersSent) answer(stream, 500, 'The request could not be handled.');
-    else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else cutStream(stream);
   });
 }
 

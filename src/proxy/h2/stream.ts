@@ -17,7 +17,7 @@ import { memberRequest, type ClientAnswer } from '../member-request.js';
 import type { Pools } from '../pools.js';
 import { maxAnswerHead, type LeanPools } from '../h1/pool.js';
 import { pooledRequest } from '../h1/pooled-request.js';
-import { RequestBody, type BodySource } from '../request-body.js';
+import { NO_BODY, RequestBody, type BodySource } from '../request-body.js';
 import { h2Request, h2ResponseHeaders, h2Trailers, type H2Request } from './fields.js';
 
 export interface StreamContext {
@@ -73,6 +73,16 @@ function gone(stream: http2.ServerHttp2Stream): boolean {
   return stream.destroyed || stream.closed;
 }
 
+/**
+ * Resets a stream whose answer cannot be completed (RST_STREAM INTERNAL_ERROR). Not close(code):
+ * node:http2 first ends the writable side there, and once some of the answer went out that can
+ * put END_STREAM on the wire ahead of the reset, so that the client takes a cut answer for a
+ * whole one.
+ */
+export function cutStream(stream: http2.ServerHttp2Stream): void {
+  if (!gone(stream)) stream.destroy(new Error('the answer was cut'));
+}
+
 /** Answers a stream with a short error page (nothing of the answer was sent yet). */
 function answerStream(stream: http2.ServerHttp2Stream, record: RequestRecord, status: number, text: string): void {
   if (gone(stream) || stream.headersSent) return;
@@ -107,7 +117,7 @@ export function sendStreamError(stream: http2.ServerHttp2Stream, record: Request
   }
   if (stream.headersSent) {
     record.aborted = true;
-    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    cutStream(stream);
     return;
   }
   record.status = err.status;
@@ -130,23 +140,10 @@ export async function proxyStream(ctx: StreamContext): Promise<void> {
     answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
     return;
   }
-  const body = new RequestBody(new StreamBody(stream), ctx.replayBuffer, ctx.bodyLimit ?? 0, () => {
-    // A body without Content-Length grew past LimitRequestBody: 413, or a reset once answered.
-    ctx.onBodyOverLimit?.();
-    if (stream.headersSent) {
-      record.aborted = true;
-      if (!gone(stream)) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
-      return;
-    }
-    record.status = 413;
-    answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
-  });
+  // A stream that ended with its headers has no body to read, keep or replay.
+  const body = stream.endAfterHeaders ? NO_BODY : streamBody(ctx);
   const fo = new Failover(balancer, record, { target: request.target, cookie: request.cookie });
-  // The body's bytes, counted as they are read (whoever reads them).
-  stream.once('close', () => {
-    record.bodyBytesIn = body.bytes;
-  });
-  const client = streamAnswer(stream, record);
+  const client = new StreamAnswer(stream, record);
   await runFailover(fo, {
     gone: () => gone(stream),
     fail: (error) => {
@@ -157,7 +154,7 @@ export async function proxyStream(ctx: StreamContext): Promise<void> {
     attempt: (step) => {
       const headers = memberHeaders(request.pairs, { record, site, balancer, pick: step.pick, host: request.host, serverName: ctx.serverName });
       // HTTP/2 frames the body itself: without a Content-Length it goes to the member chunked.
-      const chunked = request.contentLength < 0 && !stream.endAfterHeaders;
+      const chunked = request.contentLength < 0 && body !== NO_BODY;
       addBodyFraming(headers, request.method, chunked, request.contentLength >= 0);
       const path = step.member.basePath + ctx.upstreamTarget;
       // The lean engine's pools where there are some (members over TLS are reached through node:http).
@@ -170,50 +167,94 @@ export async function proxyStream(ctx: StreamContext): Promise<void> {
   });
 }
 
+/** The stream's request body, replayable within the replay buffer and held to LimitRequestBody. */
+function streamBody(ctx: StreamContext): RequestBody {
+  const { stream, record } = ctx;
+  const body = new RequestBody(new StreamBody(stream), ctx.replayBuffer, ctx.bodyLimit ?? 0, () => {
+    // A body without Content-Length grew past LimitRequestBody: 413, or a reset once answered.
+    ctx.onBodyOverLimit?.();
+    if (stream.headersSent) {
+      record.aborted = true;
+      if (!gone(stream)) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    record.status = 413;
+    answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
+  });
+  // The body's bytes, counted as they are read (whoever reads them).
+  stream.once('close', () => {
+    record.bodyBytesIn = body.bytes;
+  });
+  return body;
+}
+
 /** An HTTP/2 stream as the client side of member answers. */
-function streamAnswer(stream: http2.ServerHttp2Stream, record: RequestRecord): ClientAnswer {
-  let trailers: string[] = [];
-  return {
-    get gone() {
-      return gone(stream);
-    },
-    get finished() {
-      return stream.writableFinished;
-    },
-    onClose: (fn) => stream.on('close', fn),
-    offClose: (fn) => stream.off('close', fn),
-    continue: () => {
-      if (!stream.headersSent && !gone(stream)) stream.additionalHeaders({ ':status': 100 });
-    },
-    interim: (status, links) => {
-      if (stream.headersSent || gone(stream)) return;
-      stream.additionalHeaders(status === 103 ? { ':status': 103, link: links } : { ':status': status });
-    },
-    head: (status, _message, pairs, withTrailers) => {
-      // Trailers can only follow a chunked answer; the stream waits for them then.
-      stream.respond(h2ResponseHeaders(pairs, status), { waitForTrailers: withTrailers });
-      if (withTrailers) {
-        stream.once('wantTrailers', () => {
-          const t = trailers.length ? h2Trailers(allowedTrailers(trailers)) : {};
-          try {
-            stream.sendTrailers(t);
-          } catch {
-            stream.close();
-          }
-        });
-      }
-    },
-    write: (chunk) => {
-      record.bodyBytesOut += chunk.length;
-      return stream.write(chunk);
-    },
-    onceDrain: (fn) => stream.once('drain', fn),
-    end: (rawTrailers) => {
-      trailers = rawTrailers;
-      stream.end();
-    },
-    cut: () => {
-      if (!gone(stream)) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    },
+class StreamAnswer implements ClientAnswer {
+  /** The member's trailers, sent when the stream asks for them. */
+  private trailers: string[] = [];
+
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly record: RequestRecord,
+  ) {}
+
+  get gone(): boolean {
+    return gone(this.stream);
+  }
+
+  get finished(): boolean {
+    return this.stream.writableFinished;
+  }
+
+  onClose(fn: () => void): void {
+    this.stream.on('close', fn);
+  }
+
+  offClose(fn: () => void): void {
+    this.stream.off('close', fn);
+  }
+
+  continue(): void {
+    const stream = this.stream;
+    if (!stream.headersSent && !gone(stream)) stream.additionalHeaders({ ':status': 100 });
+  }
+
+  interim(status: 102 | 103, links: string[]): void {
+    const stream = this.stream;
+    if (stream.headersSent || gone(stream)) return;
+    stream.additionalHeaders(status === 103 ? { ':status': 103, link: links } : { ':status': status });
+  }
+
+  head(status: number, _message: string | undefined, pairs: string[], withTrailers: boolean): void {
+    // Trailers can only follow a chunked answer; the stream waits for them then.
+    this.stream.respond(h2ResponseHeaders(pairs, status), { waitForTrailers: withTrailers });
+    if (withTrailers) this.stream.once('wantTrailers', this.sendTrailers);
+  }
+
+  write(chunk: Buffer): boolean {
+    this.record.bodyBytesOut += chunk.length;
+    return this.stream.write(chunk);
+  }
+
+  onceDrain(fn: () => void): void {
+    this.stream.once('drain', fn);
+  }
+
+  end(rawTrailers: string[]): void {
+    this.trailers = rawTrailers;
+    this.stream.end();
+  }
+
+  cut(): void {
+    cutStream(this.stream);
+  }
+
+  private readonly sendTrailers = (): void => {
+    const t = this.trailers.length ? h2Trailers(allowedTrailers(this.trailers)) : {};
+    try {
+      this.stream.sendTrailers(t);
+    } catch {
+      this.stream.close();
+    }
   };
 }
