@@ -1,7 +1,8 @@
-// Real child processes for tests: start one, wait (with a deadline) for a line on stdout, stop it
-// with a signal and read its exit code.
+// Real child processes for tests: start one, wait (with a deadline in the CPU time it gets) for a
+// line on stdout, stop it with a signal and read its exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { processDeadline } from './process-clock.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -10,7 +11,11 @@ export interface NodeProcess {
   /** Everything written to stdout and stderr so far. */
   readonly stdout: string;
   readonly stderr: string;
-  /** Resolves with the first stdout line matching `re` (rejects on exit or after `timeoutMs`). */
+  /**
+   * Resolves with the first stdout line matching `re`; rejects when the process exits first, or
+   * once it (with its children) has used `timeoutMs` of CPU time meanwhile (default 15 s), or
+   * after WALL_CAP_MS on the clock (see process-clock.ts).
+   */
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>;
@@ -63,12 +68,17 @@ export function startNodeProcess(args: string[], env: Record<string, string | un
             reject(new Error(`process exited before printing ${re}\nstdout: ${stdout}\nstderr: ${stderr}`));
           }
         };
-        const timer = setTimeout(() => {
+        // The deadline is in the CPU time the process gets (process-clock.ts): a busy machine
+        // slows its start down without failing it.
+        const deadline = processDeadline(child, { cpuMs: timeoutMs });
+        const timer = setInterval(() => {
+          const why = deadline.left();
+          if (!why || exitedNow || child.exitCode !== null || child.signalCode !== null) return;
           done();
-          reject(new Error(`timed out waiting for ${re}\nstdout: ${stdout}\nstderr: ${stderr}`));
-        }, timeoutMs);
+          reject(new Error(`gave up waiting for ${re}: ${why}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        }, 50);
         const done = () => {
-          clearTimeout(timer);
+          clearInterval(timer);
           waiters.delete(check);
         };
         waiters.add(check);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { request, until } from '../helpers/http.js';
 import { deadPort as freePort } from '../helpers/backends.js';
+import { untilProcess } from '../helpers/process-clock.js';
 import { launcherPlugin, NoNodeCanServeError } from '../../src/launcher/launcher.js';
 import type { RawConfig } from '../../src/config/schema.js';
 
@@ -111,7 +112,7 @@ test('a node that exits at once, and a node whose port is taken, are named with 
   blocker.close();
 });
 
-test('SIGTERM: in-flight requests complete, then every node process is gone', async () => {
+test('SIGTERM: in-flight requests complete, then every node process is gone', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'stickylb-launcher-'));
   const port = await freePort();
   const cfg = { listen: [`127.0.0.1:${port}`], ...(await clusterConfig([process.execPath, NODE_APP])), errorLog: { level: 'error' } };
@@ -122,7 +123,17 @@ test('SIGTERM: in-flight requests complete, then every node process is gone', as
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  await until(() => out.includes('stickylb listening'), 'balancer up', 20_000);
+  // A test that fails before its SIGTERM stops the balancer (and so its nodes) all the same.
+  t.after(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(kill);
+  });
+  // Up when it says it listens (both nodes started by then); the deadline is in the CPU time it
+  // gets (about 2 s of it to start from the sources), not in seconds of a busy machine.
+  await untilProcess(child, () => out.includes('stickylb listening'), 'the balancer to listen', { context: () => out });
   const pids = [...out.matchAll(/node (first|second) \(port \d+\) is running \(pid (\d+)\)/g)].map((m) => Number(m[2]));
   // The pids may only be logged at info level; ask the nodes instead.
   const seen = new Set<number>(pids);
@@ -131,7 +142,7 @@ test('SIGTERM: in-flight requests complete, then every node process is gone', as
 
   const inflight = Array.from({ length: 6 }, () => request(`http://127.0.0.1:${port}/?delay=800`));
   // The nodes print a line for each slow request they received (the launcher passes it on).
-  await until(() => (out.match(/request received/g) ?? []).length === 6, 'requests reached the nodes');
+  await untilProcess(child, () => (out.match(/request received/g) ?? []).length === 6, 'requests reached the nodes');
   child.kill('SIGTERM');
   const replies = await Promise.all(inflight);
   for (const r of replies) assert.equal(r.status, 200);

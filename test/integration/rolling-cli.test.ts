@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request, until } from '../helpers/http.js';
+import { request } from '../helpers/http.js';
+import { untilProcess } from '../helpers/process-clock.js';
 import { deadPort as freePort } from '../helpers/backends.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -47,7 +48,9 @@ before(async () => {
     ].join('\n'),
   );
   balancer = cli(['run', '-c', file]);
-  await until(() => balancer.output().includes('stickylb listening'), 'balancer up', 20_000);
+  // Up when it says it listens: its launcher has started both nodes by then. The deadline is in
+  // the CPU time it gets (about 2 s of it to start from the sources), not in seconds of a busy machine.
+  await untilProcess(balancer.child, () => balancer.output().includes('stickylb listening'), 'the balancer to listen', { context: balancer.output });
 });
 
 after(async () => {
@@ -93,10 +96,10 @@ test('abort through the API stops after the current step and leaves every node e
   const url = `http://127.0.0.1:${port}/balancer-manager/api/rolling`;
   const started = await request(url, { method: 'POST', headers, body: JSON.stringify({ nonce, idle: '60s' }) });
   assert.equal(started.status, 202, started.body);
-  await until(async () => (await request(url)).json().current?.step === 'wait-idle', 'first node waiting for idleness');
+  await untilProcess(balancer.child, async () => (await request(url)).json().current?.step === 'wait-idle', 'first node waiting for idleness');
   const abort = await request(`${url}/abort`, { method: 'POST', headers, body: JSON.stringify({ nonce }) });
   assert.equal(abort.status, 202);
-  await until(async () => (await request(url)).json().summary !== undefined, 'rollout over');
+  await untilProcess(balancer.child, async () => (await request(url)).json().summary !== undefined, 'rollout over');
   const s = (await request(url)).json().summary;
   assert.equal(s.aborted, true);
   assert.deepEqual(s.notEnabled, []);
@@ -121,7 +124,8 @@ test('the manager page shows the node phases and starts a rolling restart from i
   assert.equal(started.status, 303);
   assert.equal(started.headers.location, '/balancer-manager/#rolling');
   const url = `http://127.0.0.1:${port}/balancer-manager/api/rolling`;
-  await until(async () => (await request(url)).json().summary?.ok === true && !(await request(url)).json().running, 'rollout done', 20_000);
+  // Both nodes stopped, started and found healthy again: the balancer and its nodes at work.
+  await untilProcess(balancer.child, async () => (await request(url)).json().summary?.ok === true && !(await request(url)).json().running, 'rollout done');
   const after = await request(`http://127.0.0.1:${port}/balancer-manager`);
   assert.match(after.body, /Last rolling restart: done — restarted 2 member\(s\)\./);
 });
