@@ -9,7 +9,7 @@ import type { AppContext, Plugin } from '../plugin/contract.js';
 import { MANAGER, METRICS, STATUS, type ManagerApi } from '../manager/plugins.js';
 import type { StatusSection } from '../manager/deps.js';
 import { BodyError, readBody } from '../manager/body.js';
-import { checkSameOrigin } from '../manager/access/origin.js';
+import { checkSameOrigin, schemeOf } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { formatUptime } from '../manager/format.js';
 import type { LoadSample } from '../manager/metrics/load-monitor.js';
@@ -93,7 +93,9 @@ async function reload(app: AppContext, manager: ManagerApi, control: ProcessCont
   } catch (e) {
     return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
   }
-  const origin = checkSameOrigin(req.headers);
+  // The scheme is part of the origin: over HTTPS a plain-HTTP page of the same host is another
+  // site. A request a worker relays here carries the scheme it came with (handler-socket.ts).
+  const origin = checkSameOrigin(req.headers, schemeOf(req));
   if (!origin.ok) return sendJson(res, 403, { error: origin.reason });
   // Any balancer's nonce will do: the reload is the whole balancer's.
   const balancer = body.balancer ?? app.runtime.named()[0]?.name;
