@@ -46,6 +46,7 @@ const { values: opt } = parseArgs({
     'probe-alloc': { type: 'boolean', default: false },
     'node-flags': { type: 'string', default: '' },
     'baseline-bin': { type: 'string' },
+    repeat: { type: 'string', default: '1' },
   },
 });
 const METHOD = opt.method;
@@ -53,9 +54,10 @@ if (METHOD !== 'pinned' && METHOD !== 'shared') throw new Error('--method: pinne
 // CPU placement: the proxy alone on CPU 1, everything else on CPU 0 (pinned method).
 const PROXY_CPUS = METHOD === 'pinned' ? '1' : undefined;
 const LOAD_CPUS = METHOD === 'pinned' ? '0' : undefined;
-const OPEN_LOOP = (opt['open-loop'] ?? (METHOD === 'pinned' ? '20000,35000' : 'none')).split(',').filter((r) => r !== 'none').map(Number);
+const OPEN_LOOP = (opt['open-loop'] ?? (METHOD === 'pinned' ? '5000,10000' : 'none')).split(',').filter((r) => r !== 'none').map(Number);
 const NODE_FLAGS = opt['node-flags'].split(' ').filter(Boolean);
 const WORKERS = Number(opt.workers);
+const REPEAT = Math.max(1, Number(opt.repeat));
 const STICKYLB_BIN = process.env.STICKYLB_BIN ?? join(root, 'bin/stickylb.js');
 const DURATION = Number(opt.duration);
 const CONNS = Number(opt.connections);
@@ -603,6 +605,9 @@ try {
     const r = await wrk(ports.first, []);
     results.push({ name: 'direct (no proxy)', ...r, cpuUs: NaN });
   }
+  // `--repeat N`: N rounds, each running every selected proxy once, so that a noisy stretch of
+  // the machine falls on all of them; the tables give each figure's median over the rounds.
+  for (let round = 0; round < REPEAT; round++)
   for (const p of proxies) {
     if (!selected(p)) continue;
     const port = await freePort();
@@ -703,10 +708,34 @@ function printFleet() {
   if (off && on) console.log(`fleet on − off: ${fmt(adjusted(on) - adjusted(off), 2)} µs/req adjusted (${fmt(on.cpuUs - off.cpuUs, 2)} µs/req as measured); ${on.requests} requests in the run with the fleet`);
 }
 
-const base = results.find((r) => r.name.startsWith('haproxy (sticky'));
 // CPU speed: each run's CPU per request is scaled to the fastest calibration of this run
 // (adjusted = measured × fastest ns per iteration / this run's ns per iteration).
 const fastest = Math.min(...results.map((r) => r.nsPerIter).filter(Number.isFinite));
+// Medians over the rounds of --repeat (CPU per request adjusted run by run first).
+const median = (xs) => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN;
+};
+function collapse(list, keyOf) {
+  if (REPEAT === 1) return list;
+  const groups = new Map();
+  for (const r of list) groups.set(keyOf(r), [...(groups.get(keyOf(r)) ?? []), r]);
+  return [...groups.values()].map((rs) => {
+    const out = { ...rs[0], probe: rs.find((r) => r.probe?.length)?.probe };
+    for (const k of Object.keys(rs[0])) if (typeof rs[0][k] === 'number') out[k] = median(rs.map((r) => r[k]));
+    if (Number.isFinite(fastest) && rs.every((r) => Number.isFinite(r.nsPerIter))) {
+      out.adjRuns = rs.map((r) => (r.cpuUs * fastest) / r.nsPerIter);
+      // adjusted(out) below gives the median of the runs' adjusted figures.
+      out.nsPerIter = (out.cpuUs * fastest) / median(out.adjRuns);
+    }
+    return out;
+  });
+}
+results.splice(0, results.length, ...collapse(results, (r) => r.name));
+openResults.splice(0, openResults.length, ...collapse(openResults, (r) => `${r.name} ${r.rate}`));
+if (REPEAT > 1) console.log(`\n(medians over ${REPEAT} rounds; each round ran every setup once)`);
+
+const base = results.find((r) => r.name.startsWith('haproxy (sticky'));
 const adjusted = (r) => (Number.isFinite(r.nsPerIter) ? (r.cpuUs * fastest) / r.nsPerIter : r.cpuUs);
 const members = METHOD === 'pinned' && which('nginx') ? 'nginx members' : 'Node.js members';
 console.log(`\nstickylb benchmark, ${METHOD === 'pinned' ? `pinned method: proxy alone on CPU ${PROXY_CPUS}, wrk and ${members} on CPU ${LOAD_CPUS}` : `shared method: proxy, wrk and ${members} on every CPU`}; ${DURATION}s per run, ${CONNS} connections, wrk -t1; node ${process.version}; ${new Date().toISOString()}`);
