@@ -100,9 +100,10 @@ export class GaugeBook {
   /**
    * A connection of `key` closed, leaving `used`. While the key is full the worker gives back
    * what it no longer uses; once it uses nothing, it holds its plain share again if its lease is
-   * at least that (giving back the rest).
+   * at least that (giving back the rest), else it gives back all of it — unless `keep` (an
+   * admission waits that may need it).
    */
-  closed(key: string, limit: number, used: number): { n: number; implicit: boolean } | undefined {
+  closed(key: string, limit: number, used: number, keep = false): { n: number; implicit: boolean } | undefined {
     const l = this.leases.get(key);
     if (l === undefined || l.asking) return undefined;
     if (l.full) {
@@ -111,15 +112,23 @@ export class GaugeBook {
       l.lease = used;
       return { n, implicit: false };
     }
-    if (used > 0) return undefined;
+    if (used > 0 || keep) return undefined;
     const share = gaugeAllowance(limit, this.units);
-    if (l.lease < share) return undefined;
-    this.leases.delete(key);
-    return { n: l.lease - share, implicit: true };
+    if (l.lease >= share) {
+      this.leases.delete(key);
+      return { n: l.lease - share, implicit: true };
+    }
+    // Below its share: all of it goes back, and the owner gives the share back once it fits.
+    if (l.lease === 0) return undefined;
+    const n = l.lease;
+    l.lease = 0;
+    return { n, implicit: false };
   }
 }
 
 interface WindowLease {
+  /** The rule's window (ms). */
+  w: number;
   /** Leased through this fixed window; plain again after it. */
   until: number;
   /** The window `lease` is for; in a later one the lease is 0. */
@@ -170,7 +179,7 @@ export class WindowBook {
   /** The worker asks for more: it holds what it has counted in this window. Undefined when a need is on its way. */
   ask(key: string, b: Bucket): WindowReport | undefined {
     let l = this.leases.get(key);
-    if (l === undefined) this.leases.set(key, (l = { until: b.window, window: b.window, lease: b.curr, fullUntil: 0, fullWindow: 0, prev: 0, curr: 0, asking: false }));
+    if (l === undefined) this.leases.set(key, (l = { w: b.w, until: b.window, window: b.window, lease: b.curr, fullUntil: 0, fullWindow: 0, prev: 0, curr: 0, asking: false }));
     if (l.asking) return undefined;
     l.window = b.window;
     l.lease = b.curr;
@@ -201,15 +210,18 @@ export class WindowBook {
   /** The owner claims `key` through window `until`: the worker holds what it has counted, and reports it. */
   claim(key: string, until: number, b: Bucket): WindowReport {
     let l = this.leases.get(key);
-    if (l === undefined) this.leases.set(key, (l = { until, window: b.window, lease: b.curr, fullUntil: 0, fullWindow: 0, prev: 0, curr: 0, asking: false }));
+    if (l === undefined) this.leases.set(key, (l = { w: b.w, until, window: b.window, lease: b.curr, fullUntil: 0, fullWindow: 0, prev: 0, curr: 0, asking: false }));
     l.until = Math.max(l.until, until);
     l.window = b.window;
     l.lease = b.curr;
     return { window: b.window, prev: b.prev, curr: b.curr };
   }
 
-  /** Forgets leases whose windows have passed (`windowOf` gives a key's current window). */
-  prune(windowOf: (key: string) => number): void {
-    for (const [key, l] of this.leases) if (!l.asking && windowOf(key) > l.until) this.leases.delete(key);
+  /**
+   * Forgets leases whose windows have passed: a claim leaves one in every worker, also in those
+   * the client never comes to again.
+   */
+  prune(now: number): void {
+    for (const [key, l] of this.leases) if (!l.asking && Math.floor(now / l.w) > l.until) this.leases.delete(key);
   }
 }

@@ -102,6 +102,13 @@ export class LimitLedger {
     return SHARE_UNITS - used;
   }
 
+  /** Workers gone whose shares are still kept (for tests and the manager). */
+  get reserved(): number {
+    let n = 0;
+    for (const p of this.participants.values()) if (!p.alive && this.now() < p.reservedUntil) n++;
+    return n;
+  }
+
   unitsOf(worker: number): number {
     return this.participants.get(worker)?.units ?? 0;
   }
@@ -117,7 +124,7 @@ export class LimitLedger {
     const windows: LimitStart['windows'] = [];
     for (const [key, s] of this.windows) {
       s.counts.set(worker, { byWindow: new Map(), pending: false });
-      windows.push({ key, until: s.until });
+      windows.push({ key, windowMs: s.windowMs, until: s.until });
     }
     return { units, gauges: [...this.gauges.keys()], windows };
   }
@@ -140,8 +147,10 @@ export class LimitLedger {
     }
     for (const [key, s] of this.windows) {
       s.queue = s.queue.filter((q) => q.worker !== worker);
+      // What it counted on its share alone (it held the key plainly), or had not reported yet
+      // (pending): its whole share stands for that while it is kept, besides its known counts.
       const c = s.counts.get(worker);
-      if (c) c.pending = false;
+      if (c && Math.floor(this.now() / s.windowMs) > s.until) c.pending = true;
       if (s.round?.pending.delete(worker) && s.round.pending.size === 0) this.endWindowRound(key, s);
     }
   }
@@ -164,7 +173,10 @@ export class LimitLedger {
   /** Runs late rounds, forgets reserved shares and finished windows, and raises shares towards `target`. */
   tick(target: number): void {
     const now = this.now();
-    for (const [key, s] of this.gauges) if (s.round && now >= s.round.deadline) this.endGaugeRound(key, s);
+    for (const [key, s] of this.gauges) {
+      if (s.round && now >= s.round.deadline) this.endGaugeRound(key, s);
+      else this.settleGauge(key, s);
+    }
     for (const [key, s] of this.windows) {
       if (s.round && now >= s.round.deadline) this.endWindowRound(key, s);
       else if (!s.round && !s.queue.length && Math.floor(now / s.windowMs) > s.until) this.windows.delete(key);
@@ -214,15 +226,20 @@ export class LimitLedger {
         if (!s.full) this.broadcastGauge(key, s, 'full');
         this.send(q.worker, { t: 'refused', kind: 'gauge', key });
       } else {
-        s.round = this.startRound(0);
-        for (const p of this.participants.values()) {
-          if (!p.alive) continue;
-          s.round.pending.add(p.id);
-          this.send(p.id, { t: 'claim', kind: 'gauge', key, round: s.round.id });
-        }
+        this.claimGauge(key, s, [...this.participants.values()]);
         return;
       }
       s.queue.shift();
+    }
+  }
+
+  /** Claims `who` (the living among them): each reports what it uses and keeps only that. */
+  private claimGauge(key: string, s: GaugeState, who: Participant[]): void {
+    s.round = this.startRound(0);
+    for (const p of who) {
+      if (!p.alive) continue;
+      s.round.pending.add(p.id);
+      this.send(p.id, { t: 'claim', kind: 'gauge', key, round: s.round.id });
     }
   }
 
@@ -260,12 +277,18 @@ export class LimitLedger {
   private settleGauge(key: string, s: GaugeState): void {
     if (s.round || s.queue.length) return;
     if (s.full && s.limit - this.gaugeTotal(s) >= 1) this.broadcastGauge(key, s, 'room');
-    if (s.full) return;
+    if (s.full) {
+      // A worker that went back to its plain share just as the key filled up holds it unused
+      // perhaps: claim it, so that what it does not use is free for the others.
+      const plain = [...this.participants.values()].filter((p) => p.alive && !s.leases.has(p.id));
+      if (plain.length) this.claimGauge(key, s, plain);
+      return;
+    }
     for (const p of this.participants.values()) {
       const l = s.leases.get(p.id);
       if (!p.alive || l === undefined) continue;
       const share = gaugeAllowance(s.limit, p.units);
-      if (l >= share) continue;
+      if (l > share) continue;
       if (this.gaugeTotal(s) - l + share > s.limit) continue;
       s.leases.delete(p.id);
       this.send(p.id, { t: 'release', key });

@@ -6,6 +6,9 @@ import type { Bucket } from '../edge/rate-limit.js';
 import { GaugeBook, WindowBook } from './limit-book.js';
 import type { LimitStart, LimitToOwner, LimitToWorker } from './protocol.js';
 
+/** How often passed rate windows are forgotten. */
+const PRUNE_MS = 10_000;
+
 export interface Waiter {
   /** Tries again; true when the admission is decided. */
   retry(): boolean;
@@ -19,6 +22,8 @@ export interface LinkOptions {
   start: LimitStart;
   /** What the worker uses of a gauge key now (connections open). */
   gaugeUsed(key: string): number;
+  /** The limit of a gauge key now. */
+  gaugeLimit(key: string): number;
   /** The worker's bucket of a window key, moved on to `now`. */
   bucket(key: string, windowMs: number, now: number): Bucket;
   now?: () => number;
@@ -29,7 +34,10 @@ export class LimitLink {
   readonly gauges: GaugeBook;
   readonly windows: WindowBook;
   private waiters: Waiter[] = [];
+  /** Gauge keys to look at again once no admission waits. */
+  private readonly untidy = new Set<string>();
   private timer?: NodeJS.Timeout;
+  private readonly pruner: NodeJS.Timeout;
   private readonly now: () => number;
   private readonly waitMs: number;
 
@@ -39,7 +47,9 @@ export class LimitLink {
     this.gauges = new GaugeBook(o.start.units);
     this.windows = new WindowBook(o.start.units);
     for (const key of o.start.gauges) this.gauges.claim(key, 0);
-    for (const w of o.start.windows) this.windows.claim(w.key, w.until, { w: 1, window: -1, prev: 0, curr: 0 });
+    for (const w of o.start.windows) this.windows.claim(w.key, w.until, { w: w.windowMs, window: -1, prev: 0, curr: 0 });
+    this.pruner = setInterval(() => this.windows.prune(this.now()), PRUNE_MS);
+    this.pruner.unref();
   }
 
   /** Asks for more of a gauge key (once; a need on its way is not repeated). */
@@ -52,9 +62,15 @@ export class LimitLink {
     if (r) this.o.send({ t: 'need', kind: 'window', key, limit, windowMs: b.w, ...r, want: 1 });
   }
 
-  /** Gives back what a key no longer uses, if its book says so. */
+  /**
+   * Gives back what a key no longer uses, if its book says so. While admissions wait, a key
+   * nothing uses keeps its lease (a waiting admission may be about to use it; giving it back and
+   * asking again could go on for ever): it is looked at again once none waits.
+   */
   closed(key: string, limit: number, used: number): void {
-    const r = this.gauges.closed(key, limit, used);
+    const keep = this.waiters.length > 0;
+    if (keep) this.untidy.add(key);
+    const r = this.gauges.closed(key, limit, used, keep);
     if (r) this.o.send({ t: 'return', key, ...r });
   }
 
@@ -107,6 +123,10 @@ export class LimitLink {
         break;
     }
     this.retry();
+    // A lease that came for admissions decided otherwise meanwhile (connections that closed while
+    // the worker asked, the other limit refusing) goes back as a close would give it back.
+    const gauge = m.t === 'full' || m.t === 'room' ? m.key : (m.t === 'grant' || m.t === 'refused') && m.kind === 'gauge' ? m.key : undefined;
+    if (gauge !== undefined) this.closed(gauge, this.o.gaugeLimit(gauge), this.o.gaugeUsed(gauge));
   }
 
   /** Tries every waiting admission again, in the order they came. */
@@ -129,12 +149,19 @@ export class LimitLink {
   }
 
   private idle(): void {
-    if (this.waiters.length || !this.timer) return;
+    if (this.waiters.length) return;
+    if (this.untidy.size) {
+      const keys = [...this.untidy];
+      this.untidy.clear();
+      for (const k of keys) this.closed(k, this.o.gaugeLimit(k), this.o.gaugeUsed(k));
+    }
+    if (!this.timer) return;
     clearInterval(this.timer);
     this.timer = undefined;
   }
 
   close(): void {
+    clearInterval(this.pruner);
     clearInterval(this.timer);
     this.timer = undefined;
   }

@@ -56,7 +56,7 @@ export type LimitToWorker =
 export interface LimitStart {
   units: number;
   gauges: string[];
-  windows: { key: string; until: number }[];
+  windows: { key: string; windowMs: number; until: number }[];
 }
 
 export type OwnerMessage =

@@ -35,6 +35,12 @@ export class SharedConnections implements ConnectionCounting {
     return key === TOTAL_KEY ? this.local.open : this.local.of(key.slice(2));
   }
 
+  /** The limit of a gauge key now. */
+  limitOf(key: string): number {
+    const l = this.limits();
+    return key === TOTAL_KEY ? l.maxConnections : l.maxConnectionsPerClient;
+  }
+
   tryOpen(addr: string, maxTotal: number, maxPerClient: number, exempt: boolean): ConnectionVerdict | Promise<ConnectionVerdict> {
     const v = this.decide(addr, maxTotal, maxPerClient, exempt);
     if (v !== undefined) return v;
@@ -51,7 +57,10 @@ export class SharedConnections implements ConnectionCounting {
     });
   }
 
-  /** The verdict (an admitted connection is counted), or undefined when the owner was asked. */
+  /**
+   * The verdict (an admitted connection is counted), or undefined when the owner was asked. The
+   * total limit is decided first, as one process decides it.
+   */
   private decide(addr: string, maxTotal: number, maxPerClient: number, exempt: boolean): ConnectionVerdict | undefined {
     const link = this.link();
     const g = link.gauges;
@@ -59,12 +68,13 @@ export class SharedConnections implements ConnectionCounting {
     if (total === 'full') return 'total';
     const key = clientKey(addr);
     const client = maxPerClient > 0 && !exempt ? g.check(key, maxPerClient, this.local.of(addr)) : 'ok';
-    if (client === 'full') return 'client';
-    if (total === 'ok' && client === 'ok') {
-      this.local.add(addr);
-      return 'ok';
-    }
-    if (total === 'ask') link.askGauge(TOTAL_KEY, maxTotal, this.local.open);
+    if (total === 'ok') {
+      if (client === 'full') return 'client';
+      if (client === 'ok') {
+        this.local.add(addr);
+        return 'ok';
+      }
+    } else link.askGauge(TOTAL_KEY, maxTotal, this.local.open);
     if (client === 'ask') link.askGauge(key, maxPerClient, this.local.of(addr));
     return undefined;
   }

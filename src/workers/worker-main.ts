@@ -62,6 +62,7 @@ function sharedLimits(m: Extract<OwnerMessage, { t: 'start' }>): { link: LimitLi
     send: (x) => send({ t: 'limit', m: x }),
     start: m.limits,
     gaugeUsed: (key) => connections.used(key),
+    gaugeLimit: (key) => connections.limitOf(key),
     bucket: (key, windowMs, now) => rates.local.bucketByKey(bucketKeyOf(key), windowMs, now),
   });
   const plugin: Plugin = {
