@@ -56,6 +56,15 @@ export class ConnectionLimiter implements ConnectionCounting {
   }
 }
 
+/** The `n` addresses with the most connections (the manager's busiest clients). */
+export function busiest(perClient: Record<string, number>, n = 20): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(perClient)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n),
+  );
+}
+
 /** Says yes once per key per interval. */
 export class LogThrottle {
   private readonly last = new Map<string, number>();

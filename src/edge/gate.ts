@@ -24,7 +24,7 @@ import { EdgeCounters } from './counters.js';
 import { DnsCache, doubleReverse, forwardLookup } from './dns-cache.js';
 import { GroupFile, HtpasswdFile, parseBasicAuth, type AuthResult } from './htpasswd.js';
 import { ConnectionLimiter, type ConnectionCounting } from './conn-limit.js';
-import { RateLimiter, type RateCounting } from './rate-limit.js';
+import { RateLimiter, type RateCounting, type RateLimitStats } from './rate-limit.js';
 
 export interface GateRequest {
   site: SiteModel;
@@ -152,6 +152,11 @@ export class Edge {
   /** One process's counts; worker processes put counts shared with the others here. */
   rates: RateCounting = new RateLimiter();
   connections: ConnectionCounting = new ConnectionLimiter();
+  /**
+   * The rate-limit figures and busiest clients of every worker process together, which the owner
+   * of worker processes keeps here (its own counts see no request).
+   */
+  summary?: { rates: RateLimitStats[]; clients: Record<string, number> };
   private readonly names: DnsCache;
   private readonly forwardDns: DnsCache;
   private readonly userFiles = new Map<string, HtpasswdFile>();

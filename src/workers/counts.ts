@@ -8,6 +8,7 @@ import type { MemberState } from '../balancer/member-state.js';
 import type { RuntimeState } from '../balancer/runtime.js';
 import type { MetricTallies } from '../manager/metrics/metrics.js';
 import type { LoadFigures } from '../manager/metrics/load-monitor.js';
+import type { EdgeView } from './edge-summary.js';
 
 /** Answers per status class, in order 1xx … 5xx. */
 export type ClassCounts = [number, number, number, number, number];
@@ -48,6 +49,8 @@ export interface CountsWire {
   metrics?: MetricTallies;
   /** The edge's refusal counters (EdgeCounters.snapshot: totals) and the connections it counts. */
   edge?: { counters: Record<string, number>; open: number };
+  /** Its rate-limit figures and busiest clients (edge-summary.ts), at most once a second. */
+  edgeView?: EdgeView;
   /** The worker's event-loop delay and GC pauses (about once a second, when the owner shows them). */
   load?: LoadFigures;
 }

@@ -18,6 +18,7 @@ import { PROTOCOL_VERSION, unwrap, wrap, type OwnerMessage, type WorkerMessage }
 import { ErrorRecovery } from './recovery.js';
 import { LimitLedger } from './limit-ledger.js';
 import { shareTarget } from './limit-share.js';
+import { keepGone, sumViews, type EdgeView } from './edge-summary.js';
 import { syncState, wireChange, type WireChange } from './state-sync.js';
 import { allCertificates, ChallengeWatch, watchCertificates } from './tls-mirror.js';
 
@@ -85,6 +86,8 @@ interface Slot {
   busy: Map<string, Map<string, number>>;
   /** The edge's counters as this worker last reported them. */
   edge?: { counters: Record<string, number>; open: number };
+  /** Its rate-limit figures and busiest clients as it last reported them. */
+  edgeView?: EdgeView;
   /** Its event-loop delay and GC pauses as it last reported them. */
   load?: LoadFigures;
   addresses: ListenerModel[];
@@ -131,6 +134,7 @@ export class WorkerPool {
   /** Figures of workers that are gone, so totals never go backwards. */
   private gone: ServerFigures = { ...ZERO };
   private goneEdge: Record<string, number> = {};
+  private readonly goneRates = new Map<string, { allowed: number; limited: number }>();
   private readonly reportMs: number;
   private readonly ackTimeoutMs: number;
   private readonly startTimeoutMs: number;
@@ -280,8 +284,9 @@ export class WorkerPool {
       case 'counts':
         absorbCounts(this.app.runtime, m.counts.balancers, slot.busy);
         if (m.counts.metrics) this.app.get(METRICS)?.addTallies(m.counts.metrics);
-        if (m.counts.edge) {
-          slot.edge = m.counts.edge;
+        if (m.counts.edgeView) slot.edgeView = m.counts.edgeView;
+        if (m.counts.edge || m.counts.edgeView) {
+          if (m.counts.edge) slot.edge = m.counts.edge;
           this.sumEdge();
         }
         slot.server = m.counts.server;
@@ -328,8 +333,9 @@ export class WorkerPool {
     this.limits.leave(slot.pid, reserveMs(this.app.config));
     forgetWorker(this.app.runtime, slot.busy);
     this.gone = add(this.gone, slot.server);
-    if (slot.edge) {
-      for (const [k, v] of Object.entries(slot.edge.counters)) this.goneEdge[k] = (this.goneEdge[k] ?? 0) + v;
+    if (slot.edgeView) keepGone(this.goneRates, slot.edgeView);
+    if (slot.edge || slot.edgeView) {
+      for (const [k, v] of Object.entries(slot.edge?.counters ?? {})) this.goneEdge[k] = (this.goneEdge[k] ?? 0) + v;
       this.sumEdge();
     }
     this.checkWaiters();
@@ -394,6 +400,10 @@ export class WorkerPool {
     const edge = this.app.server.edge;
     Object.assign(edge.counters, sum);
     edge.connections.open = open;
+    edge.summary = sumViews(
+      this.slots.flatMap((s) => (s.edgeView ? [s.edgeView] : [])),
+      this.goneRates,
+    );
   }
 
   // ---- State flowing to the workers ----

@@ -24,6 +24,8 @@ import type { CertificateStore } from '../tls/certificate-store.js';
 import { LimitLink } from './limit-link.js';
 import { bucketKeyOf } from './limit-share.js';
 import { SharedConnections, SharedRates } from './shared-limits.js';
+import type { EdgeView } from './edge-summary.js';
+import { busiest } from '../edge/conn-limit.js';
 
 function putCertificate(store: CertificateStore, names: string[], material: CertificateWire['material'] | undefined, logger: Logger): void {
   try {
@@ -102,6 +104,8 @@ class Worker {
   private others: Record<string, Record<string, number>> = {};
   private lastFigures = '';
   private lastEdge = '';
+  private lastEdgeView = '';
+  private edgeViewAt = 0;
   private timer?: NodeJS.Timeout;
   private stopping = false;
   private link?: LimitLink;
@@ -195,12 +199,20 @@ class Worker {
     const key = `${server.requests} ${server.inFlight} ${server.connections}`;
     const now = Date.now();
     const loadDue = this.load !== undefined && now - this.loadSentAt >= LOAD_REPORT_MS;
-    if (this.tally.empty && key === this.lastFigures && !edgeChanged && !force && !loadDue) return cb?.();
+    let edgeView: EdgeView | undefined;
+    if (now - this.edgeViewAt >= LOAD_REPORT_MS || force) {
+      this.edgeViewAt = now;
+      const v: EdgeView = { rates: edge.rates.snapshot(), clients: busiest(edge.connections.snapshot()) };
+      const viewKey = JSON.stringify(v);
+      if (viewKey !== this.lastEdgeView) edgeView = v;
+      this.lastEdgeView = viewKey;
+    }
+    if (this.tally.empty && key === this.lastFigures && !edgeChanged && !edgeView && !force && !loadDue) return cb?.();
     this.lastFigures = key;
     this.lastEdge = edgeKey;
     if (loadDue) this.loadSentAt = now;
     const load = loadDue ? this.load?.monitor.figures() : undefined;
-    send({ t: 'counts', counts: { balancers: this.tally.take(), server, metrics: this.metrics?.takeTallies(), edge: edgeChanged ? { counters, open: edge.connections.open } : undefined, load } }, cb);
+    send({ t: 'counts', counts: { balancers: this.tally.take(), server, metrics: this.metrics?.takeTallies(), edge: edgeChanged ? { counters, open: edge.connections.open } : undefined, edgeView, load } }, cb);
   }
 
   async onMessage(m: OwnerMessage): Promise<void> {

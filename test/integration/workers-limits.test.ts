@@ -72,7 +72,7 @@ async function workerPids(): Promise<string[]> {
   return (await lb.workers()).workers.map((w) => String(w.pid));
 }
 
-async function limitsApi(): Promise<{ counters: Record<string, number> }> {
+async function limitsApi(): Promise<{ counters: Record<string, number>; rateLimits: { rule: string; allowed: number; limited: number }[]; connections: { busiestClients: Record<string, number> } }> {
   return (await request(`${lb.manager}/api/limits`)).json();
 }
 
@@ -130,6 +130,8 @@ test('connections from one address spread over both workers: exactly maxConnecti
   assert.ok(spread, 'the kernel gave both workers connections of one address in some wave');
   // Counted as one process counts them (all workers together, reported within 100 ms).
   await until(async () => (await limitsApi()).counters.connectionsRefusedPerClient === refusedAll, `${refusedAll} refusals counted`, 10_000);
+  // The busiest clients: every worker's connections of an address together.
+  await until(async () => (await limitsApi()).connections.busiestClients['127.0.0.10'] === PER_CLIENT, 'the held connections among the busiest clients', 10_000);
   // Logged once a minute per address, by the worker that refused.
   const log = readFileSync(join(lb.dir, 'error.log'), 'utf8');
   assert.match(log, /refused a connection from 127\.0\.0\.10: 127\.0\.0\.10 has 10 connections open already \(maxConnectionsPerClient\)/);
@@ -184,5 +186,14 @@ test('a burst of requests on new connections from one address, over both workers
   console.log(`rate limit: ${passedByBurst.length} burst(s) of 60 requests from one address, passed: ${passedByBurst.join(', ')} (limit ${RATE}, overshoot ${Math.max(...passedByBurst) - RATE})`);
   assert.ok(spread, 'both workers let requests of one address pass in some burst');
   await until(async () => (await limitsApi()).counters.rateLimited === passedByBurst.length * 2 * RATE, 'the 429s counted', 10_000);
+  // The rule's figures, every worker's together.
+  await until(
+    async () => {
+      const r = (await limitsApi()).rateLimits.find((x) => x.rule === '/api 20/3600s');
+      return r?.allowed === passedByBurst.length * RATE && r.limited === passedByBurst.length * 2 * RATE;
+    },
+    'the rule figures of all workers',
+    10_000,
+  );
   assert.match(readFileSync(join(lb.dir, 'error.log'), 'utf8'), /refused GET \/api\/b0-\d+ from 127\.0\.1\.10: over the rate limit \/api 20\/3600s/);
 });

@@ -12,6 +12,7 @@ import { LimitLink } from '../../src/workers/limit-link.js';
 import { SharedConnections, SharedRates } from '../../src/workers/shared-limits.js';
 import { bucketKeyOf, clientKey, gaugeAllowance, shareTarget, SHARE_UNITS } from '../../src/workers/limit-share.js';
 import type { LimitToOwner, LimitToWorker } from '../../src/workers/protocol.js';
+import { keepGone, sumViews } from '../../src/workers/edge-summary.js';
 import { retryAfter, type Bucket } from '../../src/edge/rate-limit.js';
 import type { RateLimitModel } from '../../src/config/edge-model.js';
 
@@ -411,4 +412,12 @@ test('a worker that dies: its share of a rate limit is kept for two windows, the
   net.time += 2 * RULE.windowMs;
   net.ledger.tick(target);
   assert.equal(net.ledger.freeUnits, SHARE_UNITS - 2 * target);
+});
+
+test('edge summary: the rate figures and busiest clients of the workers added up, a gone worker\'s counts kept', () => {
+  const a = { rates: [{ rule: '/ 10/1s', allowed: 5, limited: 1, clients: 2 }], clients: { x: 3, y: 1 } };
+  const b = { rates: [{ rule: '/ 10/1s', allowed: 2, limited: 0, clients: 1 }], clients: { x: 2, z: 4 } };
+  const gone = new Map<string, { allowed: number; limited: number }>();
+  keepGone(gone, { rates: [{ rule: '/ 10/1s', allowed: 7, limited: 3, clients: 9 }], clients: {} });
+  assert.deepEqual(sumViews([a, b], gone), { rates: [{ rule: '/ 10/1s', allowed: 14, limited: 4, clients: 3 }], clients: { x: 5, z: 4, y: 1 } });
 });

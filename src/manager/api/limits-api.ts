@@ -4,6 +4,7 @@
 import type { StickyServer } from '../../proxy/server.js';
 import type { ManagerApiHandler } from '../deps.js';
 import { sendJson } from '../respond.js';
+import { busiest } from '../../edge/conn-limit.js';
 
 export function limitsHandler(server: StickyServer): ManagerApiHandler {
   return (req, res) => {
@@ -12,14 +13,12 @@ export function limitsHandler(server: StickyServer): ManagerApiHandler {
       return;
     }
     const e = server.edge;
-    const perClient = e.connections.snapshot();
-    const top = Object.entries(perClient)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 20);
+    // With worker processes, their figures added up (each worker's at most a second old).
+    const busiestClients = e.summary?.clients ?? busiest(e.connections.snapshot());
     sendJson(res, 200, {
       counters: e.counters.snapshot(),
-      rateLimits: e.rates.snapshot(),
-      connections: { counted: e.connections.open, busiestClients: Object.fromEntries(top) },
+      rateLimits: e.summary?.rates ?? e.rates.snapshot(),
+      connections: { counted: e.connections.open, busiestClients },
       limits: {
         maxConnections: server.config.edge.maxConnections,
         maxConnectionsPerClient: server.config.edge.maxConnectionsPerClient,
