@@ -1,8 +1,10 @@
 // One certificate order at a CA (RFC 8555) through acme-client: account, order, challenges,
 // finalize, download. The protocol is the library's (it retries badNonce at once and honours
-// Retry-After on 429 and 5xx); this module publishes the HTTP-01 answers while the CA looks and
-// says clearly why an order failed.
+// Retry-After on 429 and 5xx); this module publishes the answers while the CA looks (the HTTP-01
+// key authorization, or the TLS-ALPN-01 challenge certificate made by acme-client) and says
+// clearly why an order failed.
 import acme from 'acme-client';
+import type { AcmeChallengeType } from '../config/model.js';
 import type { Challenges } from './challenges.js';
 
 export type KeyType = 'rsa2048' | 'rsa3072' | 'rsa4096' | 'p256' | 'p384';
@@ -17,6 +19,8 @@ export interface OrderOptions {
   names: string[];
   keyType: KeyType;
   challenges: Challenges;
+  /** Challenge types answered, in order of preference; the first the CA offers is used. */
+  challengeTypes: readonly AcmeChallengeType[];
   /** Debug lines of the order's progress. */
   log?: (msg: string) => void;
 }
@@ -86,18 +90,32 @@ export async function orderCertificate(o: OrderOptions): Promise<OrderResult> {
     // The CA checks for itself; a self-check from here would go through this host's own DNS and
     // ports, which often differ from what the CA sees.
     skipChallengeVerification: true,
-    challengePriority: ['http-01'],
+    challengePriority: [...o.challengeTypes],
     termsOfServiceAgreed: o.agreeToTerms,
     challengeCreateFn: async (authz, challenge, keyAuthorization) => {
       const name = authz.identifier.value;
-      if (challenge.type !== 'http-01') {
-        throw new Error(`${name}: the CA offers no http-01 challenge, the one stickylb answers (offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
+      // acme-client's types name http-01 and dns-01 only; it handles tls-alpn-01 all the same.
+      const type = challenge.type as string;
+      if (type === 'http-01' && o.challengeTypes.includes('http-01')) {
+        o.challenges.add(challenge.token, keyAuthorization);
+        log(`${name}: answering http-01 at /.well-known/acme-challenge/${challenge.token}`);
+        return;
       }
-      o.challenges.add(challenge.token, keyAuthorization);
-      log(`${name}: answering http-01 at /.well-known/acme-challenge/${challenge.token}`);
+      if (type === 'tls-alpn-01' && o.challengeTypes.includes('tls-alpn-01')) {
+        // The challenge certificate (RFC 8737 §3): self-signed for the name, with the digest of
+        // the key authorization in its acmeIdentifier extension; an ECDSA key is made at once.
+        const key = await acme.crypto.createPrivateEcdsaKey('P-256');
+        const [, cert] = await acme.crypto.createAlpnCertificate(authz, keyAuthorization, key);
+        o.challenges.addAlpn(name, { certPem: cert.toString(), keyPem: key.toString() });
+        log(`${name}: answering tls-alpn-01 on the TLS listeners`);
+        return;
+      }
+      throw new Error(`${name}: the CA offers none of the challenges stickylb is set to answer (${o.challengeTypes.join(', ')}; offered: ${authz.challenges.map((c) => c.type).join(', ')})`);
     },
     challengeRemoveFn: async (authz, challenge) => {
-      if (challenge.type === 'http-01') o.challenges.remove(challenge.token);
+      const type = challenge.type as string;
+      if (type === 'http-01') o.challenges.remove(challenge.token);
+      else if (type === 'tls-alpn-01') o.challenges.removeAlpn(authz.identifier.value);
     },
   });
   return { keyPem, certPem, accountUrl };

@@ -313,6 +313,7 @@ export class Renewer extends EventEmitter {
         names: d.model.names,
         keyType: acme.keyType,
         challenges: this.challenges,
+        challengeTypes: acme.challenges,
         log: (m) => log.debug(m),
       });
       if (account?.url !== result.accountUrl) await store.writeAccount(acme.directory, { keyPem: accountKeyPem, url: result.accountUrl, contact: acme.contact });

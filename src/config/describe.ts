@@ -71,7 +71,8 @@ export interface Setup {
 function describeAcme(acme: AcmeModel): string[] {
   const w = acme.renewWindow;
   const renew = 'percent' in w ? `when ${w.percent}% of the lifetime is left` : `${formatRenewWindow(w)} before expiry`;
-  const how = `from ${acme.directory} (ACME, HTTP-01 on port 80), renewed ${renew}, kept in ${acme.storeDir}`;
+  const ways = acme.challenges.map((c) => (c === 'http-01' ? 'HTTP-01 on port 80' : 'TLS-ALPN-01 on port 443')).join(' or ');
+  const how = `from ${acme.directory} (ACME, ${ways}), renewed ${renew}, kept in ${acme.storeDir}`;
   return acme.domains.map((d) => `${d.names.join(', ')} ${how}`);
 }
 

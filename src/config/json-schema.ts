@@ -301,6 +301,7 @@ const descriptions = new Map<z.ZodType, Record<string, string>>([
       retryDelay: `Wait after a failed order, doubled for each failure in a row, at most a day (Apache MDRetryDelay): ${DURATION}. Default 60; 5 with defaults: apache (mod_md's).`,
       keyType: 'Key of the certificates: rsa2048, rsa3072, rsa4096, p256 or p384 (Apache MDPrivateKeys). Default rsa2048.',
       caCertificates: 'PEM file(s) of a private CA\'s root, trusted for the ACME server besides Node\'s CA store and NODE_EXTRA_CA_CERTS (never instead of them).',
+      challenges: 'Challenge types to answer, in order of preference: http-01 (on the plain-HTTP listeners, port 80 for the CA) and tls-alpn-01 (on the TLS listeners, port 443 for the CA) (Apache MDCAChallenges). Default [http-01].',
     },
   ],
 ]);

@@ -259,8 +259,13 @@ export interface AcmeModel {
   keyType: 'rsa2048' | 'rsa3072' | 'rsa4096' | 'p256' | 'p384';
   /** Absolute PEM files trusted for the CA's host besides Node's CA store (never instead of it). */
   caCertificates: string[];
+  /** Challenge types answered, in order of preference (MDCAChallenges). */
+  challenges: AcmeChallengeType[];
   domains: AcmeDomainModel[];
 }
+
+/** http-01: on the plain-HTTP listeners; tls-alpn-01 (RFC 8737): on the TLS listeners. */
+export type AcmeChallengeType = 'http-01' | 'tls-alpn-01';
 
 export interface ConfigModel {
   /** File the config came from, when it came from one. */

@@ -10,6 +10,7 @@ import { DEFAULT_RENEW_WINDOW, DEFAULT_RETRY_DELAY_MS, parseRenewWindow } from '
 export const ACME_DEFAULTS = {
   storeDir: 'md',
   keyType: 'rsa2048' as AcmeModel['keyType'],
+  challenges: ['http-01'] as readonly AcmeModel['challenges'][number][],
 };
 
 /** mod_md's first wait after a failed order (MDRetryDelay), for Apache syntax. */
@@ -53,6 +54,7 @@ export function resolveAcme(raw: RawAcme | undefined, source: ConfigModel['sourc
     retryDelayMs: durationMs(raw.retryDelay, apacheDefaults ? APACHE_RETRY_DELAY_MS : DEFAULT_RETRY_DELAY_MS),
     keyType: raw.keyType ?? ACME_DEFAULTS.keyType,
     caCertificates: files.map((f) => resolveConfigPath({ source }, f)),
+    challenges: raw.challenges ? [...new Set(raw.challenges)] : [...ACME_DEFAULTS.challenges],
     domains,
   };
 }

@@ -479,6 +479,16 @@ export function resolveConfig(raw: RawConfig, opts: { source?: string; sourceMap
     const protocols = resolveProtocols(l, tls !== undefined, `listen[${i}]`, diags);
     return { ...(tls ? { tls } : {}), ...(protocols ? { protocols } : {}) };
   });
+  if (acme?.challenges.includes('tls-alpn-01') && !listenerTls.some((l) => l.tls)) {
+    // TLS-ALPN-01 is answered in the TLS handshake: without a TLS listener nothing can answer it.
+    const alone = acme.challenges.length === 1;
+    diags.push({
+      severity: alone ? 'error' : 'warning',
+      path: 'acme.challenges',
+      message: `acme.challenges: tls-alpn-01 is answered on TLS listeners (the CA connects to port 443), and no listener has tls${alone ? '; add one, or answer http-01' : `: only ${acme.challenges.filter((c) => c !== 'tls-alpn-01').join(', ')} will be answered`}`,
+      code: 'acme-challenge',
+    });
+  }
 
   const errors = diags.filter((d) => d.severity === 'error');
   if (errors.length) {

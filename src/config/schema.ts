@@ -339,6 +339,8 @@ export const acmeSchema = z
     retryDelay: durationSchema.optional(),
     keyType: z.enum(['rsa2048', 'rsa3072', 'rsa4096', 'p256', 'p384']).optional(),
     caCertificates: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+    /** Challenge types to answer, in order of preference (the CA picks among those it offers). */
+    challenges: z.array(z.enum(['http-01', 'tls-alpn-01'])).min(1).optional(),
   })
   .strict();
 

@@ -117,7 +117,7 @@ export class StickyServer extends EventEmitter {
     () => this.config,
     () => this.logger,
   );
-  /** Answers to a CA's HTTP-01 challenges, set while certificates are managed (src/acme). */
+  /** Answers to a CA's challenges (HTTP-01, TLS-ALPN-01), set while certificates are managed (src/acme). */
   challenges?: ChallengeAnswers;
   private servers: ServedListener[] = [];
   /** Names whose certificates came from the config's files. */
@@ -244,6 +244,7 @@ export class StickyServer extends EventEmitter {
       // The header timeout of the listener's HTTP/1.1 side covers the handshake as well.
       handshakeTimeoutMs: this.headerTimeoutMs(),
       logger: this.logger,
+      challenges: () => this.challenges,
     };
   }
 

@@ -1,15 +1,19 @@
 // The TLS side of a listener: an https.Server whose raw connections are first peeked at (a TLS
 // handshake starts with 0x16; anything else is plain HTTP sent to the HTTPS port and gets a 400
 // that says so, as nginx answers), whose handshakes are cut when they stall, which answers SNI
-// from the certificate store and offers h2 and http/1.1 over ALPN. Decrypted connections are
-// handed on by the caller ('secureConnection'); this file owns no request handling.
+// from the certificate store and offers h2 and http/1.1 over ALPN. While a CA validates a name
+// with TLS-ALPN-01, its connections are answered with the challenge certificate instead
+// (alpn-challenge.ts). Decrypted connections are handed on by the caller ('secureConnection');
+// this file owns no request handling.
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { HttpProtocol } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
 import { rawErrorResponse } from '../proxy/errors.js';
+import type { ChallengeAnswers } from '../acme/challenges.js';
 import type { CertificateStore } from './certificate-store.js';
+import { alpnChallengeFor, answerAlpnChallenge, firstRecord, readHello } from './alpn-challenge.js';
 import { secureContextOptions, type TlsPolicy } from './policy.js';
 
 /** The first byte of a TLS record carrying a handshake (a ClientHello). */
@@ -26,6 +30,8 @@ export interface TlsFrontOptions {
   /** Time allowed from accepting the connection until the handshake is done. */
   handshakeTimeoutMs: number;
   logger: Logger;
+  /** The answers to a CA's challenges, while certificates are managed (TLS-ALPN-01 is answered here). */
+  challenges?: () => ChallengeAnswers | undefined;
 }
 
 /** ALPN names offered, in the listener's order (HTTP/1.1 always, h2 when asked for). */
@@ -87,14 +93,42 @@ export class TlsFront {
     raw.on('error', () => raw.destroy());
     raw.once('data', (first: Buffer) => {
       raw.pause();
-      raw.unshift(first);
       if (first[0] === TLS_HANDSHAKE) {
+        const challenges = this.options.challenges?.();
+        if (challenges !== undefined && challenges.alpnOpen > 0) {
+          this.screen(raw, first, challenges);
+          return;
+        }
+        raw.unshift(first);
         this.tlsAccept.call(this.server, raw);
         return;
       }
+      raw.unshift(first);
       this.options.logger.info({ client: raw.remoteAddress }, `refused plain HTTP on a TLS listener (${this.where()})`);
       raw.end(rawErrorResponse(400, PLAIN_HTTP_TEXT));
       raw.destroySoon();
+    });
+  }
+
+  /**
+   * While a TLS-ALPN-01 validation is open: the CA's connections (acme-tls/1 for a name under
+   * validation) get the challenge certificate, every other one the ordinary handshake.
+   */
+  private screen(raw: Socket, first: Buffer, challenges: ChallengeAnswers): void {
+    firstRecord(raw, first, (record) => {
+      void readHello(record).then((hello) => {
+        if (raw.destroyed) return;
+        raw.unshift(record);
+        const context = hello && alpnChallengeFor(hello, challenges);
+        if (context === undefined) {
+          this.tlsAccept.call(this.server, raw);
+          return;
+        }
+        answerAlpnChallenge(raw, context, (ok) => {
+          clearHandshakeTimer(raw);
+          this.options.logger.info({ client: raw.remoteAddress, name: hello!.serverName }, `TLS-ALPN-01: ${ok ? 'answered' : 'could not answer'} the validation of ${hello!.serverName} with its challenge certificate`);
+        });
+      });
     });
   }
 

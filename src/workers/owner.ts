@@ -141,7 +141,10 @@ export class WorkerPool {
   private readonly startedAt = Date.now();
   private readonly onChange = (c: StateChange) => this.queue(c);
   private unwatchCertificates?: () => void;
-  private readonly challenges = new ChallengeWatch((token, keyAuthorization) => this.broadcast({ t: 'challenge', token, keyAuthorization }));
+  private readonly challenges = new ChallengeWatch(
+    (token, keyAuthorization) => this.broadcast({ t: 'challenge', token, keyAuthorization }),
+    (name, material) => this.broadcast({ t: 'alpn-challenge', name, material }),
+  );
   /** The balancer-wide counts of the edge's per-address and total limits (limit-ledger.ts). */
   private readonly limits = new LimitLedger({
     send: (pid, m) => {
@@ -318,6 +321,7 @@ export class WorkerPool {
       reportMs: this.reportMs,
       certificates: allCertificates(this.app.server.certificates),
       challenges: [...this.challenges.open],
+      alpnChallenges: [...this.challenges.alpnOpen],
       limits: this.limits.join(slot.pid, shareTarget(this.count)),
     });
   }

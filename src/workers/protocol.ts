@@ -7,6 +7,7 @@
 // worker → owner: hello, ready (listening), ack (changes applied up to a number), failure (a
 // member failed: sent at once), counts (batched counters), limit (shared limits), reloaded,
 // reopened.
+import type { AlpnMaterial } from '../acme/challenges.js';
 import type { ConfigModel, ListenerModel } from '../config/model.js';
 import type { SyncState, WireChange } from './state-sync.js';
 import type { CountsWire } from './counts.js';
@@ -18,7 +19,7 @@ export interface CertificateWire {
 }
 
 /** Bumped when a message changes shape: an owner refuses workers that speak another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /**
  * Limits shared by the workers, worker → owner (limit-book.ts is the worker's side,
@@ -77,6 +78,8 @@ export type OwnerMessage =
       certificates: CertificateWire[];
       /** Open ACME HTTP-01 challenges: token → key authorization. */
       challenges: [string, string][];
+      /** Open ACME TLS-ALPN-01 challenges: name → challenge certificate and key. */
+      alpnChallenges: [string, AlpnMaterial][];
       limits: LimitStart;
     }
   | { t: 'changes'; seq: number; changes: WireChange[] }
@@ -84,6 +87,7 @@ export type OwnerMessage =
   | { t: 'reload'; seq: number; config: ConfigModel; state: SyncState }
   | { t: 'certificate'; names: string[]; material?: CertificateWire['material'] }
   | { t: 'challenge'; token: string; keyAuthorization?: string }
+  | { t: 'alpn-challenge'; name: string; material?: AlpnMaterial }
   | { t: 'limit'; m: LimitToWorker }
   | { t: 'reopen' }
   | { t: 'stop'; graceMs: number };

@@ -1,9 +1,9 @@
 // TLS material that only the owner obtains, mirrored into every worker: certificates the owner's
 // store gets at run time (ACME's, and a temporary one until the first arrives) and the answers to
-// a CA's HTTP-01 challenges, which may reach any worker. Certificate files named in the config
-// are read by each worker itself, as a single process reads them.
+// a CA's HTTP-01 and TLS-ALPN-01 challenges, which may reach any worker. Certificate files named
+// in the config are read by each worker itself, as a single process reads them.
 import type { CertificateStore, StoredCertificate } from '../tls/certificate-store.js';
-import { Challenges } from '../acme/challenges.js';
+import { Challenges, type AlpnMaterial } from '../acme/challenges.js';
 import type { CertificateWire } from './protocol.js';
 
 export function certificateWire(e: StoredCertificate): CertificateWire {
@@ -36,28 +36,39 @@ export function watchCertificates(store: CertificateStore, send: (names: string[
   return () => store.off('change', onChange);
 }
 
-/** The open challenges of the owner, kept from its Challenges' events. */
+/** The open challenges of the owner (both kinds), kept from its Challenges' events. */
 export class ChallengeWatch {
   readonly open = new Map<string, string>();
+  readonly alpnOpen = new Map<string, AlpnMaterial>();
   private source?: Challenges;
   private readonly onChange = (token: string, ka: string | undefined) => {
     if (ka === undefined) this.open.delete(token);
     else this.open.set(token, ka);
     this.send(token, ka);
   };
+  private readonly onAlpn = (name: string, material: AlpnMaterial | undefined) => {
+    if (material === undefined) this.alpnOpen.delete(name);
+    else this.alpnOpen.set(name, material);
+    this.sendAlpn(name, material);
+  };
 
-  constructor(private readonly send: (token: string, keyAuthorization: string | undefined) => void) {}
+  constructor(
+    private readonly send: (token: string, keyAuthorization: string | undefined) => void,
+    private readonly sendAlpn: (name: string, material: AlpnMaterial | undefined) => void,
+  ) {}
 
   /** Follows the server's challenges (set while certificates are managed; may change on reload). */
   follow(challenges: unknown): void {
     const next = challenges instanceof Challenges ? challenges : undefined;
     if (next === this.source) return;
-    this.source?.off('change', this.onChange);
+    this.close();
     this.source = next;
     next?.on('change', this.onChange);
+    next?.on('alpn', this.onAlpn);
   }
 
   close(): void {
     this.source?.off('change', this.onChange);
+    this.source?.off('alpn', this.onAlpn);
   }
 }

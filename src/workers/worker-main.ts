@@ -115,7 +115,7 @@ class Worker {
   /** Event-loop delay and GC pauses, sampled while the owner shows them (server-status, metrics). */
   private load?: ReturnType<typeof useLoadMonitor>;
   private loadSentAt = 0;
-  /** HTTP-01 answers of the owner's ACME orders, when certificates are managed. */
+  /** HTTP-01 and TLS-ALPN-01 answers of the owner's ACME orders, when certificates are managed. */
   private challenges?: Challenges;
   index = 0;
   /** How long in-flight requests may take when the worker stops on a signal of its own. */
@@ -131,9 +131,10 @@ class Worker {
     this.instrumentAll();
     runtime.events.on('reload', () => this.instrumentAll());
     applySyncState(runtime, m.state);
-    if (config.acme || m.challenges.length) {
+    if (config.acme || m.challenges.length || m.alpnChallenges.length) {
       this.challenges = new Challenges();
       for (const [token, ka] of m.challenges) this.challenges.add(token, ka);
+      for (const [name, material] of m.alpnChallenges) this.challenges.addAlpn(name, material);
     }
     const limits = sharedLimits(m);
     this.link = limits.link;
@@ -238,6 +239,11 @@ class Worker {
         if (!this.challenges && this.app) this.app.server.challenges = this.challenges = new Challenges();
         if (m.keyAuthorization === undefined) this.challenges?.remove(m.token);
         else this.challenges?.add(m.token, m.keyAuthorization);
+        return;
+      case 'alpn-challenge':
+        if (!this.challenges && this.app) this.app.server.challenges = this.challenges = new Challenges();
+        if (m.material === undefined) this.challenges?.removeAlpn(m.name);
+        else this.challenges?.addAlpn(m.name, m.material);
         return;
       case 'reopen':
         await this.logs()?.reopen();

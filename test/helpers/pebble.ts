@@ -1,6 +1,6 @@
 // A real ACME CA for tests: Debian's pebble, with pebble-challtestsrv as its DNS server (every
 // name resolves to 127.0.0.1), on free ports of 127.0.0.1. The CA validates HTTP-01 challenges for
-// real, on `httpPort` (the test's plain-HTTP listener). Its own HTTPS API uses a certificate made
+// real, on `httpPort` (the test's plain-HTTP listener), and TLS-ALPN-01 ones on `tlsPort`. Its own HTTPS API uses a certificate made
 // here with openssl; tests trust it for the ACME client only (acme.caCertificates).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -28,6 +28,8 @@ export interface Pebble {
 export interface PebbleOptions {
   /** Port pebble sends HTTP-01 validation requests to. */
   httpPort: number;
+  /** Port pebble makes its TLS-ALPN-01 validation handshakes on (default: a free port nobody listens on). */
+  tlsPort?: number;
   /** Lifetime of the certificates it issues, in seconds (pebble's default is about five years). */
   validitySeconds?: number;
   /** More environment (PEBBLE_*). */
@@ -128,7 +130,7 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
       certificate: cert,
       privateKey: key,
       httpPort: opts.httpPort,
-      tlsPort: await freeTcpPort(),
+      tlsPort: opts.tlsPort ?? (await freeTcpPort()),
       ocspResponderURL: '',
       externalAccountBindingRequired: false,
       ...(opts.validitySeconds ? { certificateValidityPeriod: opts.validitySeconds } : {}),

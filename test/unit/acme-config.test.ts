@@ -124,7 +124,7 @@ test('mod_md: what stickylb cannot do is an error with the line and the accepted
   assert.deepEqual(errors, [
     '/etc/stickylb/a.conf:1: error: MDomain *.example.org: *.example.org: a wildcard certificate needs the dns-01 challenge, which stickylb cannot answer (expected MDomain NAME [NAME …] [auto|manual])',
     '/etc/stickylb/a.conf:2: error: MDomain 192.0.2.1: 192.0.2.1: certificates are managed for DNS names, not addresses (expected MDomain NAME [NAME …] [auto|manual])',
-    '/etc/stickylb/a.conf:3: error: MDCAChallenges dns-01: stickylb answers the http-01 challenge only (not dns-01) (expected MDCAChallenges http-01)',
+    '/etc/stickylb/a.conf:3: error: MDCAChallenges dns-01: stickylb answers the http-01 and tls-alpn-01 challenges (not dns-01) (expected MDCAChallenges tls-alpn-01|http-01 [tls-alpn-01|http-01])',
     '/etc/stickylb/a.conf:4: error: MDPrivateKeys RSA 2048 secp256r1: one key type: RSA 2048, 3072 or 4096, secp256r1 or secp384r1 (several key types per domain are not supported) (expected MDPrivateKeys RSA [2048|3072|4096] | secp256r1 | secp384r1)',
     '/etc/stickylb/a.conf:5: error: MDCertificateAuthority https://a.example/dir https://b.example/dir: stickylb uses one CA; give one URL or name (mod_md tries several in turn) (expected MDCertificateAuthority URL|letsencrypt|letsencrypt-test|buypass|buypass-test)',
     '/etc/stickylb/a.conf:6: error: MDCertificateAgreement maybe: "maybe" is not "accepted" (expected MDCertificateAgreement accepted)',
@@ -164,6 +164,7 @@ test('YAML acme block: CA names, paths from the config folder, renew window in w
     retryDelayMs: 120_000,
     keyType: 'rsa2048',
     caCertificates: ['/srv/lb/pebble-ca.pem'],
+    challenges: ['http-01'],
     domains: [{ names: ['example.org'] }, { names: ['shop.example.org', 'www.shop.example.org'] }],
   });
   assert.deepEqual(yaml({ acme: { domains: ['a.example'], renewWindow: '25%' } }).model!.acme!.renewWindow, { percent: 25 });
@@ -190,10 +191,51 @@ test('check warns when the CA will most likely refuse: terms not accepted, nothi
   assert.deepEqual(lines, [
     "/etc/stickylb/a.conf:2: warning: automatic certificates: the CA's terms of service are not accepted; Let's Encrypt and most CAs issue nothing without it (MDCertificateAgreement accepted; acme.agreeToTerms: true)",
     '/etc/stickylb/a.conf:2: info: automatic certificates: no contact address, so the CA cannot warn you about expiring certificates or changes of its terms (MDContactEmail or ServerAdmin; acme.contact)',
-    '/etc/stickylb/a.conf:2: warning: automatic certificates: the CA fetches its HTTP-01 challenge from port 80 of each name, and stickylb listens on 8080: forward port 80 to a plain-HTTP listener of stickylb, or listen on 80',
+    '/etc/stickylb/a.conf:2: warning: automatic certificates: the CA fetches its HTTP-01 challenge from port 80 (a plain-HTTP listener) of each name, and stickylb listens on 8080: forward port 80 to a plain-HTTP listener of stickylb, or listen on 80',
   ]);
   const good = parseApacheConfig('Listen 80\nMDomain example.org\nMDContactEmail a@example.org\nMDCertificateAgreement accepted', '/etc/stickylb/a.conf', noFs, {});
   assert.deepEqual(lintConfig(validateConfig(good.raw), { raw: good.raw, sourceMap: good.sourceMap }), []);
+});
+
+test('challenge types: acme.challenges in YAML; MDCAChallenges and Protocols … acme-tls/1 as mod_md chooses them', () => {
+  const tlsListen = [{ port: 443, tls: true }, 80];
+  // YAML: http-01 unless asked; the order is the preference.
+  assert.deepEqual(yaml({ acme: { domains: ['example.org'] } }).model!.acme!.challenges, ['http-01']);
+  assert.deepEqual(yaml({ listen: tlsListen, serverName: 'example.org', acme: { domains: ['example.org'], challenges: ['tls-alpn-01', 'http-01'] } }).model!.acme!.challenges, ['tls-alpn-01', 'http-01']);
+  assert.deepEqual(yaml({ listen: [80], acme: { domains: ['example.org'], challenges: ['tls-alpn-01'] } }).errors, [
+    '/srv/lb/stickylb.yaml: error: acme.challenges: tls-alpn-01 is answered on TLS listeners (the CA connects to port 443), and no listener has tls; add one, or answer http-01',
+  ]);
+  assert.deepEqual(yaml({ acme: { domains: ['example.org'], challenges: ['dns-01'] } }).errors, ['/srv/lb/stickylb.yaml: error: acme.challenges[0]: "dns-01" is not accepted (accepted: http-01, tls-alpn-01)']);
+
+  const vhost = (protocols: string, extra: string[] = []) =>
+    apache(['Listen 80', 'Listen 443', 'MDomain example.org', 'MDCertificateAgreement accepted', ...extra, '<VirtualHost *:443>', '  ServerName example.org', '  SSLEngine on', `  ${protocols}`, '</VirtualHost>'].join('\n'));
+  // mod_md's default tries tls-alpn-01 first once Protocols offers acme-tls/1; acme-tls/1 is no HTTP protocol of the listener.
+  const auto = vhost('Protocols h2 http/1.1 acme-tls/1');
+  assert.deepEqual(auto.errors, []);
+  assert.deepEqual(auto.model!.acme!.challenges, ['tls-alpn-01', 'http-01']);
+  assert.deepEqual(auto.model!.listeners.find((l) => l.port === 443)!.protocols, ['h2', 'http/1.1']);
+  assert.ok(auto.messages.includes('/etc/stickylb/a.conf:8: info: Protocols … acme-tls/1: the CA may validate the managed names with tls-alpn-01 on the TLS listeners (port 443 for the CA), else http-01, as mod_md does'), auto.messages.join('\n'));
+  // Without acme-tls/1, as mod_md: http-01 only.
+  assert.deepEqual(vhost('Protocols h2 http/1.1').model!.acme!.challenges, ['http-01']);
+  // MDCAChallenges chooses, in its order; what stickylb does not answer is said.
+  assert.deepEqual(vhost('Protocols h2 http/1.1 acme-tls/1', ['MDCAChallenges tls-alpn-01']).model!.acme!.challenges, ['tls-alpn-01']);
+  const mixed = vhost('Protocols h2 http/1.1 acme-tls/1', ['MDCAChallenges dns-01 http-01 tls-alpn-01']);
+  assert.deepEqual(mixed.model!.acme!.challenges, ['http-01', 'tls-alpn-01']);
+  assert.ok(mixed.messages.includes('/etc/stickylb/a.conf:5: warning: MDCAChallenges: stickylb answers http-01 and tls-alpn-01 (dns-01 is not used)'), mixed.messages.join('\n'));
+  const noProtocol = vhost('Protocols h2 http/1.1', ['MDCAChallenges tls-alpn-01 http-01']);
+  assert.deepEqual(noProtocol.model!.acme!.challenges, ['http-01']);
+  assert.ok(noProtocol.messages.includes('/etc/stickylb/a.conf:5: warning: MDCAChallenges: tls-alpn-01 needs acme-tls/1 in a Protocols line, as in mod_md; only http-01 is answered'), noProtocol.messages.join('\n'));
+  const only = vhost('Protocols h2 http/1.1', ['MDCAChallenges tls-alpn-01']);
+  assert.ok(only.messages.includes('/etc/stickylb/a.conf:5: error: MDCAChallenges tls-alpn-01: tls-alpn-01 needs acme-tls/1 in a Protocols line (Protocols h2 http/1.1 acme-tls/1), as in mod_md; add it, or answer http-01'), only.messages.join('\n'));
+
+  // check: a TLS listener on 443 is what tls-alpn-01 needs; describe says how.
+  const alpnOnly = yaml({ listen: [{ port: 443, tls: true }], serverName: 'example.org', acme: { domains: ['example.org'], challenges: ['tls-alpn-01'], agreeToTerms: true, contact: 'a@example.org' } }).model!;
+  assert.deepEqual(lintConfig(alpnOnly, {}).map(formatDiagnostic), []);
+  assert.match(renderSetup(describeConfig(alpnOnly)), /\(ACME, TLS-ALPN-01 on port 443\)/);
+  const elsewhere = yaml({ listen: [{ port: 8443, tls: true }], serverName: 'example.org', acme: { domains: ['example.org'], challenges: ['tls-alpn-01'], agreeToTerms: true, contact: 'a@example.org' } }).model!;
+  assert.deepEqual(lintConfig(elsewhere, {}).map((d) => d.message), [
+    'automatic certificates: the CA connects for its TLS-ALPN-01 challenge to port 443 (a TLS listener) of each name, and stickylb listens on 8443: forward port 443 to a TLS listener of stickylb, or listen on 443 with tls',
+  ]);
 });
 
 test('check describes the managed domains: names, CA, renewal, store', () => {

@@ -22,6 +22,7 @@ function model(storeDir: string): AcmeModel {
     retryDelayMs: 60_000,
     keyType: 'p256',
     caCertificates: [],
+    challenges: ['http-01'],
     domains: [{ names: ['a.example'] }],
   };
 }

@@ -17,7 +17,7 @@ const USAGE: Record<string, string> = {
   MDStoreDir: 'MDStoreDir DIRECTORY',
   MDRenewWindow: 'MDRenewWindow 33%|21d|12h',
   MDPrivateKeys: 'MDPrivateKeys RSA [2048|3072|4096] | secp256r1 | secp384r1',
-  MDCAChallenges: 'MDCAChallenges http-01',
+  MDCAChallenges: 'MDCAChallenges tls-alpn-01|http-01 [tls-alpn-01|http-01]',
   MDRetryDelay: 'MDRetryDelay 5s|1m|…',
   MDMembers: 'MDMembers auto|manual',
   MDRequireHttps: 'MDRequireHttps off|temporary|permanent',
@@ -40,6 +40,8 @@ export class MdCollector {
   private readonly vhostAdmins: { names: () => string[]; admin: Located<string> }[] = [];
   private membersAuto = true;
   private requireHttps?: Located<'temporary' | 'permanent'>;
+  /** MDCAChallenges: the types stickylb answers, in the order given. */
+  private challenges?: Located<('http-01' | 'tls-alpn-01')[]>;
 
   constructor(private readonly diagnostics: Diagnostic[]) {}
 
@@ -140,11 +142,13 @@ export class MdCollector {
       }
       case 'MDCAChallenges': {
         if (!d.args.length) return this.invalid(d, name, 'needs a challenge type');
-        // stickylb answers http-01 (on every listener); the list must allow it.
+        // stickylb answers http-01 (on every listener) and tls-alpn-01 (on the TLS listeners).
         const types = d.args.map((a) => a.toLowerCase());
-        const others = types.filter((t) => t !== 'http-01');
-        if (!types.includes('http-01')) return this.invalid(d, name, `stickylb answers the http-01 challenge only (not ${others.join(', ')})`);
-        if (others.length) this.diag(d, 'warning', `MDCAChallenges: stickylb answers http-01 only (${others.join(', ')} is not used)`, 'unsupported-value');
+        const answered = [...new Set(types.filter((t): t is 'http-01' | 'tls-alpn-01' => t === 'http-01' || t === 'tls-alpn-01'))];
+        const others = types.filter((t) => t !== 'http-01' && t !== 'tls-alpn-01');
+        if (!answered.length) return this.invalid(d, name, `stickylb answers the http-01 and tls-alpn-01 challenges (not ${others.join(', ')})`);
+        if (others.length) this.diag(d, 'warning', `MDCAChallenges: stickylb answers http-01 and tls-alpn-01 (${others.join(', ')} is not used)`, 'unsupported-value');
+        this.challenges = { value: answered, at: locOf(d) };
         return;
       }
       case 'MDRequireHttps': {
@@ -211,12 +215,17 @@ export class MdCollector {
    * answers to one of a domain's names brings its other names into the domain) and for
    * MDRequireHttps (the hosts of managed names redirect plain HTTP to HTTPS).
    */
-  emit(out: RawBuilder, sites: { base: (string | number)[]; names: string[] }[]): void {
+  /**
+   * Writes the raw config's `acme` object. `acmeTls`: where a Protocols line lists acme-tls/1, as
+   * mod_md requires for TLS-ALPN-01.
+   */
+  emit(out: RawBuilder, sites: { base: (string | number)[]; names: string[] }[], acmeTls?: Loc): void {
     const vhosts = sites.map((s) => s.names);
     if (!this.domains.length) {
       for (const [key, v] of this.settings) {
         this.diag(v.at, 'warning', `${v.at.directive}: no MDomain, so no certificate is managed (${key} is unused)`, 'md-unused');
       }
+      if (this.challenges) this.diag(this.challenges.at, 'warning', 'MDCAChallenges: no MDomain, so no certificate is managed (challenges is unused)', 'md-unused');
       if (this.requireHttps) this.diag(this.requireHttps.at, 'warning', 'MDRequireHttps: no MDomain, so nothing is redirected', 'md-unused');
       return;
     }
@@ -244,6 +253,7 @@ export class MdCollector {
     out.set(['acme'], {}, first);
     domains.forEach((dom, i) => out.set(['acme', 'domains', i], dom.names, dom.at));
     for (const [key, v] of this.settings) out.set(['acme', key], v.value, v.at);
+    this.emitChallenges(out, acmeTls);
     if (this.requireHttps) {
       // mod_md: temporary is a 302; permanent a 301 with HSTS for half a year. The CA's challenge
       // requests are still answered over plain HTTP. The main server's settings reach every virtual
@@ -266,5 +276,31 @@ export class MdCollector {
         this.diag(admin.at, 'info', `ServerAdmin ${admin.value} is the contact of the ACME account (no MDContactEmail)`, 'md-contact');
       }
     }
+  }
+
+  /**
+   * The challenge types, as mod_md chooses them: those MDCAChallenges lists (default: tls-alpn-01,
+   * then http-01), tls-alpn-01 only where a Protocols line offers acme-tls/1.
+   */
+  private emitChallenges(out: RawBuilder, acmeTls: Loc | undefined): void {
+    const c = this.challenges;
+    if (c === undefined) {
+      // mod_md's default list starts with tls-alpn-01, which it uses once Protocols allows it.
+      if (acmeTls) {
+        out.set(['acme', 'challenges'], ['tls-alpn-01', 'http-01'], acmeTls);
+        this.diag(acmeTls, 'info', 'Protocols … acme-tls/1: the CA may validate the managed names with tls-alpn-01 on the TLS listeners (port 443 for the CA), else http-01, as mod_md does', 'md-challenges');
+      }
+      return;
+    }
+    let types = c.value;
+    if (types.includes('tls-alpn-01') && !acmeTls) {
+      types = types.filter((t) => t !== 'tls-alpn-01');
+      if (!types.length) {
+        this.diag(c.at, 'error', `MDCAChallenges ${c.value.join(' ')}: tls-alpn-01 needs acme-tls/1 in a Protocols line (Protocols h2 http/1.1 acme-tls/1), as in mod_md; add it, or answer http-01`, 'invalid-value');
+        return;
+      }
+      this.diag(c.at, 'warning', `MDCAChallenges: tls-alpn-01 needs acme-tls/1 in a Protocols line, as in mod_md; only ${types.join(', ')} is answered`, 'md-challenges');
+    }
+    out.set(['acme', 'challenges'], types, c.at);
   }
 }

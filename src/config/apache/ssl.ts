@@ -125,10 +125,11 @@ export const sslHandlers: Record<string, Handler> = {
   },
   Protocols(t, d, acc) {
     if (!t.wantArgs(d, 1, Infinity)) return;
-    const known = ['h2', 'h2c', 'http/1.1'];
+    // acme-tls/1 is mod_md's: it lets the ACME CA validate names with TLS-ALPN-01 (md.ts reads it).
+    const known = ['h2', 'h2c', 'http/1.1', 'acme-tls/1'];
     const list = d.args.map((a) => a.toLowerCase());
     const unknown = list.filter((p) => !known.includes(p));
-    if (unknown.length) return t.invalid(d, `unknown protocol ${unknown.join(', ')} (accepted: h2, h2c, http/1.1)`);
+    if (unknown.length) return t.invalid(d, `unknown protocol ${unknown.join(', ')} (accepted: h2, h2c, http/1.1, acme-tls/1)`);
     if (!list.includes('http/1.1')) t.diag(d, 'warning', `Protocols ${d.args.join(' ')}: without http/1.1, clients that speak only HTTP/1.1 still get it (stickylb always serves HTTP/1.1)`, 'protocols-http1');
     acc.protocols = { value: list, at: locOf(d) };
   },
@@ -272,6 +273,8 @@ export function emitListeners(t: SslTools, out: RawBuilder, listen: Located<stri
           continue;
         }
         if (p === 'h2c' && tls) continue;
+        // Not an HTTP protocol: TLS-ALPN-01 is answered in the handshake (acme.challenges).
+        if (p === 'acme-tls/1') continue;
         protocols.add(p);
       }
     }

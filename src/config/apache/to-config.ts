@@ -532,9 +532,11 @@ class Converter implements Conversion {
       out.set(site.base, {}, site.at!);
       this.emitSite(out, site);
     });
+    const acmeTls = [this.main, ...this.vhosts].map((s) => s.ssl.protocols).find((p) => p?.value.includes('acme-tls/1'))?.at;
     this.md.emit(
       out,
       [this.main, ...this.vhosts].map((s) => ({ base: s.base, names: [s.serverName?.value ?? '', ...s.serverAliases.map((a) => a.value)].filter(Boolean) })),
+      acmeTls,
     );
     this.logFormats.forEach((f, nick) => out.set(['logFormats', nick], f.value, f.at));
     if (this.errorLog.path) out.set(['errorLog', 'path'], this.errorLog.path.value, this.errorLog.path.at);
