@@ -607,8 +607,9 @@ try {
   }
   // `--repeat N`: N rounds, each running every selected proxy once, so that a noisy stretch of
   // the machine falls on all of them; the tables give each figure's median over the rounds.
+  // Every other round runs the setups in reverse order, so that none always runs first or last.
   for (let round = 0; round < REPEAT; round++)
-  for (const p of proxies) {
+  for (const p of round % 2 ? [...proxies].reverse() : proxies) {
     if (!selected(p)) continue;
     const port = await freePort();
     const child = await p.start(port);
@@ -665,7 +666,7 @@ try {
   }
   // HTTPS: stickylb, HAProxy and nginx terminating TLS (scripts/bench-https.mjs).
   if (!only || only.has('https')) {
-    httpsResults = await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']), proxyCpus: PROXY_CPUS, loadCpus: LOAD_CPUS });
+    for (let round = 0; round < REPEAT; round++) httpsResults.push(...(await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']), proxyCpus: PROXY_CPUS, loadCpus: LOAD_CPUS })));
   }
 } finally {
   for (const c of children) {
@@ -733,6 +734,7 @@ function collapse(list, keyOf) {
 }
 results.splice(0, results.length, ...collapse(results, (r) => r.name));
 openResults.splice(0, openResults.length, ...collapse(openResults, (r) => `${r.name} ${r.rate}`));
+httpsResults = collapse(httpsResults, (r) => `${r.proxy} | ${r.scenario}`);
 if (REPEAT > 1) console.log(`\n(medians over ${REPEAT} rounds; each round ran every setup once)`);
 
 const base = results.find((r) => r.name.startsWith('haproxy (sticky'));
