@@ -45,6 +45,9 @@ function imports(): string[] {
 }
 
 async function run(lines: string[]): Promise<number> {
+  // A test that failed before stopping its balancer leaves it to the next one (or to `after`).
+  await proc?.stop('SIGKILL');
+  proc = undefined;
   rmSync(join(dir, 'imports.txt'), { force: true });
   const port = await freePort();
   const config = join(dir, 'stickylb.yaml');
