@@ -110,7 +110,8 @@ async function idleTls(port, n) {
 /**
  * Runs the scenarios. `ctx` lends bench.mjs's helpers: start(cmd, args, env, cpus), tree(pid),
  * cpuSeconds(pids), rssMb(pids), freePort(), which(cmd), the backends' ports, the work folder,
- * and the method's CPUs (proxyCpus for the proxies, loadCpus for wrk, h2load and openssl).
+ * the method's CPUs (proxyCpus for the proxies, loadCpus for wrk, h2load and openssl), and
+ * stickylbYaml(port, options), the stickylb config of the other scenarios.
  */
 export async function httpsScenarios(ctx) {
   const { work, ports } = ctx;
@@ -127,22 +128,8 @@ export async function httpsScenarios(ctx) {
         const cfg = join(work, 'stickylb-tls.yaml');
         writeFileSync(
           cfg,
-          [
-            `listen: [{ host: 127.0.0.1, port: ${port}, tls: true }]`,
-            `tls: { cert: "${crt}", key: "${key}" }`,
-            'engine: lean',
-            'errorLog: { level: error }',
-            'balancers:',
-            '  c:',
-            '    stickysession: "_s|_s"',
-            '    nofailover: true',
-            '    members:',
-            `      - { url: "http://127.0.0.1:${ports.first}", route: first }`,
-            `      - { url: "http://127.0.0.1:${ports.second}", route: second }`,
-            'proxyPass:',
-            '  - { path: /, to: "balancer://c/" }',
-            '',
-          ].join('\n'),
+          // bench.mjs's config (the same routing and keep-alive), on a TLS listener.
+          ctx.stickylbYaml(port, { listen: `[{ host: 127.0.0.1, port: ${port}, tls: true }]`, extra: [`tls: { cert: "${crt}", key: "${key}" }`] }),
         );
         return ctx.start(process.execPath, [ctx.STICKYLB_BIN, 'run', '-c', cfg], {}, ctx.proxyCpus);
       },

@@ -287,9 +287,9 @@ await waitHttp(ports.second);
 const proxies = [];
 
 /** stickylb's YAML config: the sticky balancer every setup shares, with `extra` top-level lines. */
-function stickylbYaml(port, { engine = 'lean', workers = 0, extra = [], baseline = false } = {}) {
+function stickylbYaml(port, { engine = 'lean', workers = 0, extra = [], baseline = false, listen = `["127.0.0.1:${port}"]` } = {}) {
   return [
-    `listen: ["127.0.0.1:${port}"]`,
+    `listen: ${listen}`,
     `engine: ${engine}`,
     ...(workers ? [`workers: ${workers}`] : []),
     'errorLog: { level: error }',
@@ -666,7 +666,7 @@ try {
   }
   // HTTPS: stickylb, HAProxy and nginx terminating TLS (scripts/bench-https.mjs).
   if (!only || only.has('https')) {
-    for (let round = 0; round < REPEAT; round++) httpsResults.push(...(await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']), proxyCpus: PROXY_CPUS, loadCpus: LOAD_CPUS })));
+    for (let round = 0; round < REPEAT; round++) httpsResults.push(...(await httpsScenarios({ start, tree, cpuSeconds, rssMb, freePort, which, ports, work, STICKYLB_BIN, duration: DURATION, connections: CONNS, idle: Number(opt['idle-connections']), proxyCpus: PROXY_CPUS, loadCpus: LOAD_CPUS, stickylbYaml })));
   }
 } finally {
   for (const c of children) {
