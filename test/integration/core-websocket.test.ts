@@ -6,49 +6,18 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { startWsNode, type WsNode } from '../helpers/ws-node.js';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
 import { deadPort } from '../helpers/backends.js';
 import { until } from '../helpers/http.js';
-
-interface WsNode {
-  name: string;
-  url: string;
-  server: http.Server;
-  /** Request headers of each upgrade the node accepted. */
-  upgrades: http.IncomingHttpHeaders[];
-  close(): Promise<void>;
-}
-
-/** A node whose `ws` server echoes every message prefixed with its name. */
-async function wsNode(name: string): Promise<WsNode> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'Content-Type': 'text/plain' });
-    res.end('upgrade required');
-  });
-  const wss = new WebSocketServer({ server });
-  const node: WsNode = { name, url: '', server, upgrades: [], close: async () => {} };
-  wss.on('connection', (ws, req) => {
-    node.upgrades.push(req.headers);
-    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${name}:${data.toString()}`, { binary: isBinary }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  node.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  node.close = async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-  return node;
-}
 
 let first: WsNode;
 let second: WsNode;
 let lb: RunningBalancer;
 
 before(async () => {
-  first = await wsNode('first');
-  second = await wsNode('second');
+  first = await startWsNode('first');
+  second = await startWsNode('second');
   lb = await startBalancer({
     balancers: {
       c: {

@@ -5,53 +5,20 @@
 // are every worker's together and busy returns to 0 when the sockets close.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
+import { startWsNode, type WsNode } from '../helpers/ws-node.js';
 import { request, until } from '../helpers/http.js';
 import { startWorkersBalancer, type WorkersBalancer } from '../helpers/workers.js';
-
-interface WsNode {
-  name: string;
-  url: string;
-  /** Request headers of each upgrade the node accepted. */
-  upgrades: http.IncomingHttpHeaders[];
-  close(): Promise<void>;
-}
-
-/** A `ws` member that greets each socket with its name, then echoes every message prefixed with it. */
-async function wsNode(name: string): Promise<WsNode> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'Content-Type': 'text/plain' });
-    res.end('upgrade required');
-  });
-  const wss = new WebSocketServer({ server });
-  const node: WsNode = { name, url: '', upgrades: [], close: async () => {} };
-  wss.on('connection', (ws, req) => {
-    node.upgrades.push(req.headers);
-    ws.send(`hello from ${name}`);
-    ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${name}:${data.toString()}`, { binary: isBinary }));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  node.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  node.close = async () => {
-    for (const c of wss.clients) c.terminate();
-    wss.close();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-  return node;
-}
 
 let first: WsNode;
 let second: WsNode;
 let lb: WorkersBalancer;
 
 before(async () => {
-  first = await wsNode('first');
-  second = await wsNode('second');
+  first = await startWsNode('first', { greet: true });
+  second = await startWsNode('second', { greet: true });
   lb = await startWorkersBalancer({
     workers: 2,
     balancers: {
