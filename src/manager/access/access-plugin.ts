@@ -1,7 +1,6 @@
 // Protection of the built-in handlers (manager, server-status, metrics), installed as the server's
 // accessCheck so every handler gets it: the address rules first, then basic auth when the handler
 // names an htpasswd file. Safe by default: without rules, only loopback clients get in.
-import { promises as dns } from 'node:dns';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Plugin } from '../../plugin/contract.js';
 import type { HandlerModel } from '../../config/model.js';
@@ -9,56 +8,12 @@ import { decideAccess, parseRule, type AccessRule, type ReverseLookup } from './
 import { HtpasswdFile } from '../../edge/htpasswd.js';
 import { sendText } from '../respond.js';
 import { sectionAccess } from '../../edge/gate.js';
+import { DnsCache, doubleReverse } from '../../edge/dns-cache.js';
 import type { RequestRecord } from '../../proxy/core/record.js';
 
 interface Compiled {
   allow: AccessRule[];
   deny: AccessRule[];
-}
-
-const DNS_TTL_MS = 60_000;
-const DNS_TIMEOUT_MS = 2_000;
-
-/** Double-reverse lookup with a small cache: names of the address that resolve back to it. */
-export function cachedReverseLookup(): ReverseLookup {
-  const cache = new Map<string, { at: number; names: Promise<string[]> }>();
-  return (addr) => {
-    const now = Date.now();
-    const hit = cache.get(addr);
-    if (hit && now - hit.at < DNS_TTL_MS) return hit.names;
-    const names = withTimeout(
-      (async () => {
-        const candidates = await dns.reverse(addr);
-        const verified: string[] = [];
-        for (const name of candidates) {
-          const back = await dns.lookup(name, { all: true }).catch(() => []);
-          if (back.some((a) => a.address === addr)) verified.push(name);
-        }
-        return verified;
-      })(),
-      DNS_TIMEOUT_MS,
-    ).catch(() => [] as string[]);
-    if (cache.size > 1000) cache.clear();
-    cache.set(addr, { at: now, names });
-    return names;
-  };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms);
-    t.unref?.();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 export interface AccessPluginOptions {
@@ -72,7 +27,9 @@ export function accessPlugin(opts: AccessPluginOptions = {}): Plugin {
     setup(app) {
       const compiled = new WeakMap<HandlerModel, Compiled>();
       const files = new Map<string, HtpasswdFile>();
-      const reverse = opts.reverseLookup ?? cachedReverseLookup();
+      // Host rules: the edge's double-reverse lookup (Apache's), cached for a minute.
+      const names = new DnsCache(doubleReverse);
+      const reverse = opts.reverseLookup ?? ((addr: string) => names.fetch(addr));
       const log = app.logger;
 
       const rulesOf = (h: HandlerModel): Compiled => {
