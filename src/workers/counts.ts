@@ -9,6 +9,7 @@ import type { RuntimeState } from '../balancer/runtime.js';
 import type { MetricTallies } from '../manager/metrics/metrics.js';
 import type { LoadFigures } from '../manager/metrics/load-monitor.js';
 import type { EdgeView } from './edge-summary.js';
+import type { ServerStats } from '../proxy/server.js';
 
 /** Answers per status class, in order 1xx … 5xx. */
 export type ClassCounts = [number, number, number, number, number];
@@ -31,16 +32,7 @@ export interface BalancerCounts {
 }
 
 /** What a worker's listener did, as StickyServer.stats() says it (totals, not changes). */
-export interface ServerFigures {
-  requests: number;
-  inFlight: number;
-  connections: number;
-  bytesIn: number;
-  bytesOut: number;
-  /** Requests by HTTP version ('1.0', '1.1', '2'), and those that came over TLS. */
-  byVersion?: Record<string, number>;
-  tlsRequests?: number;
-}
+export type ServerFigures = Omit<ServerStats, 'startedAt'>;
 
 export interface CountsWire {
   balancers: Record<string, BalancerCounts>;

@@ -184,8 +184,8 @@ class Worker {
   }
 
   private figures(): ServerFigures {
-    const s = this.app!.server.stats();
-    return { requests: s.requests, inFlight: s.inFlight, connections: s.connections, bytesIn: s.bytesIn, bytesOut: s.bytesOut, byVersion: s.byVersion, tlsRequests: s.tlsRequests };
+    const { startedAt: _startedAt, ...figures } = this.app!.server.stats();
+    return figures;
   }
 
   /** Sends the counts since the last report (nothing when nothing moved, unless `force`). */
