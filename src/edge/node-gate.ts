@@ -117,7 +117,7 @@ export function admitThen(a: number | false | Promise<number | false>, go: (body
 }
 
 /** The URL a <Proxy> section sees for a request proxied to `balancer` (implicit ones: the member's). */
-export function proxyUrlOf(server: StickyServer, balancer: string, upstreamPath: string): string {
+export function proxyUrlOf(server: Pick<StickyServer, 'runtime'>, balancer: string, upstreamPath: string): string {
   const b = server.runtime.balancers.get(balancer);
   if (b?.model.implicit) return `${b.members[0]?.url.replace(/\/+$/, '') ?? ''}${upstreamPath}`;
   return `balancer://${balancer}${upstreamPath}`;

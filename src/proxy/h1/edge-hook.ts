@@ -1,10 +1,12 @@
 // The edge checks of the lean engine's routing step (server-conn.ts calls these): Apache's head
-// limits, the real client behind declared proxies, the gate (rate limits, access sections) and
-// LimitRequestBody against a Content-Length, and the answer to a refused request. A site without
+// limits, the edge step of a request (the real client behind declared proxies, then the gate:
+// rate limits and access sections), and the answer to a refused request. A site without
 // declared proxies, access sections or rate limits costs two property reads.
 import type { SiteModel } from '../../config/model.js';
 import type { Verdict } from '../../edge/gate.js';
+import { proxyUrlOf } from '../../edge/node-gate.js';
 import { compileRemoteIp, isDeclaredProxy, resolveClient } from '../../edge/remote-ip.js';
+import { plainAddress } from '../node-record.js';
 import { RequestRecord } from '../core/record.js';
 import { errorPage, reason } from '../errors.js';
 import type { StickyServer } from '../server.js';
@@ -43,6 +45,83 @@ export function leanClient(site: SiteModel, head: RequestHead, peer: string, pro
   if (proxied || c.header === undefined) return { client: peer, viaProxy: isDeclaredProxy(c, peer) };
   const r = resolveClient(c, peer, fieldValue(head.fields, c.header));
   return { client: r.client, viaProxy: r.viaProxy };
+}
+
+/** What the edge step keeps of one connection, and what it found for the request now routed. */
+export class LeanEdgeState {
+  /** The request's real client address (the peer's unless declared proxies say otherwise). */
+  client: string;
+  /** The peer is a declared proxy. */
+  viaProxy = false;
+  /** LimitRequestBody for the request (0: none). */
+  bodyLimit = 0;
+  /** The user the access rules let in. */
+  user: string | undefined;
+  /** The gate's answer for the request now being routed, awaited before; used once. */
+  verdict: Verdict | undefined;
+  private localText: string | undefined;
+  private localRead = false;
+
+  constructor(
+    /** The connection's other end: its PROXY header's address, else the socket's. */
+    readonly peer: string,
+    /** The connection came with a PROXY header that gave an address. */
+    readonly proxied: boolean,
+    private readonly socket: { readonly localAddress?: string },
+  ) {
+    this.client = peer;
+  }
+
+  /** Our address on the connection (read once). */
+  get local(): string | undefined {
+    if (!this.localRead) {
+      this.localText = plainAddress(this.socket.localAddress);
+      this.localRead = true;
+    }
+    return this.localText;
+  }
+}
+
+/** What server-conn.ts needs of the server for the edge step. */
+type EdgeServer = Pick<StickyServer, 'edge' | 'runtime'>;
+
+/**
+ * The edge step of a request on its way to `balancer` (upstreamPath `upstreamPath`): its real
+ * client, then the gate. Undefined when it may go on (client, body limit and user are then in
+ * `st`), a refusal to answer, or a promise of the gate's verdict (give it to `st.verdict` and
+ * route the request again).
+ */
+export function leanEdge(server: EdgeServer, st: LeanEdgeState, site: SiteModel, head: RequestHead, path: string, balancer: string, upstreamPath: string): (Verdict & { ok: false }) | Promise<Verdict> | undefined {
+  st.client = st.peer;
+  st.viaProxy = false;
+  st.bodyLimit = site.limitRequestBody;
+  st.user = undefined;
+  if (site.remoteIp !== undefined) {
+    const c = leanClient(site, head, st.peer, st.proxied);
+    st.client = c.client;
+    st.viaProxy = c.viaProxy;
+  }
+  if (site.access !== undefined || site.rateLimits !== undefined) {
+    let v = st.verdict;
+    st.verdict = undefined;
+    if (v === undefined) {
+      const r = server.edge.check({
+        site,
+        path,
+        proxyUrl: proxyUrlOf(server, balancer, upstreamPath),
+        method: head.method,
+        authorization: fieldValue(head.fields, 'authorization'),
+        client: st.client,
+        local: st.local,
+      });
+      if (r instanceof Promise) return r;
+      v = r;
+    }
+    if (!v.ok) return v;
+    st.bodyLimit = v.bodyLimit;
+    st.user = v.user;
+  }
+  return undefined;
 }
 
 /** A refused request's answer, as one string; `keepAlive` lines from the engine when it stays open. */

@@ -24,8 +24,7 @@ import { proxiedAddressOf } from '../proxy-protocol.js';
 import type { ReadTimeoutModel } from '../../config/edge-model.js';
 import type { Verdict } from '../../edge/gate.js';
 import { readDeadline } from '../../edge/read-timeout.js';
-import { proxyUrlOf } from '../../edge/node-gate.js';
-import { fieldValue, headLimitReason, leanClient, refusalAnswer, refusalRecord } from './edge-hook.js';
+import { LeanEdgeState, headLimitReason, leanEdge, refusalAnswer, refusalRecord } from './edge-hook.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
@@ -67,8 +66,8 @@ export class ServerConn implements ClientSide {
   private requests = 0;
   /** Waiting for the gate's answer on the request at the start of `buf`. */
   private waiting = false;
-  /** That answer, used once by the same request. */
-  private verdict: Verdict | undefined;
+  /** The edge step's view of the connection (its answers for the request being routed). */
+  private readonly edge: LeanEdgeState;
   /** When the body now arriving began to count against RequestReadTimeout, and its bytes then. */
   private bodySince = 0;
   private bodyBase = 0;
@@ -87,6 +86,7 @@ export class ServerConn implements ClientSide {
     this.proxied = proxied !== undefined;
     this.peerAddress = proxied?.address ?? plainAddress(socket.remoteAddress) ?? '';
     this.peerPort = proxied?.port ?? socket.remotePort;
+    this.edge = new LeanEdgeState(this.peerAddress, this.proxied, socket);
     // No socket timer: the engine's clock sweeps every connection (a socket timer would be
     // refreshed by every read and write).
     engine.conns.add(this);
@@ -364,31 +364,11 @@ export class ServerConn implements ClientSide {
     }
 
     // The edge: the real client, the gate and the body limit, on the sites that have them.
-    let client = this.peerAddress;
-    let viaProxy = false;
-    let bodyLimit = site.limitRequestBody;
-    let user: string | undefined;
-    if (site.remoteIp !== undefined) ({ client, viaProxy } = leanClient(site, head, this.peerAddress, this.proxied));
-    if (site.access !== undefined || site.rateLimits !== undefined) {
-      let v = this.verdict;
-      this.verdict = undefined;
-      if (v === undefined) {
-        const r = server.edge.check({
-          site,
-          path,
-          proxyUrl: proxyUrlOf(server, m.balancer, m.upstreamPath),
-          method: head.method,
-          authorization: fieldValue(head.fields, 'authorization'),
-          client,
-          local: plainAddress(this.socket.localAddress),
-        });
-        if (r instanceof Promise) return this.await(r, b, pos);
-        v = r;
-      }
-      if (!v.ok) return this.deny(v, head, site, client, b, headEnd);
-      bodyLimit = v.bodyLimit;
-      user = v.user;
-    }
+    const st = this.edge;
+    const refused = leanEdge(server, st, site, head, path, m.balancer, m.upstreamPath);
+    if (refused !== undefined) return refused instanceof Promise ? this.await(refused, b, pos) : this.deny(refused, head, site, st.client, b, headEnd);
+    const client = st.client;
+    const bodyLimit = st.bodyLimit;
     if (bodyLimit > 0 && head.contentLength > bodyLimit) {
       server.edge.counters.bodyTooLarge++;
       server.logger.warn({ client, url: head.target, limit: bodyLimit }, `refused ${head.method} ${head.target} from ${client}: a body of ${head.contentLength} bytes is larger than LimitRequestBody ${bodyLimit}`);
@@ -402,8 +382,8 @@ export class ServerConn implements ClientSide {
     this.requests++;
     this.bodySince = 0;
     if (client !== this.peerAddress) ex.record.clientAddress = client;
-    ex.record.viaProxy = viaProxy;
-    if (user !== undefined) ex.record.user = user;
+    ex.record.viaProxy = st.viaProxy;
+    if (st.user !== undefined) ex.record.user = st.user;
     ex.bodyLimit = bodyLimit;
     server.requestStarted();
     let rest: Buffer | undefined = headEnd < b.length ? b.subarray(headEnd) : undefined;
@@ -427,7 +407,7 @@ export class ServerConn implements ClientSide {
       (v) => {
         this.waiting = false;
         if (this.done) return;
-        this.verdict = v;
+        this.edge.verdict = v;
         try {
           this.next();
         } catch (e) {
