@@ -1,11 +1,25 @@
 // Output to one socket, gathered so that a head and a short body (or a chunk and its framing)
 // leave in one write: text and small buffers are joined as one latin1 string, large buffers are
 // written as they are, without a copy.
+//
+// Gathered text is written at the end of the event loop's turn (setImmediate), for every outbox
+// at once, rather than at once from inside each connection's read callback: the engine reads what
+// every ready connection sent, then writes. This is how HAProxy and nginx work through an epoll
+// batch, and it costs the kernel less per request on a busy balancer (the peer a write wakes up is
+// less often asleep), for a delay of microseconds. Anything that writes to the socket past the
+// outbox (end(), a hand-off to node:http) calls flushNow() first, so bytes never change order.
 import type { Socket } from 'node:net';
 import { SMALL_BODY } from './latin1.js';
 
+/** Gathered text this long is written at once instead of at the end of the turn. */
+const EAGER_TEXT = 16_384;
+
 export class Outbox {
   private text = '';
+  /** The first `dueLength` characters of `text` were flushed: they leave whatever happens. */
+  private dueLength = 0;
+  /** Waiting in `due` for the end of the turn. */
+  private queued = false;
 
   constructor(readonly socket: Socket) {}
 
@@ -23,24 +37,58 @@ export class Outbox {
       this.text += b.latin1Slice(0, b.length);
       return;
     }
-    if (this.text.length) {
-      this.socket.write(this.text, 'latin1');
-      this.text = '';
-    }
+    this.flushNow();
     this.socket.write(borrowed ? Buffer.from(b) : b);
   }
 
-  /** Writes what was gathered; returns true when the socket wants us to wait for 'drain'. */
+  /**
+   * Has what was gathered written by the end of this turn; returns true when the socket wants us
+   * to wait for 'drain' (its buffer is full from earlier writes; a write at the end of the turn
+   * that fills it is seen by the next call, one chunk later).
+   */
   flush(): boolean {
-    if (this.text.length) {
-      this.socket.write(this.text, 'latin1');
-      this.text = '';
+    if (this.text.length >= EAGER_TEXT) this.flushNow();
+    else if (this.text.length !== 0) {
+      this.dueLength = this.text.length;
+      if (this.queued) return this.socket.writableNeedDrain;
+      this.queued = true;
+      due.push(this);
+      if (due.length === 1) setImmediate(writeDue);
     }
     return this.socket.writableNeedDrain;
   }
 
-  /** Drops what was gathered (the socket is being destroyed). */
-  clear(): void {
-    this.text = '';
+  /** Writes what was gathered now. */
+  flushNow(): void {
+    if (this.text.length !== 0) {
+      const t = this.text;
+      this.text = '';
+      this.dueLength = 0;
+      if (this.socket.writable) this.socket.write(t, 'latin1');
+    }
   }
+
+  /**
+   * The socket is about to be destroyed: what was flushed is written now (as it would have been
+   * without the wait for the end of the turn), what was gathered since is dropped.
+   */
+  clear(): void {
+    if (this.dueLength < this.text.length) this.text = this.text.slice(0, this.dueLength);
+    this.flushNow();
+  }
+
+  /** Called by writeDue. */
+  writeQueued(): void {
+    this.queued = false;
+    this.flushNow();
+  }
+}
+
+/** Outboxes with text to write at the end of this turn. */
+let due: Outbox[] = [];
+
+function writeDue(): void {
+  const list = due;
+  due = [];
+  for (let i = 0; i < list.length; i++) list[i].writeQueued();
 }

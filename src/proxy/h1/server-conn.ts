@@ -123,6 +123,7 @@ export class ServerConn implements ClientSide {
         this.engine.server.logger.info({ client: this.peerAddress, bytes: this.buf.length }, `cut a request head that was too slow to arrive (RequestReadTimeout header=…): ${this.buf.length} bytes in ${now - this.headSince} ms`);
         this.done = true;
         this.buf = undefined;
+        this.out.flushNow();
         this.socket.end(rawErrorResponse(408, 'The request took too long to arrive.'));
         this.socket.destroySoon();
       }
@@ -208,6 +209,7 @@ export class ServerConn implements ClientSide {
     this.exchange = undefined;
     this.done = true;
     this.buf = undefined;
+    this.out.clear();
     if (answered || !this.socket.writable) this.socket.destroy();
     else {
       this.socket.end(rawErrorResponse(err.status, err.text));
@@ -220,6 +222,7 @@ export class ServerConn implements ClientSide {
     this.exchange = undefined;
     this.done = true;
     this.buf = undefined;
+    this.out.clear();
     this.socket.destroy();
     this.report(ex);
   }
@@ -334,6 +337,7 @@ export class ServerConn implements ClientSide {
     if (head.method === 'CONNECT') {
       this.done = true;
       this.buf = undefined;
+      this.out.flushNow();
       this.socket.end(rawErrorResponse(405, 'CONNECT is not supported: this server is not a forward proxy.'));
       return false;
     }
@@ -446,6 +450,7 @@ export class ServerConn implements ClientSide {
     }
     this.done = true;
     this.buf = undefined;
+    this.out.flushNow();
     this.socket.end();
     // The client may still be sending the body: let it, for a while, so that it reads the answer.
     setTimeout(() => this.socket.destroy(), 5_000).unref();
@@ -477,6 +482,7 @@ export class ServerConn implements ClientSide {
     this.engine.server.logger.info({ client: this.socket.remoteAddress, code: err.reason, status: err.status }, `refused malformed request: ${err.text}`);
     this.done = true;
     this.buf = undefined;
+    this.out.flushNow();
     this.socket.end(rawErrorResponse(err.status, err.text));
     this.socket.destroySoon();
     return false;
@@ -486,6 +492,8 @@ export class ServerConn implements ClientSide {
   private handOff(b: Buffer, pos: number): boolean {
     this.done = true;
     this.buf = undefined;
+    // Answers of earlier pipelined requests leave before anything node:http writes.
+    this.out.flushNow();
     const s = this.socket;
     s.off('data', this.onData);
     s.off('end', this.onEnd);
@@ -502,6 +510,7 @@ export class ServerConn implements ClientSide {
   private finish(): void {
     this.done = true;
     this.buf = undefined;
+    this.out.flushNow();
     if (!this.socket.destroyed) this.socket.end();
   }
 
