@@ -61,7 +61,7 @@ const REPEAT = Math.max(1, Number(opt.repeat));
 const STICKYLB_BIN = process.env.STICKYLB_BIN ?? join(root, 'bin/stickylb.js');
 const DURATION = Number(opt.duration);
 const CONNS = Number(opt.connections);
-const only = opt.only ? new Set(opt.only.split(',').flatMap((n) => (n === 'workers' ? ['stickylb-lean', `stickylb-workers`, 'haproxy-workers', 'nginx-workers'] : [n]))) : undefined;
+const only = opt.only ? new Set(opt.only.split(',').flatMap((n) => (n === 'workers' ? ['stickylb-lean', 'stickylb-workers-1', 'stickylb-workers', 'haproxy-workers', 'nginx-workers'] : [n]))) : undefined;
 const work = mkdtempSync(join(tmpdir(), 'stickylb-bench-'));
 const probeDir = join(work, 'probe');
 const children = [];
@@ -328,6 +328,9 @@ for (const [name, engine, workers, bin] of [
   ['stickylb-lean', 'lean', 0, STICKYLB_BIN],
   ...(opt['baseline-bin'] ? [['stickylb-baseline', 'lean', 0, opt['baseline-bin']]] : []),
   ['stickylb-workers', 'lean', WORKERS, STICKYLB_BIN],
+  // One worker under the same conditions as the workers setup (owner + 1 worker, every process on
+  // every CPU with the load): what "CPU per request with N workers vs 1" compares against.
+  ['stickylb-workers-1', 'lean', 1, STICKYLB_BIN],
 ]) {
   proxies.push({ name, start: (port) => startStickylb(name, port, { engine, workers, bin, baseline: name === 'stickylb-baseline' }) });
 }
@@ -576,7 +579,7 @@ function fmt(n, d = 1) {
 function selected(p) {
   if (p.group) return !only || only.has(p.group);
   if (!only) return true;
-  return only.has(p.name) || (p.name.startsWith('stickylb-') && p.name !== 'stickylb-workers' && only.has('stickylb'));
+  return only.has(p.name) || (p.name.startsWith('stickylb-') && !p.name.startsWith('stickylb-workers') && only.has('stickylb'));
 }
 
 const results = [];
@@ -642,7 +645,7 @@ try {
       results.push({ name: p.group ? p.name : `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe, group, proxy, variant, counted, check });
     }
     // The same offered load to every proxy (sticky cookie): latency at equal load.
-    if (!p.group && !p.name.endsWith('-workers') && p.name !== 'stickylb' && p.name !== 'stickylb-baseline' && p.name !== 'apache') {
+    if (!p.group && !p.name.includes('-workers') && p.name !== 'stickylb' && p.name !== 'stickylb-baseline' && p.name !== 'apache') {
       for (const rate of OPEN_LOOP) {
         const headers = ['Cookie: _s=abc123.first'];
         const cpu0 = cpuSeconds(tree(child.pid));
@@ -783,12 +786,14 @@ const sticky = (n) => results.find((r) => r.name === `${n} (sticky cookie)`);
 const w = sticky('stickylb-workers');
 if (w) {
   const one = sticky('stickylb-lean');
+  const w1 = sticky('stickylb-workers-1');
   const hw = sticky('haproxy-workers');
-  console.log(`\nworkers scenario (${WORKERS} workers / threads, sticky cookie):`);
-  console.log('| setup | req/s | proxy CPU µs/req | req per CPU-second | CPU vs stickylb 1 process | CPU vs HAProxy nbthread ' + WORKERS + ' |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of [one, w, hw, sticky('nginx-workers')].filter(Boolean)) {
-    console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.cpuUs)} | ${fmt(1e6 / r.cpuUs, 0)} | ${one ? `${fmt(r.cpuUs / one.cpuUs, 2)}×` : '-'} | ${hw ? `${fmt(r.cpuUs / hw.cpuUs, 2)}×` : '-'} |`);
+  console.log(`\nworkers scenario (${WORKERS} workers / threads, sticky cookie). The workers setups run every process on every CPU with the load; "1 process" is pinned alone to its CPU, so "vs 1 worker" (the same conditions) is the fair comparison:`);
+  console.log('| setup | req/s | proxy CPU µs/req | req per CPU-second | CPU vs 1 worker | CPU vs stickylb 1 process (pinned) | CPU vs HAProxy nbthread ' + WORKERS + ' |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  const ratio = (r, base) => (base ? `${fmt(r.cpuUs / base.cpuUs, 2)}×` : '-');
+  for (const r of [one, w1, w, hw, sticky('nginx-workers')].filter(Boolean)) {
+    console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.cpuUs)} | ${fmt(1e6 / r.cpuUs, 0)} | ${ratio(r, w1)} | ${ratio(r, one)} | ${ratio(r, hw)} |`);
   }
 }
 printEdge();
