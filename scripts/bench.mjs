@@ -414,6 +414,11 @@ for (const [name, processes] of [
   if (which('nginx')) proxies.push({ name, start: (port) => startNginx(name, port, processes) });
 }
 
+// The floor of Node.js itself (scripts/bench-floor.mjs): bytes copied between a client and a
+// member connection, nothing parsed or routed. Its CPU per request is what Node's sockets cost,
+// which no proxy on Node can go under.
+proxies.push({ name: 'node-floor', start: (port) => start(process.execPath, [join(root, 'scripts/bench-floor.mjs'), String(port), String(ports.first)], {}, PROXY_CPUS) });
+
 if (which('apache2') && existsSync('/usr/lib/apache2/modules/mod_proxy_balancer.so')) {
   proxies.push({
     name: 'apache',
