@@ -392,6 +392,17 @@ test('what the lean engine does not forward is answered by node:http on the same
   assert.equal(up, 200);
 });
 
+test('answers already made leave before the refusal of a malformed request that follows them', async () => {
+  const m = await backend('m2', 'm');
+  const lb = await lean({ balancers: { c: { members: [{ url: m.url, route: 'm' }] } }, proxyPass: [{ path: '/', to: 'balancer://c/' }] });
+  // Two answers are made in the same turn as the 400 (the member answers both before the bad head
+  // is read): each is written before the refusal, in order, and the connection then closes.
+  const r = await rawRequest(lb.port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+  assert.deepEqual(statuses(r.text), [200, 200, 400]);
+  assert.match(r.text, /"url":"\/a"[\s\S]*"url":"\/b"[\s\S]*400 Bad Request/);
+  assert.equal(r.closed, true);
+});
+
 test('records: one per forwarded request, with the outcome and the answer', async () => {
   const m = await backend('m', 'first');
   const lb = await lean({
