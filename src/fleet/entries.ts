@@ -100,6 +100,19 @@ export function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
 }
 
 /**
+ * Whether a change made here, `mine`, replacing `previous` (what Redis held, or holds, for the
+ * setting) drops a change it was not made from: a conflict, to be logged. `known` is the highest
+ * version of the setting that `mine` was made from or was already compared with (undefined: none,
+ * e.g. a setting first changed while Redis was away). A previous entry at or below it is not a
+ * conflict: `mine` was made after it here, or Redis was re-seeded from an older copy; nor is
+ * `mine` itself, stored already by a write that timed out. Pure.
+ */
+export function dropsUnseen(previous: Entry | undefined, mine: Entry, known: number | undefined): boolean {
+  if (!previous || sameEntry(previous, mine)) return false;
+  return known === undefined || previous.v > known;
+}
+
+/**
  * The shared setting a local change is about, or undefined when the change stays local: changes
  * made in the manager (settings and added members), and the drain and slow start of a rolling
  * restart, which every balancer follows. Health verdicts, errors, changes found by DNS and the

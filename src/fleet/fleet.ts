@@ -11,7 +11,7 @@ import type { RuntimeState } from '../balancer/runtime.js';
 import type { FleetModel } from '../config/fleet-model.js';
 import type { ConfigModel } from '../config/model.js';
 import type { Logger } from '../log/logger.js';
-import { applyEntry, changeValue, decodeKey, describeEntry, encodeKey, identityIn, parseEntry, sameEntry, sharedKeyOf, wins, type Entry, type SharedKey } from './entries.js';
+import { applyEntry, changeValue, decodeKey, describeEntry, dropsUnseen, encodeKey, identityIn, parseEntry, sameEntry, sharedKeyOf, wins, type Entry, type SharedKey } from './entries.js';
 import { FleetStore, type Beat, type ChangeMessage } from './store.js';
 import { VersionClock } from './version.js';
 import { parseHeartbeat, type Heartbeat, type MemberReport } from './heartbeat.js';
@@ -30,6 +30,23 @@ export interface CachedFleet {
   entries: Record<string, Entry>;
   /** Entries changed here and not stored in Redis yet. */
   unshared: string[];
+  /** For those: the highest version of the setting each was made from (see Pending.known). */
+  known?: Record<string, number>;
+}
+
+/** A setting waiting to be stored in Redis. */
+interface Pending {
+  /**
+   * A copy of a setting the fleet had, stored again into a Redis that lost it (re-seeding): not a
+   * change made here, so it conflicts with nothing.
+   */
+  copy?: boolean;
+  /**
+   * For a change made here: the highest version of the setting it was made from or has been
+   * compared with already. A stored entry above it that this change replaces, or that replaces
+   * it, is a conflict (dropsUnseen).
+   */
+  known?: number;
 }
 
 export interface FleetOptions {
@@ -88,8 +105,8 @@ export class Fleet {
 
   /** The shared settings as this balancer knows them, by Redis field. */
   readonly entries = new Map<string, Entry>();
-  /** Fields changed here and not stored yet, with the version they were changed from. */
-  private readonly unshared = new Map<string, number | undefined>();
+  /** Fields to store in Redis: changed here and not stored yet, or copies to seed it with. */
+  private readonly unshared = new Map<string, Pending>();
   /** Sequence number of the last write of each field this balancer stored. */
   private readonly writeSeq = new Map<string, number>();
   epoch = '';
@@ -105,6 +122,8 @@ export class Fleet {
   private touched = new Set<string>();
   private syncing?: Promise<void>;
   private flushing?: Promise<void>;
+  /** The field being written now, and the changes of it received from the others meanwhile. */
+  private writing?: { field: string; received: string[] };
   private queue: ChangeMessage[] = [];
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -139,7 +158,10 @@ export class Fleet {
         this.entries.set(field, e);
         this.versions.see(e.v);
       }
-      for (const field of o.cached.unshared ?? []) if (this.entries.has(field)) this.unshared.set(field, undefined);
+      for (const field of o.cached.unshared ?? []) {
+        const known = o.cached.known?.[field];
+        if (this.entries.has(field)) this.unshared.set(field, { known: typeof known === 'number' ? known : undefined });
+      }
     }
   }
 
@@ -178,11 +200,21 @@ export class Fleet {
 
   /** What the local cache keeps. */
   cache(): CachedFleet {
-    return { name: this.model.name, epoch: this.epoch || undefined, entries: Object.fromEntries(this.entries), unshared: [...this.unshared.keys()] };
+    const unshared: string[] = [];
+    const known: Record<string, number> = {};
+    for (const [field, p] of this.unshared) {
+      if (p.copy) continue;
+      unshared.push(field);
+      if (p.known !== undefined) known[field] = p.known;
+    }
+    return { name: this.model.name, epoch: this.epoch || undefined, entries: Object.fromEntries(this.entries), unshared, known };
   }
 
+  /** Changes made here that are not stored in Redis yet. */
   get pendingChanges(): number {
-    return this.unshared.size;
+    let n = 0;
+    for (const p of this.unshared.values()) if (!p.copy) n++;
+    return n;
   }
 
   // ---- Redis connection state ----
@@ -210,6 +242,9 @@ export class Fleet {
   private async doSync(why: string): Promise<void> {
     const wasSynced = this.synced;
     this.synced = false;
+    // A write under way ends first (flush stops after it): each conflict is then settled by one
+    // comparison, the write's or the one below.
+    await this.flushing?.catch(() => undefined);
     let snap;
     let seeded = false;
     try {
@@ -239,14 +274,16 @@ export class Fleet {
         this.unshared.delete(field);
         continue;
       }
-      if (this.unshared.has(field)) {
-        const base = this.unshared.get(field);
+      const p = this.unshared.get(field);
+      if (p) {
         if (wins(local!, r)) {
-          // Ours is later: it stays and is stored below. A change there since ours began is overruled.
-          if (base === undefined || base !== r.v) this.conflict(field, local!, r);
+          // Ours is later: it stays and is stored below. A change stored there that ours was not
+          // made from is overruled: logged here, and the write then compares with what is newer.
+          if (!p.copy && dropsUnseen(r, local!, p.known)) this.conflict(field, local!, r);
+          if (!p.copy) p.known = Math.max(p.known ?? r.v, r.v);
           continue;
         }
-        this.conflict(field, r, local!);
+        if (!p.copy) this.conflict(field, r, local!);
         this.unshared.delete(field);
       }
       if (!local || wins(r, local)) {
@@ -254,7 +291,7 @@ export class Fleet {
         if (this.apply(field, r) === 'applied') report.applied++;
       } else if (local.v > 0) {
         // Redis holds an older value than we know (it was seeded from an older copy): store ours.
-        this.unshared.set(field, r.v);
+        this.unshared.set(field, { copy: true });
       }
     }
     // What Redis does not have is stored: a Redis without this fleet's state (new, or restarted
@@ -264,7 +301,7 @@ export class Fleet {
       if (e.v === 0 && !remote.has(field) && !seeded) {
         this.unshared.delete(field);
         this.entries.delete(field);
-      } else if (!remote.has(field)) this.unshared.set(field, this.unshared.get(field));
+      } else if (!remote.has(field) && !this.unshared.has(field)) this.unshared.set(field, { copy: true });
     }
     report.pushed = this.unshared.size;
     report.conflicts = this.conflictCount;
@@ -317,7 +354,9 @@ export class Fleet {
     const field = encodeKey(k);
     const value = changeValue(k, c, this.clock());
     const e: Entry = { value, v: this.versions.next(), o: this.id, by: c.by };
-    if (!this.unshared.has(field)) this.unshared.set(field, this.entries.get(field)?.v);
+    // Made from the value in force here: a change stored elsewhere meanwhile is a conflict.
+    const p = this.unshared.get(field);
+    if (!p || p.copy) this.unshared.set(field, { known: this.entries.get(field)?.v });
     this.entries.set(field, e);
     this.touched.add(field);
     this.o.onCacheChange?.();
@@ -338,34 +377,60 @@ export class Fleet {
     for (const field of fields) {
       if (!this.synced) return;
       const e = this.entries.get(field);
-      if (!e || !this.unshared.has(field)) continue;
+      const p = this.unshared.get(field);
+      if (!e || !p) continue;
+      // Changes of this field received meanwhile wait for the write's answer: the order in which
+      // Redis took them decides who settles a conflict (once: this write or theirs).
+      const writing = { field, received: [] as string[] };
+      this.writing = writing;
       let r;
       try {
         r = await this.store.write(field, JSON.stringify(e), e.v, e.o);
       } catch (err) {
+        this.writing = undefined;
+        this.takeReceived(writing);
         this.lost((err as Error).message);
         return;
       }
-      // Changed again while it was being written: the next round stores the new value.
-      if (this.entries.get(field) !== e) continue;
-      this.unshared.delete(field);
+      this.writing = undefined;
+      // Changed here again while it was being written: the next round stores the new value.
+      const again = this.entries.get(field) !== e;
       if (r.stored) {
         this.writeSeq.set(field, r.seq!);
         this.storedAt.set(r.seq!, this.clock());
         if (this.storedAt.size > 1000) this.storedAt.delete(this.storedAt.keys().next().value!);
+        // Compared in the same step as the write: a change stored there that ours was not made
+        // from is overruled now (this balancer's change won).
+        const prev = r.previous ? parseEntry(r.previous) : undefined;
+        if (prev && !p.copy && dropsUnseen(prev, e, p.known)) this.conflict(field, e, prev);
+        const q = this.unshared.get(field);
+        if (!again) this.unshared.delete(field);
+        else if (q && !q.copy) q.known = Math.max(q.known ?? e.v, e.v);
       } else {
         const cur = r.current ? parseEntry(r.current) : undefined;
         if (cur && sameEntry(cur, e)) {
           // Stored already: an earlier write that timed out went through after all.
-        } else if (cur) {
-          this.conflict(field, cur, e);
+          if (!again) this.unshared.delete(field);
+        } else if (cur && !again) {
+          // A later change was stored first: ours lost. A copy (re-seeding) lost nothing.
+          this.unshared.delete(field);
+          if (!p.copy) this.conflict(field, cur, e);
           this.entries.set(field, cur);
           this.versions.see(cur.v);
           this.apply(field, cur);
         }
+        // Changed here again: that change is stored next, compared with the stored one then.
       }
+      this.takeReceived(writing);
     }
     this.o.onCacheChange?.();
+  }
+
+  /** The changes of a field received while it was being written, taken now that the write's answer is in. */
+  private takeReceived(w: { field: string; received: string[] }): void {
+    if (!w.received.length) return;
+    for (const raw of w.received) this.take(w.field, raw);
+    this.store.ack(this.appliedSeq).catch(() => undefined);
   }
 
   /**
@@ -447,7 +512,7 @@ export class Fleet {
       void this.sync('Redis state replaced');
       return;
     }
-    this.take(m.field, m.raw);
+    const deferred = this.take(m.field, m.raw) === 'deferred';
     if (m.seq > this.appliedSeq + 1) {
       // A message went missing: catch up from the whole state.
       void this.sync('missed a change');
@@ -455,20 +520,27 @@ export class Fleet {
     }
     if (m.seq > this.appliedSeq) {
       this.appliedSeq = m.seq;
-      this.store.ack(m.seq).catch(() => undefined);
+      // A deferred change is acknowledged once taken.
+      if (!deferred) this.store.ack(m.seq).catch(() => undefined);
     }
   }
 
-  /** One entry from Redis: applied when it is later than ours. */
-  private take(field: string, raw: string): void {
+  /** One entry from Redis: applied when it is later than ours; deferred while that field is being written. */
+  private take(field: string, raw: string): 'deferred' | undefined {
+    if (this.writing?.field === field) {
+      this.writing.received.push(raw);
+      return 'deferred';
+    }
     const e = parseEntry(raw);
     if (!e || !decodeKey(field)) return;
     this.versions.see(e.v);
     const local = this.entries.get(field);
     if (sameEntry(local, e)) return;
     if (!wins(e, local)) return;
-    if (this.unshared.has(field)) {
-      this.conflict(field, e, local!);
+    const p = this.unshared.get(field);
+    if (p) {
+      // Ours, not stored yet, lost to a later change stored first.
+      if (!p.copy) this.conflict(field, e, local!);
       this.unshared.delete(field);
     }
     this.entries.set(field, e);

@@ -10,7 +10,11 @@ import type { FleetModel } from '../config/fleet-model.js';
 import { trustedCertificates } from '../acme/trust.js';
 import { fleetKeys, type FleetKeys } from './keys.js';
 
-/** Stores `ARGV[2]` under field `ARGV[1]` unless the stored entry is newer; publishes what it stored. */
+/**
+ * Stores `ARGV[2]` under field `ARGV[1]` unless the stored entry is newer; publishes what it stored
+ * and returns the entry it replaced, so the writer compares with what Redis held in the same step
+ * (two balancers re-seeding an emptied Redis at once cannot both replace a change unnoticed).
+ */
 const WRITE = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local v = tonumber(ARGV[3])
@@ -25,7 +29,7 @@ local seq = redis.call('INCR', KEYS[2])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 local epoch = redis.call('GET', KEYS[3]) or ''
 redis.call('PUBLISH', ARGV[5], epoch .. '\\n' .. seq .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2])
-return {1, seq, epoch}
+return {1, seq, epoch, cur or ''}
 `;
 
 /** Records this balancer's heartbeat in Redis time, forgets balancers gone long ago, returns them all. */
@@ -70,7 +74,7 @@ return 0
 `;
 
 interface Scripts {
-  fleetWrite(state: string, seq: string, epoch: string, field: string, raw: string, v: string, o: string, channel: string): Promise<[number, number | string, string?]>;
+  fleetWrite(state: string, seq: string, epoch: string, field: string, raw: string, v: string, o: string, channel: string): Promise<[number, number | string, string?, string?]>;
   fleetHeartbeat(balancers: string, epoch: string, seq: string, id: string, json: string, staleMs: string): Promise<[string, string, string, string[]]>;
   fleetLock(key: string, token: string, value: string, leaseMs: string, renewOnly: string): Promise<[number, string]>;
   fleetUnlock(key: string, token: string): Promise<number>;
@@ -83,6 +87,8 @@ export interface WriteResult {
   epoch?: string;
   /** The stored entry that is newer, when not stored. */
   current?: string;
+  /** The entry this write replaced, when stored over one. */
+  previous?: string;
 }
 
 export interface Snapshot {
@@ -222,7 +228,7 @@ export class FleetStore extends EventEmitter<StoreEvents> {
   async write(field: string, raw: string, v: number, origin: string): Promise<WriteResult> {
     const k = this.keys;
     const r = await this.cmd.fleetWrite(k.state, k.seq, k.epoch, field, raw, String(v), origin, k.changes);
-    if (Number(r[0]) === 1) return { stored: true, seq: Number(r[1]), epoch: String(r[2] ?? '') };
+    if (Number(r[0]) === 1) return { stored: true, seq: Number(r[1]), epoch: String(r[2] ?? ''), previous: r[3] ? String(r[3]) : undefined };
     return { stored: false, current: String(r[1]) };
   }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { validateConfig } from '../../src/config/validate.js';
 import { RuntimeState } from '../../src/balancer/runtime.js';
 import type { StateChange } from '../../src/balancer/balancer-state.js';
-import { applyEntry, changeValue, decodeKey, encodeKey, identityIn, sharedKeyOf, wins, type Entry } from '../../src/fleet/entries.js';
+import { applyEntry, changeValue, decodeKey, dropsUnseen, encodeKey, identityIn, sharedKeyOf, wins, type Entry } from '../../src/fleet/entries.js';
 import { newMemberModel } from '../../src/manager/api/add-member.js';
 import { nameIdentity } from '../../src/balancer/member-identity.js';
 import { VersionClock } from '../../src/fleet/version.js';
@@ -84,6 +84,25 @@ test('fleet: the later version wins; equal versions are ordered by balancer id',
   assert.equal(wins(e(5, 'lb1'), e(5, 'lb2')), false);
   assert.equal(wins(e(5, 'lb1'), e(5, 'lb1')), false);
   assert.equal(wins(e(0, 'x'), undefined), true);
+});
+
+test('fleet: a change here that replaces, or would replace, a change it was not made from is a conflict; one made from it, an older copy or itself is not', () => {
+  const e = (v: number, o: string): Entry => ({ value: 1, v, o, by: 'manager' });
+  const mine = e(300, 'lb2');
+  // Both changed while Redis was away (made from nothing the fleet had): whatever Redis holds is a conflict.
+  assert.equal(dropsUnseen(e(200, 'lb1'), mine, undefined), true);
+  // Made from the entry Redis holds: no conflict.
+  assert.equal(dropsUnseen(e(200, 'lb1'), mine, 200), false);
+  // Redis was re-seeded from an older copy than ours was made from: no conflict.
+  assert.equal(dropsUnseen(e(100, 'lb1'), mine, 200), false);
+  // A change stored after the one ours was made from: a conflict.
+  assert.equal(dropsUnseen(e(250, 'lb1'), mine, 200), true);
+  // Nothing there (Redis restarted empty), or ours stored already by a write that timed out: none.
+  assert.equal(dropsUnseen(undefined, mine, undefined), false);
+  assert.equal(dropsUnseen(e(300, 'lb2'), mine, undefined), false);
+  // The comparison does not depend on which one wins: a later change elsewhere is compared alike.
+  assert.equal(dropsUnseen(e(400, 'lb1'), mine, 200), true);
+  assert.equal(dropsUnseen(e(400, 'lb1'), mine, 400), false);
 });
 
 test('fleet: versions follow the clock, never go back, and rise above every version seen', () => {
