@@ -407,19 +407,17 @@ export class Fleet {
         if (!again) this.unshared.delete(field);
         else if (q && !q.copy) q.known = Math.max(q.known ?? e.v, e.v);
       } else {
+        // Changed here again meanwhile: that change is stored next, and compared then.
         const cur = r.current ? parseEntry(r.current) : undefined;
-        if (cur && sameEntry(cur, e)) {
-          // Stored already: an earlier write that timed out went through after all.
-          if (!again) this.unshared.delete(field);
-        } else if (cur && !again) {
-          // A later change was stored first: ours lost. A copy (re-seeding) lost nothing.
-          this.unshared.delete(field);
+        if (!again) this.unshared.delete(field);
+        // The same entry: an earlier write that timed out went through after all. Otherwise a
+        // later change was stored first: ours lost (a copy stored again while re-seeding lost nothing).
+        if (cur && !again && !sameEntry(cur, e)) {
           if (!p.copy) this.conflict(field, cur, e);
           this.entries.set(field, cur);
           this.versions.see(cur.v);
           this.apply(field, cur);
         }
-        // Changed here again: that change is stored next, compared with the stored one then.
       }
       this.takeReceived(writing);
     }

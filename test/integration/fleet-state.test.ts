@@ -4,6 +4,8 @@
 // balancers see a member differently, show in the manager; requests never call Redis.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
+import http from 'node:http';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
@@ -275,6 +277,47 @@ test('a reload keeps the values the fleet shares, even where the config file now
   });
   await lb1.app.reload(validateConfig({ listen: ['127.0.0.1:0'], ...next }));
   assert.equal((await apiGet(lb1.url, '/balancers/app/members/one')).lbfactor, 5);
+});
+
+test('nothing of the fleet runs per request: the same asynchronous work per request with and without it, and no state change', async () => {
+  for (const r of running.splice(0)) await r.close();
+  // The heartbeat (every 5 s here) is the fleet's only timer; a few per run at most.
+  const [on] = await fleetOf('perreq', 1, { fleet: { redis: redis.url, name: 'perreq', heartbeat: 5, peerTimeout: 15, lease: 15 } });
+  const { fleet: _none, ...plain } = config('perreq', 'off');
+  const off = await startBalancer(plain);
+  running.push(off);
+  let changes = 0;
+  on.app.runtime.events.on('change', () => changes++);
+  const N = 2000;
+  /** Asynchronous resources (timers, promises, ticks, sockets) created while n sticky requests are served, by type. */
+  const work = async (lb: RunningBalancer, n = N) => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const counts: Record<string, number> = {};
+    const hook = createHook({ init: (_id, type) => void (counts[type] = (counts[type] ?? 0) + 1) });
+    hook.enable();
+    try {
+      for (let i = 0; i < n; i++) {
+        await new Promise<void>((resolve, reject) => {
+          http
+            .get({ host: '127.0.0.1', port: lb.port, path: '/', agent, headers: { Cookie: '_s=x.one' } }, (res) => res.resume().on('end', resolve))
+            .on('error', reject);
+        });
+      }
+    } finally {
+      hook.disable();
+      agent.destroy();
+    }
+    return counts;
+  };
+  // Warm-up: the pools to the members are open before counting.
+  await work(off, 50);
+  await work(on, 50);
+  const [a, b] = [await work(off), await work(on)];
+  const total = (c: Record<string, number>) => Object.values(c).reduce((x, y) => x + y, 0);
+  // Anything the fleet did per request would add at least N; a heartbeat adds a few.
+  assert.ok(Math.abs(total(b) - total(a)) < N / 10, `per type, without the fleet ${JSON.stringify(a)}; with it ${JSON.stringify(b)}`);
+  for (const type of new Set([...Object.keys(a), ...Object.keys(b)])) assert.ok(Math.abs((b[type] ?? 0) - (a[type] ?? 0)) < N / 10, `${type}: ${a[type] ?? 0} without the fleet, ${b[type] ?? 0} with it`);
+  assert.equal(changes, 0, 'requests made no state change the fleet listens to');
 });
 
 test('no Redis call per request: commands sent to Redis do not grow with the requests served', async () => {
