@@ -21,8 +21,10 @@
 // (trusted proxies and the client address from X-Forwarded-For, an access rule on the proxied
 // path, a per-address rate limit that is never reached, a per-address connection limit above the
 // connection count), the requests coming through a chain of two proxies, and prints what the
-// settings cost per request; `fleet` runs stickylb (lean) without and with `fleet:` on a
-// redis-server the bench starts (on the load CPU).
+// settings cost per request; `fleet` runs stickylb (lean) without `fleet:`, with it (on a
+// redis-server the bench starts, on the load CPU), and without it again: the two runs without it
+// are an A/A control, whose difference is the noise of the same run, printed beside on − off.
+// `--list` prints the setups each round would run, in order, and exits without running any.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +49,7 @@ const { values: opt } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     'baseline-bin': { type: 'string' },
     repeat: { type: 'string', default: '1' },
+    list: { type: 'boolean', default: false },
   },
 });
 const METHOD = opt.method;
@@ -257,7 +260,9 @@ http.createServer((req, res) => {
 writeFileSync(join(work, 'backend.cjs'), backendSrc);
 
 const ports = { first: await freePort(), second: await freePort() };
-if (METHOD === 'pinned' && which('nginx')) {
+if (opt.list) {
+  // Nothing is started: only the setups are listed (below).
+} else if (METHOD === 'pinned' && which('nginx')) {
   // Members that cost little: one nginx process answering from memory, on the load CPU.
   writeFileSync(
     join(work, 'members.conf'),
@@ -280,8 +285,10 @@ ${Object.entries(ports)
 } else {
   for (const [route, port] of Object.entries(ports)) start(process.execPath, [join(work, 'backend.cjs')], { ROUTE: route, PORT: String(port) }, LOAD_CPUS);
 }
-await waitHttp(ports.first);
-await waitHttp(ports.second);
+if (!opt.list) {
+  await waitHttp(ports.first);
+  await waitHttp(ports.second);
+}
 
 // ---- Proxies ----
 const proxies = [];
@@ -561,19 +568,28 @@ async function startRedis() {
 /** Commands Redis has processed so far (each call counts itself too). */
 const redisCommands = () => Number(/total_commands_processed:(\d+)/.exec(redisCli('info', 'stats'))?.[1] ?? NaN);
 
+// Three setups, run one after the other in each round: off, on, and off again (the A/A control:
+// the same setup as the first, so their difference is what the machine alone does to a figure).
+// Every other round of --repeat runs them in the reverse order, as every setup. Redis runs for all
+// three (started with the first), so that the setups differ only in stickylb's config.
 if (which('redis-server')) {
-  proxies.push({ name: 'stickylb-fleet-off', group: 'fleet', proxy: 'stickylb', variant: 'off', headers: [COOKIE_HEADER], start: (port) => startStickylb('stickylb-fleet-off', port) });
-  proxies.push({
-    name: 'stickylb-fleet-on',
-    group: 'fleet',
-    proxy: 'stickylb',
-    variant: 'on',
-    headers: [COOKIE_HEADER],
-    start: async (port) => startStickylb('stickylb-fleet-on', port, { extra: [`fleet: { redis: "redis://127.0.0.1:${await startRedis()}", name: bench }`] }),
-    counter: redisCommands,
-    // The balancers that have sent a heartbeat to the fleet's Redis.
-    check: async () => Number(redisCli('hlen', 'stickylb:bench:balancers')),
-  });
+  for (const variant of ['off', 'on', 'off-again']) {
+    const name = `stickylb-fleet-${variant}`;
+    proxies.push({
+      name,
+      group: 'fleet',
+      proxy: 'stickylb',
+      variant,
+      headers: [COOKIE_HEADER],
+      start: async (port) => {
+        const redis = await startRedis();
+        return startStickylb(name, port, variant === 'on' ? { extra: [`fleet: { redis: "redis://127.0.0.1:${redis}", name: bench }`] } : {});
+      },
+      counter: redisCommands,
+      // The balancers that have sent a heartbeat to the fleet's Redis (and not left it).
+      ...(variant === 'on' ? { check: async () => Number(redisCli('hlen', 'stickylb:bench:balancers')) } : {}),
+    });
+  }
 }
 
 function fmt(n, d = 1) {
@@ -585,6 +601,16 @@ function selected(p) {
   if (p.group) return !only || only.has(p.group);
   if (!only) return true;
   return only.has(p.name) || (p.name.startsWith('stickylb-') && !p.name.startsWith('stickylb-workers') && only.has('stickylb'));
+}
+
+/** The setups of one round of --repeat, in the order they run (every other round reversed). */
+const roundOrder = (round) => (round % 2 ? [...proxies].reverse() : proxies).filter(selected);
+
+if (opt.list) {
+  for (let round = 0; round < REPEAT; round++) console.log(`round ${round + 1}: ${roundOrder(round).map((p) => p.name).join(', ')}`);
+  if (!only || only.has('https')) console.log('then the HTTPS scenarios (scripts/bench-https.mjs), each round');
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
 }
 
 const results = [];
@@ -617,8 +643,7 @@ try {
   // the machine falls on all of them; the tables give each figure's median over the rounds.
   // Every other round runs the setups in reverse order, so that none always runs first or last.
   for (let round = 0; round < REPEAT; round++)
-  for (const p of round % 2 ? [...proxies].reverse() : proxies) {
-    if (!selected(p)) continue;
+  for (const p of roundOrder(round)) {
     const port = await freePort();
     const child = await p.start(port);
     try {
@@ -647,7 +672,7 @@ try {
       const speed1 = PROXY_CPUS ? await calibrate(PROXY_CPUS) : NaN;
       const check = p.check ? await p.check(port) : undefined;
       const { group, proxy, variant } = p;
-      results.push({ name: p.group ? p.name : `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe, group, proxy, variant, counted, check });
+      results.push({ name: p.group ? p.name : `${p.name} (${label})`, ...r, cpuUs: r.requests ? ((cpu1 - cpu0) / r.requests) * 1e6 : NaN, nsPerIter: (speed0 + speed1) / 2, probe, group, proxy, variant, counted, check, round });
     }
     // The same offered load to every proxy (sticky cookie): latency at equal load.
     if (!p.group && !p.name.includes('-workers') && p.name !== 'stickylb' && p.name !== 'stickylb-baseline' && p.name !== 'apache') {
@@ -703,18 +728,45 @@ function printEdge() {
   }
 }
 
-/** The fleet scenario: stickylb without and with a fleet on Redis. */
+/**
+ * The fleet scenario: stickylb without a fleet, with one on Redis, and without one again. The two
+ * runs without it are the A/A control: their difference, round by round, is the noise of this run,
+ * printed beside on − off so that one can see whether the fleet's difference exceeds it.
+ */
 function printFleet() {
-  const off = results.find((r) => r.group === 'fleet' && r.variant === 'off');
-  const on = results.find((r) => r.group === 'fleet' && r.variant === 'on');
-  if (!off && !on) return;
-  console.log(`\nfleet scenario (${CONNS} connections, sticky cookie): stickylb lean engine without and with \`fleet:\` on a redis-server on CPU ${LOAD_CPUS ?? 'any'}; same config otherwise`);
+  const of = (variant) => results.find((r) => r.group === 'fleet' && r.variant === variant);
+  const rows = ['off', 'on', 'off-again'].map(of).filter(Boolean);
+  if (!rows.length) return;
+  console.log(`\nfleet scenario (${CONNS} connections, sticky cookie): stickylb lean engine without \`fleet:\` (off), with it on a redis-server on CPU ${LOAD_CPUS ?? 'any'} (on), and without it again (off-again: the A/A control, the same setup as off); same config otherwise (with \`fleet:\` the fleet's local cache, the state file, is on by default, as users get it), Redis running for all three`);
   console.log('| setup | req/s | p99 ms | proxy CPU µs/req | adj. µs/req | non-2xx | Redis commands during the run | balancers registered in Redis |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of [off, on].filter(Boolean)) {
+  for (const r of rows) {
     console.log(`| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.p99, 2)} | ${fmt(r.cpuUs)} | ${fmt(adjusted(r), 2)} | ${r.non2xx}${r.errors ? ` (${r.errors})` : ''} | ${r.counted ?? '-'} | ${r.check ?? '-'} |`);
   }
-  if (off && on) console.log(`fleet on − off: ${fmt(adjusted(on) - adjusted(off), 2)} µs/req adjusted (${fmt(on.cpuUs - off.cpuUs, 2)} µs/req as measured); ${on.requests} requests in the run with the fleet`);
+  // Round by round (CPU per request adjusted run by run), from the runs before the medians.
+  const rounds = [];
+  for (let round = 0; round < REPEAT; round++) {
+    const run = (variant) => fleetRuns.find((r) => r.round === round && r.variant === variant);
+    const [off, on, again] = [run('off'), run('on'), run('off-again')].map((r) => (r ? adjustedRun(r) : NaN));
+    if ([off, on, again].some(Number.isFinite)) rounds.push({ round, off, on, again, onOff: on - off, aa: again - off, onMean: on - (off + again) / 2 });
+  }
+  if (!rounds.length) return;
+  const sign = (n, d = 2) => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${n.toFixed(d)}` : '-');
+  console.log('\n| round | order | off µs/req | on µs/req | off-again µs/req | on − off | off-again − off (A/A: noise) | on − mean(off, off-again) |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|');
+  for (const x of rounds) {
+    console.log(`| ${x.round + 1} | ${x.round % 2 ? 'off-again, on, off' : 'off, on, off-again'} | ${fmt(x.off, 2)} | ${fmt(x.on, 2)} | ${fmt(x.again, 2)} | ${sign(x.onOff)} | ${sign(x.aa)} | ${sign(x.onMean)} |`);
+  }
+  const list = (k) => rounds.map((x) => sign(x[k])).join(', ');
+  const aaMax = Math.max(...rounds.map((x) => Math.abs(x.aa)).filter(Number.isFinite));
+  const onMean = median(rounds.map((x) => x.onMean));
+  console.log(`fleet on − off: median ${sign(median(rounds.map((x) => x.onOff)))} µs/req adjusted (rounds: ${list('onOff')})`);
+  console.log(`A/A control, off-again − off: median ${sign(median(rounds.map((x) => x.aa)))} µs/req adjusted (rounds: ${list('aa')}); the largest, ${fmt(aaMax, 2)} µs/req, is this run's noise`);
+  if (Number.isFinite(onMean) && Number.isFinite(aaMax)) {
+    const verdict = Math.abs(onMean) <= aaMax ? 'within' : 'beyond';
+    const few = rounds.length < 3 ? `; only ${rounds.length} A/A difference${rounds.length > 1 ? 's' : ''}: use --repeat 4 or more for a measure of the noise` : '';
+    console.log(`on − mean(off, off-again): median ${sign(onMean)} µs/req adjusted (rounds: ${list('onMean')}): ${verdict} the noise of this run (${rounds.length} rounds${few})`);
+  }
 }
 
 // CPU speed: each run's CPU per request is scaled to the fastest calibration of this run
@@ -740,6 +792,9 @@ function collapse(list, keyOf) {
     return out;
   });
 }
+// The fleet scenario compares its setups round by round (printFleet), so it keeps each run.
+const fleetRuns = results.filter((r) => r.group === 'fleet');
+const adjustedRun = (r) => (Number.isFinite(r.nsPerIter) && Number.isFinite(fastest) ? (r.cpuUs * fastest) / r.nsPerIter : r.cpuUs);
 results.splice(0, results.length, ...collapse(results, (r) => r.name));
 openResults.splice(0, openResults.length, ...collapse(openResults, (r) => `${r.name} ${r.rate}`));
 httpsResults = collapse(httpsResults, (r) => `${r.proxy} | ${r.scenario}`);
