@@ -70,4 +70,9 @@ export interface SiteEdgeModel {
   /** 0: no limit. */
   limitRequestBody: number;
   rateLimits?: RateLimitModel[];
+  /**
+   * The site has declared proxies, access sections or rate limits: the lean engine's edge step
+   * has work to do for its requests (one check for the sites without).
+   */
+  edgeSteps: boolean;
 }

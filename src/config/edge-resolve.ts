@@ -262,7 +262,7 @@ function sectionOf(s: RawSection, path: string, diags: Diagnostic[]): AccessSect
 
 /** The edge settings of one (merged) site. */
 export function resolveSiteEdge(site: RawSite, index: string, diags: Diagnostic[]): SiteEdgeModel {
-  const out: SiteEdgeModel = { forwarded: site.forwarded ?? false, limitRequestBody: site.limitRequestBody ?? EDGE_DEFAULTS.limitRequestBody };
+  const out: SiteEdgeModel = { forwarded: site.forwarded ?? false, limitRequestBody: site.limitRequestBody ?? EDGE_DEFAULTS.limitRequestBody, edgeSteps: false };
   if (site.remoteIp) out.remoteIp = resolvedRemoteIp.get(site.remoteIp);
   if (site.access?.length) {
     const sections: AccessSectionModel[] = [];
@@ -287,6 +287,7 @@ export function resolveSiteEdge(site: RawSite, index: string, diags: Diagnostic[
       return { id: `${path} ${r.requests}/${Math.round(windowMs / 1000)}s`, path, requests: r.requests, windowMs };
     });
   }
+  out.edgeSteps = out.remoteIp !== undefined || out.access !== undefined || out.rateLimits !== undefined;
   return out;
 }
 

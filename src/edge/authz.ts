@@ -4,7 +4,7 @@
 // containers combine them exactly as apply_authz_sections does. Address and name matching is
 // the caller's (see ClientFacts): nothing here does I/O.
 import { isIP } from 'node:net';
-import { inNet, parseIp, parseNet, type Ip, type Net } from './ip-match.js';
+import { inNet, parse4, parseIp, parseNet, type Ip, type Net } from './ip-match.js';
 import { plainIp } from './remote-ip.js';
 
 export const GRANTED = 0;
@@ -98,7 +98,11 @@ export function isLoopback(addr: string): boolean {
 }
 
 function netMatches(rule: AddressRule & { kind: 'net' }, f: ClientFacts): boolean {
-  if (f.ip === undefined) f.ip = parseIp(plainIp(f.client)) ?? null;
+  if (f.ip === undefined) {
+    // A dotted quad (the usual client) is its own plainIp.
+    const v4 = parse4(f.client);
+    f.ip = v4 !== undefined ? { v6: false, parts: [v4] } : (parseIp(plainIp(f.client)) ?? null);
+  }
   return f.ip !== null && inNet(f.ip, rule.net);
 }
 

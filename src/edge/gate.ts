@@ -38,6 +38,20 @@ export interface GateRequest {
   client: string;
   /** Our address on the connection. */
   local: string | undefined;
+  /** The connection's memory of its last access decision (lean engine). */
+  memo?: AccessMemo;
+}
+
+/**
+ * The last access decision on a connection. Rules that look only at addresses (`Require ip`,
+ * `local`, `all`, Allow/Deny by address) decide the same for the same client, so the next
+ * request of that client on the connection takes the same verdict without evaluating them.
+ */
+export class AccessMemo {
+  access: MergedAccess | undefined;
+  client: string | undefined;
+  local: string | undefined;
+  verdict: Verdict | undefined;
 }
 
 export type Verdict =
@@ -55,6 +69,29 @@ export interface MergedAccess {
   bodyLimit: number;
   /** The sections, for the log. */
   names: string;
+  /** The decision depends on the client and local addresses only (see addressOnly). */
+  addressOnly?: boolean;
+}
+
+/** True when no rule of `n` asks for a user, a group, a method or a DNS answer. */
+function addressOnlyTree(n: RequireNode): boolean {
+  if (n.kind === 'container') return n.children.every(addressOnlyTree);
+  return n.provider === 'all' || n.provider === 'local' || ((n.provider === 'ip' || n.provider === 'host') && n.nets!.every((r) => r.kind !== 'host'));
+}
+
+/** Whether merged rules decide on the addresses alone (computed once per merged rules). */
+export function addressOnly(m: MergedAccess): boolean {
+  m.addressOnly ??= (m.require === undefined || addressOnlyTree(m.require)) && (m.compat === undefined || !compatNeedsDns(m.compat));
+  return m.addressOnly;
+}
+
+const proxyScoped = new WeakMap<readonly AccessSectionModel[], boolean>();
+
+/** True when some of the sections are <Proxy> ones, which need the request's proxied URL. */
+export function needsProxyUrl(sections: readonly AccessSectionModel[]): boolean {
+  let v = proxyScoped.get(sections);
+  if (v === undefined) proxyScoped.set(sections, (v = sections.some((s) => s.scope === 'proxy')));
+  return v;
 }
 
 const NEED = Symbol('need');
@@ -237,7 +274,17 @@ export class Edge {
     const site = r.site;
     const m = site.access === undefined ? undefined : mergeSections(site.access, r.path, r.proxyUrl, site.limitRequestBody);
     if (m === undefined) return { ok: true, bodyLimit: site.limitRequestBody };
-    return this.decide(m, r);
+    const memo = r.memo;
+    if (memo === undefined) return this.decide(m, r);
+    if (memo.access === m && memo.client === r.client && memo.local === r.local) return this.counted(memo.verdict!);
+    const v = this.decide(m, r);
+    if (!(v instanceof Promise) && addressOnly(m)) {
+      memo.access = m;
+      memo.client = r.client;
+      memo.local = r.local;
+      memo.verdict = v;
+    }
+    return v;
   }
 
   /** Decides merged rules for a request (the gate's second step; the built-in handlers' only one). */

@@ -12,7 +12,8 @@ export interface Net extends Ip {
   bits: number;
 }
 
-function parse4(s: string, from = 0, to = s.length): number | undefined {
+/** A dotted-quad IPv4 address in `s[from, to)` as one number; undefined when it is not one. */
+export function parse4(s: string, from = 0, to = s.length): number | undefined {
   let value = 0;
   let octet = -1;
   let dots = 0;
@@ -101,11 +102,7 @@ export function parseNet(text: string): Net | undefined {
 /** True when the address is inside the network. */
 export function inNet(ip: Ip, net: Net): boolean {
   if (ip.v6 !== net.v6) return false;
-  if (!ip.v6) {
-    if (net.bits === 0) return true;
-    const shift = 32 - net.bits;
-    return Math.floor(ip.parts[0] / 2 ** shift) === Math.floor(net.parts[0] / 2 ** shift);
-  }
+  if (!ip.v6) return inNet4(ip.parts[0], net);
   let bits = net.bits;
   for (let i = 0; i < 8 && bits > 0; i++) {
     const take = bits >= 16 ? 16 : bits;
@@ -114,4 +111,11 @@ export function inNet(ip: Ip, net: Net): boolean {
     bits -= take;
   }
   return true;
+}
+
+/** True when the IPv4 address `n` (parse4's number) is inside the network (IPv6 ones never). */
+export function inNet4(n: number, net: Net): boolean {
+  if (net.v6) return false;
+  // The bits that differ, shifted past the host part (32-bit unsigned integer operations).
+  return net.bits === 0 || (n ^ net.parts[0]) >>> (32 - net.bits) === 0;
 }

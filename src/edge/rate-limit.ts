@@ -1,8 +1,9 @@
 // A per-client request rate limit: a sliding window per client address and rule, estimated as
 // the current fixed window's count plus the previous window's, weighted by how much of it the
 // sliding window still covers (the "sliding window counter" of nginx and Cloudflare). Memory is
-// two numbers per active client and rule. Counts are kept per fixed window, so worker processes
-// can share one limit (src/workers/limit-*.ts) by adding up their windows.
+// two numbers per active client and rule; a request costs two map lookups and no allocation
+// (a client's first request makes its bucket). Counts are kept per fixed window, so worker
+// processes can share one limit (src/workers/limit-*.ts) by adding up their windows.
 import type { RateLimitModel } from '../config/edge-model.js';
 
 /** One client's counts under one rule. */
@@ -34,69 +35,105 @@ export interface RateCounting {
   snapshot(): RateLimitStats[];
 }
 
-const PRUNE_EVERY = 1024;
+/** One rule's counts: a bucket per client address, and what the rule let through and refused. */
+interface RuleCounts {
+  /** The rule's window (ms); 0 until a request counts under it. */
+  w: number;
+  buckets: Map<string, Bucket>;
+  allowed: number;
+  limited: number;
+  /** Shown by snapshot(): a request was decided under the rule (or stat() asked for it). */
+  listed: boolean;
+  /** The fixed window in which buckets of passed windows were last dropped. */
+  pruned: number;
+}
+
+/**
+ * The sliding-window estimate `elapsed` ms into the current fixed window (of `w` ms): its count
+ * plus the previous window's, weighted by the share of it that the sliding window still covers.
+ * The true count of the sliding window lies between `curr` and `curr + prev`; the estimate takes
+ * the previous window's requests as spread evenly over it.
+ */
+export function slidingEstimate(b: { prev: number; curr: number }, w: number, elapsed: number): number {
+  return b.prev * (1 - elapsed / w) + b.curr;
+}
 
 export class RateLimiter implements RateCounting {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly stats = new Map<string, { allowed: number; limited: number }>();
-  private hits = 0;
+  /** By rule id, then by client address: no key is built per request. */
+  private readonly rules = new Map<string, RuleCounts>();
 
   hit(rule: RateLimitModel, client: string, now: number): number {
     const w = rule.windowMs;
-    const b = this.bucket(rule, client, now);
-    const s = this.stat(rule.id);
+    const rc = this.counts(rule.id, w, now);
+    rc.listed = true;
+    const b = bucketIn(rc, client, w, now);
     const elapsed = now - b.window * w;
-    const estimate = b.prev * (1 - elapsed / w) + b.curr;
-    if (estimate + 1 <= rule.requests) {
+    if (slidingEstimate(b, w, elapsed) + 1 <= rule.requests) {
       b.curr++;
-      s.allowed++;
+      rc.allowed++;
       return 0;
     }
-    s.limited++;
+    rc.limited++;
     return retryAfter(b, rule.requests, w, elapsed);
   }
 
   /** The counts of `client` under `rule`, moved on to the fixed window of `now` (made when missing). */
   bucket(rule: RateLimitModel, client: string, now: number): Bucket {
-    return this.bucketByKey(`${rule.id}\0${client}`, rule.windowMs, now);
+    return bucketIn(this.counts(rule.id, rule.windowMs, now), client, rule.windowMs, now);
   }
 
   /** The same by its key (`rule id \0 client`). */
   bucketByKey(key: string, w: number, now: number): Bucket {
-    const idx = Math.floor(now / w);
-    let b = this.buckets.get(key);
-    if (b === undefined) {
-      b = { w, window: idx, prev: 0, curr: 0 };
-      this.buckets.set(key, b);
-    } else if (b.window !== idx) {
-      b.prev = b.window === idx - 1 ? b.curr : 0;
-      b.curr = 0;
-      b.window = idx;
-    }
-    if (++this.hits % PRUNE_EVERY === 0) this.prune(now);
-    return b;
+    const cut = key.indexOf('\0');
+    return bucketIn(this.counts(key.slice(0, cut), w, now), key.slice(cut + 1), w, now);
   }
 
-  /** The allowed and limited counts of a rule. */
+  /** The allowed and limited counts of a rule (its own counters: add to them). */
   stat(rule: string): { allowed: number; limited: number } {
-    let s = this.stats.get(rule);
-    if (!s) this.stats.set(rule, (s = { allowed: 0, limited: 0 }));
-    return s;
+    let rc = this.rules.get(rule);
+    if (rc === undefined) this.rules.set(rule, (rc = { w: 0, buckets: new Map(), allowed: 0, limited: 0, listed: true, pruned: 0 }));
+    rc.listed = true;
+    return rc;
   }
 
-  /** Drops buckets whose windows have passed. */
-  private prune(now: number): void {
-    for (const [key, b] of this.buckets) if (Math.floor(now / b.w) > b.window + 1) this.buckets.delete(key);
+  /**
+   * A rule's counts. Once per fixed window of the rule (at its first request) the buckets whose
+   * windows have passed are dropped: a bucket is looked at about twice for each window in which
+   * it counted a request, so a request costs O(1) on average.
+   */
+  private counts(id: string, w: number, now: number): RuleCounts {
+    let rc = this.rules.get(id);
+    if (rc === undefined) this.rules.set(id, (rc = { w, buckets: new Map(), allowed: 0, limited: 0, listed: false, pruned: Math.floor(now / w) }));
+    else if (rc.w === 0) {
+      rc.w = w;
+      rc.pruned = Math.floor(now / w);
+    } else if (Math.floor(now / rc.w) > rc.pruned) {
+      rc.pruned = Math.floor(now / rc.w);
+      for (const [client, b] of rc.buckets) if (Math.floor(now / b.w) > b.window + 1) rc.buckets.delete(client);
+    }
+    return rc;
   }
 
   snapshot(): RateLimitStats[] {
-    const clients = new Map<string, number>();
-    for (const key of this.buckets.keys()) {
-      const rule = key.slice(0, key.indexOf('\0'));
-      clients.set(rule, (clients.get(rule) ?? 0) + 1);
-    }
-    return [...this.stats].map(([rule, s]) => ({ rule, allowed: s.allowed, limited: s.limited, clients: clients.get(rule) ?? 0 }));
+    const out: RateLimitStats[] = [];
+    for (const [rule, rc] of this.rules) if (rc.listed) out.push({ rule, allowed: rc.allowed, limited: rc.limited, clients: rc.buckets.size });
+    return out;
   }
+}
+
+/** The bucket of `client`, moved on to the fixed window of `now` (made when missing). */
+function bucketIn(rc: RuleCounts, client: string, w: number, now: number): Bucket {
+  const idx = Math.floor(now / w);
+  let b = rc.buckets.get(client);
+  if (b === undefined) {
+    b = { w, window: idx, prev: 0, curr: 0 };
+    rc.buckets.set(client, b);
+  } else if (b.window !== idx) {
+    b.prev = b.window === idx - 1 ? b.curr : 0;
+    b.curr = 0;
+    b.window = idx;
+  }
+  return b;
 }
 
 /** Milliseconds until the estimate drops below the limit again, if no request comes meanwhile. */

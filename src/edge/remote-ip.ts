@@ -5,7 +5,7 @@
 // addresses; trusted ones (RemoteIPTrustedProxy) may not, and once a trusted proxy has spoken an
 // internal one further left counts as trusted only. Pure.
 import { isIP } from 'node:net';
-import { inNet, parseIp, parseNet, type Ip, type Net } from './ip-match.js';
+import { inNet, inNet4, parse4, parseIp, parseNet, type Ip, type Net } from './ip-match.js';
 
 export interface ProxyEntry {
   /** An address or network: `10.0.0.1`, `10.0.0.0/8`, `2001:db8::/32`. */
@@ -22,7 +22,7 @@ export interface RemoteIpSettings {
 }
 
 /** One proxy entry, ready to match. */
-interface Matcher {
+export interface Matcher {
   net: Net;
   internal: boolean;
 }
@@ -74,7 +74,14 @@ function findProxyIp(c: CompiledRemoteIp, ip: Ip | undefined): Matcher | undefin
   return undefined;
 }
 
-function findProxy(c: CompiledRemoteIp, addr: string): Matcher | undefined {
+function findProxy4(c: CompiledRemoteIp, n: number): Matcher | undefined {
+  const ms = c.matchers;
+  for (let i = 0; i < ms.length; i++) if (inNet4(n, ms[i].net)) return ms[i];
+  return undefined;
+}
+
+/** The declared proxy entry that takes `addr`, if any. */
+export function findProxy(c: CompiledRemoteIp, addr: string): Matcher | undefined {
   return findProxyIp(c, parseIp(addr));
 }
 
@@ -101,14 +108,20 @@ export function isPrivateAddress(addr: string): boolean {
   return true;
 }
 
+function isPrivate4(n: number): boolean {
+  const a = Math.floor(n / 16777216);
+  const b = Math.floor(n / 65536) % 256;
+  return a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && (b & 0xf0) === 16) || (a === 192 && b === 168);
+}
+
 function isPrivateIp(ip: Ip): boolean {
-  if (!ip.v6) {
-    const n = ip.parts[0];
-    const a = Math.floor(n / 16777216);
-    const b = Math.floor(n / 65536) % 256;
-    return a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && (b & 0xf0) === 16) || (a === 192 && b === 168);
-  }
-  return (ip.parts[0] & 0xe000) !== 0x2000;
+  return ip.v6 ? (ip.parts[0] & 0xe000) !== 0x2000 : isPrivate4(ip.parts[0]);
+}
+
+/** The characters String.prototype.trim removes. */
+function isTrimmed(c: number): boolean {
+  if (c <= 0xff) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+  return c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 export interface ClientResolution {
@@ -120,32 +133,63 @@ export interface ClientResolution {
   remaining?: string;
 }
 
+/** What walkHeader found: the address taken last (none: undefined), and where the rest ends. */
+export interface HeaderWalk {
+  client: string | undefined;
+  /** The header's part not taken is `text[from, rest)`; -1 when every address was taken. */
+  rest: number;
+}
+
+/**
+ * mod_remoteip's walk over the address list `text[from, to)`, behind the declared proxy `hop`
+ * (the peer's entry): the list is read from the right, an address at a time, for as long as the
+ * hop that handed it over is a declared proxy. Writes the result into `out` and allocates only
+ * the address taken (IPv4 addresses are read in place).
+ */
+export function walkHeader(c: CompiledRemoteIp, hop: Matcher, text: string, from: number, to: number, out: HeaderWalk): void {
+  let end = to;
+  let internal = true;
+  let next: Matcher | undefined = hop;
+  out.client = undefined;
+  while (next !== undefined) {
+    if (internal) internal = next.internal;
+    let comma = end > from ? text.lastIndexOf(',', end - 1) : -1;
+    if (comma < from) comma = -1;
+    let ws = comma < 0 ? from : comma + 1;
+    let we = end;
+    while (ws < we && isTrimmed(text.charCodeAt(ws))) ws++;
+    while (we > ws && isTrimmed(text.charCodeAt(we - 1))) we--;
+    if (ws === we) break;
+    const n = parse4(text, ws, we);
+    let addr: string;
+    if (n !== undefined) {
+      // A dotted quad is its own plainIp.
+      if (!internal && isPrivate4(n)) break;
+      addr = text.slice(ws, we);
+      next = comma < 0 ? undefined : findProxy4(c, n);
+    } else {
+      addr = plainIp(text.slice(ws, we));
+      const ip = parseIp(addr);
+      if (ip === undefined || (!internal && isPrivateIp(ip))) break;
+      next = comma < 0 ? undefined : findProxyIp(c, ip);
+    }
+    out.client = addr;
+    end = comma;
+    if (comma < 0) break;
+  }
+  out.rest = end;
+}
+
 /**
  * mod_remoteip's walk: `peer` is the connection's address, `header` the client-address header
  * (repeated fields joined with ", "), or undefined when the request has none.
  */
 export function resolveClient(c: CompiledRemoteIp, peer: string, header: string | undefined): ClientResolution {
-  let current = plainIp(peer);
+  const current = plainIp(peer);
   const first = findProxy(c, current);
   if (first === undefined) return { client: current, viaProxy: false, remaining: header };
   if (header === undefined) return { client: current, viaProxy: true };
-  let remote: string | undefined = header;
-  let internal = true;
-  let hop: Matcher | undefined = first;
-  while (remote !== undefined) {
-    if (hop === undefined) break;
-    if (internal) internal = hop.internal;
-    const comma: number = remote.lastIndexOf(',');
-    const word = (comma < 0 ? remote : remote.slice(comma + 1)).trim();
-    const rest: string | undefined = comma < 0 ? undefined : remote.slice(0, comma);
-    if (word === '') break;
-    const addr = plainIp(word);
-    const ip = parseIp(addr);
-    if (ip === undefined) break;
-    if (!internal && isPrivateIp(ip)) break;
-    current = addr;
-    remote = rest;
-    hop = remote === undefined ? undefined : findProxyIp(c, ip);
-  }
-  return { client: current, viaProxy: true, remaining: remote };
+  const out: HeaderWalk = { client: undefined, rest: 0 };
+  walkHeader(c, first, header, 0, header.length, out);
+  return { client: out.client ?? current, viaProxy: true, remaining: out.rest < 0 ? undefined : out.rest === header.length ? header : header.slice(0, out.rest) };
 }
