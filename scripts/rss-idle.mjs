@@ -5,8 +5,8 @@
 // each make one proxied request, and reads the process's memory from /proc and from inside:
 //
 //   node scripts/rss-idle.mjs [--connections 1000] [--bin bin/stickylb.js] [--engine lean]
-//        [--node-flags "--max-semi-space-size=1"] [--warm 0] [--gc] [--no-probe] [--json]
-//        [--modules] [--keep]
+//        [--node-flags=--max-semi-space-size=1] [--warm 0] [--gc] [--no-probe] [--json]
+//        [--quiet 12 --keep-alive-timeout 60s] [--modules] [--keep]
 //
 // - VmRSS and smaps_rollup of the process; /proc/PID/smaps split into the node binary's pages
 //   (code and read-only data), other files (shared libraries), V8's heap (the anonymous mappings
@@ -19,6 +19,8 @@
 // - `--warm N` sends N requests over 50 connections before the idle connections are opened (what the
 //   benchmark's load runs do to the heap); `--modules` lists the packages and files the process
 //   loaded (through a module hook), by package.
+// - `--quiet S` measures again after S seconds without requests (with --keep-alive-timeout above S,
+//   else the config's KeepAliveTimeout, 5 s by default, closes the idle connections meanwhile).
 // Light on purpose: a few thousand requests at most; run it with `nice`.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
@@ -42,6 +44,8 @@ const { values: opt } = parseArgs({
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     settle: { type: 'string', default: '500' },
+    quiet: { type: 'string', default: '0' },
+    'keep-alive-timeout': { type: 'string' },
   },
 });
 
@@ -151,6 +155,7 @@ writeFileSync(
     `engine: ${opt.engine}`,
     'errorLog: { level: error }',
     'maxKeepAliveRequests: 0',
+    ...(opt['keep-alive-timeout'] ? [`keepAliveTimeout: ${opt['keep-alive-timeout']}`] : []),
     'balancers:',
     '  c:',
     '    stickysession: "_s|_s"',
@@ -169,13 +174,13 @@ writeFileSync(
   join(work, 'probe.mjs'),
   `import { writeFileSync, renameSync } from 'node:fs';
 import v8 from 'node:v8';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 const gc = globalThis.gc;
 // Garbage collections since start, by kind: count and total pause (ms).
 const gcs = {};
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
-    const k = ({ 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' })[e.detail?.kind] ?? 'other';
+    const k = ({ [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb' })[e.detail?.kind] ?? 'other';
     const g = (gcs[k] ??= { count: 0, ms: 0 });
     g.count++;
     g.ms += e.duration;
@@ -318,7 +323,13 @@ async function openOne() {
 }
 for (let i = 0; i < N; i += 50) await Promise.all(Array.from({ length: Math.min(50, N - i) }, openOne));
 results.push(await snapshot(`${N} idle keep-alive connections`));
-const stillOpen = N - closedEarly;
+let stillOpen = N - closedEarly;
+const quiet = Number(opt.quiet);
+if (quiet > 0) {
+  await sleep(quiet * 1000);
+  results.push(await snapshot(`the same, after ${quiet} s without requests`));
+  stillOpen = N - closedEarly;
+}
 for (const s of socks) s.destroy();
 results.push(await snapshot('connections closed'));
 

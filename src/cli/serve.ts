@@ -11,6 +11,7 @@ import { version } from '../manager/version.js';
 import { processPlugin, type ProcessControl, type ReloadOutcome } from '../workers/process-plugin.js';
 import type { Owner } from '../workers/start-owner.js';
 import type { WorkerPool } from '../workers/owner.js';
+import { startIdleTrim } from '../util/idle-memory.js';
 
 export interface ServeOptions {
   /** Config file to re-read on SIGHUP. */
@@ -88,6 +89,8 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
   for (const line of opts.banner?.(app) ?? []) console.log(line);
 
   on('SIGHUP', () => void reloadFile());
+  // The memory a burst of requests grew is given back once the process goes quiet.
+  const idleTrim = process.env.STICKYLB_IDLE_TRIM === '0' ? { stop() {} } : startIdleTrim();
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -97,6 +100,7 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
       app.logger.warn(`${signal}: stopping; in-flight requests may finish`);
       (owner ? owner.close(graceMs) : app.close(graceMs)).then(
         () => {
+          idleTrim.stop();
           for (const [s, fn] of signals) process.off(s, fn);
           resolve(0);
         },

@@ -13,6 +13,7 @@ import { logsPlugin, type LogsPlugin } from '../log/plugin.js';
 import { staticPlugin } from '../static/plugin.js';
 import type { Plugin } from '../plugin/contract.js';
 import { version } from '../manager/version.js';
+import { startIdleTrim, type IdleTrim } from '../util/idle-memory.js';
 import { Metrics } from '../manager/metrics/metrics.js';
 import { useLoadMonitor } from '../manager/metrics/load-monitor.js';
 import { CountTally, instrument, setOthersBusy, type ServerFigures } from './counts.js';
@@ -107,6 +108,7 @@ class Worker {
   private lastEdgeView = '';
   private edgeViewAt = 0;
   private timer?: NodeJS.Timeout;
+  private idleTrim?: IdleTrim;
   private stopping = false;
   private link?: LimitLink;
   private logger?: Logger;
@@ -149,6 +151,8 @@ class Worker {
     send({ t: 'ack', seq: m.seq });
     this.timer = setInterval(() => this.report(), m.reportMs);
     this.timer.unref();
+    // The memory a burst of requests grew is given back once the worker goes quiet.
+    this.idleTrim = process.env.STICKYLB_IDLE_TRIM === '0' ? undefined : startIdleTrim();
     send({ t: 'ready', addresses: this.app.addresses });
   }
 
@@ -277,6 +281,7 @@ class Worker {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.timer);
+    this.idleTrim?.stop();
     this.load?.release();
     this.load = undefined;
     try {
