@@ -283,8 +283,8 @@ export class StickyServer extends EventEmitter {
     if (protocols.includes(front ? 'h2' : 'h2c')) {
       entry.h2 = new H2Front(
         this.h2Limits(),
-        (stream, headers, raw, session) =>
-          dispatchStream(this, { sites: entry.sites, maxHeaderListSize: this.config.maxHeaderSize }, stream, headers, raw, session, (req, res) => this.handleRequest(req, res, entry.sites)),
+        (stream, headers, raw, conn) =>
+          dispatchStream(this, { sites: entry.sites, maxHeaderListSize: this.config.maxHeaderSize }, stream, headers, raw, conn, (req, res) => this.handleRequest(req, res, entry.sites)),
         () => this.logger,
       );
     }

@@ -33,8 +33,6 @@ export const DEFAULT_H2_LIMITS: Omit<H2Limits, 'maxHeaderListSize' | 'idleTimeou
   maxPingsPerSecond: 50,
 };
 
-export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], session: http2.ServerHttp2Session) => void;
-
 /** Counts events in one-second windows. */
 class Rate {
   private second = 0;
@@ -50,15 +48,53 @@ class Rate {
   }
 }
 
+/**
+ * One HTTP/2 connection: its session, the socket it was set up on (the TLS socket, or the plain
+ * one for h2c; not node:http2's proxy of it, whose every method read makes a bound function), and
+ * what the dispatcher keeps per connection (read once, not per stream).
+ */
+export class H2Connection<Facts = unknown> {
+  /** Filled by the stream handler on the connection's first stream. */
+  facts: Facts | undefined = undefined;
+  /** Streams reset by the client before their answer (rapid reset), per second. */
+  readonly resets = new Rate();
+
+  constructor(
+    readonly session: http2.ServerHttp2Session,
+    readonly socket: Socket,
+    private readonly limits: H2Limits,
+    private readonly calm: (what: string) => void,
+  ) {}
+
+  /**
+   * To be called once per stream when it closed (from the stream's one 'close' listener, which
+   * the stream handler adds): counts the streams the client reset before their answer was done.
+   */
+  streamClosed(stream: http2.ServerHttp2Stream): void {
+    if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !stream.sentHeaders) {
+      const max = this.limits.maxResetsPerSecond;
+      if (this.resets.hit(Date.now(), max)) this.calm(`more than ${max} streams reset in a second`);
+    }
+  }
+}
+
+/**
+ * Serves one stream. The handler must see that `conn.streamClosed(stream)` is called when the
+ * stream closes (the flood guard against rapid reset counts there).
+ */
+export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], conn: H2Connection) => void;
+
 export class H2Front {
   /** Never listens: sockets are handed to it with accept(). */
   private readonly server: http2.Http2Server;
   readonly sessions = new Set<http2.ServerHttp2Session>();
   private closing = false;
+  /** The socket being handed to node:http2, whose session is being set up (see accept). */
+  private accepting: Socket | undefined;
 
   constructor(
     private limits: H2Limits,
-    onStream: StreamHandler,
+    private readonly onStream: StreamHandler,
     private readonly logger: () => Logger,
   ) {
     this.server = http2.createServer({
@@ -68,21 +104,6 @@ export class H2Front {
       peerMaxConcurrentStreams: limits.maxConcurrentStreams,
     });
     this.server.on('session', (s) => this.onSession(s));
-    this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
-      // A stream of a session that is already gone (closed for a flood) is not served.
-      const session = stream.session as http2.ServerHttp2Session | undefined;
-      if (session === undefined || session.destroyed || stream.destroyed) {
-        stream.destroy();
-        return;
-      }
-      try {
-        onStream(stream, headers, rawHeaders, session);
-      } catch (e) {
-        // A bug of ours: this stream is reset, the process and the other streams go on.
-        this.logger().error({ err: e }, 'internal error while handling an HTTP/2 stream');
-        if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-      }
-    });
   }
 
   private settings(): http2.Settings {
@@ -95,7 +116,13 @@ export class H2Front {
       socket.destroy();
       return;
     }
-    this.server.emit('connection', socket);
+    // node:http2 sets the session up and says 'session' before emit() returns.
+    this.accepting = socket;
+    try {
+      this.server.emit('connection', socket);
+    } finally {
+      this.accepting = undefined;
+    }
   }
 
   /** New limits (a reload): for connections made from now on. */
@@ -124,12 +151,29 @@ export class H2Front {
     this.sessions.clear();
   }
 
+  private stream(conn: H2Connection, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+    // A stream of a session that is already gone (closed for a flood) is not served, nor one
+    // destroyed before it got here (counted at once if the client reset it: its 'close' may be gone).
+    if (conn.session.destroyed || stream.destroyed) {
+      if (stream.destroyed) conn.streamClosed(stream);
+      stream.destroy();
+      return;
+    }
+    try {
+      this.onStream(stream, headers, rawHeaders, conn);
+    } catch (e) {
+      // A bug of ours: this stream is reset, the process and the other streams go on.
+      this.logger().error({ err: e }, 'internal error while handling an HTTP/2 stream');
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    }
+  }
+
   private onSession(s: http2.ServerHttp2Session): void {
     this.sessions.add(s);
     s.once('close', () => this.sessions.delete(s));
     s.on('error', () => undefined);
-    const client = s.socket?.remoteAddress;
-    const resets = new Rate();
+    const socket = this.accepting ?? (s.socket as unknown as Socket);
+    const client = socket.remoteAddress;
     const settings = new Rate();
     const pings = new Rate();
     const calm = (what: string) => {
@@ -143,14 +187,8 @@ export class H2Front {
       // Idle: nothing in flight for a while. GOAWAY, then close once the streams (if any) end.
       s.close();
     });
-    s.on('stream', (stream) => {
-      stream.once('close', () => {
-        // A stream the client reset before its answer was done: rapid reset counts these.
-        if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !stream.sentHeaders) {
-          if (resets.hit(Date.now(), limits.maxResetsPerSecond)) calm(`more than ${limits.maxResetsPerSecond} streams reset in a second`);
-        }
-      });
-    });
+    const conn = new H2Connection(s, socket, limits, calm);
+    s.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.stream(conn, stream, headers, rawHeaders));
     s.on('remoteSettings', () => {
       if (settings.hit(Date.now(), limits.maxSettingsPerSecond)) calm(`more than ${limits.maxSettingsPerSecond} SETTINGS frames in a second`);
     });

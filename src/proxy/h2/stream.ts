@@ -39,6 +39,8 @@ export interface StreamContext {
   bodyLimit?: number;
   /** Called once when the body grows past the limit. */
   onBodyOverLimit?: () => void;
+  /** Called once the stream closed, after this transport's own work there (the record is complete). */
+  onClosed?: () => void;
 }
 
 /** A client stream as a request body source: its data, and its trailers once they came. */
@@ -134,16 +136,22 @@ export function sendStreamError(stream: http2.ServerHttp2Stream, record: Request
 /** Resolves when the stream's request was answered, failed, or the client went away. */
 export async function proxyStream(ctx: StreamContext): Promise<void> {
   const { stream, record, balancer, request, site } = ctx;
+  // A stream that ended with its headers has no body to read, keep or replay.
+  const body = stream.endAfterHeaders ? NO_BODY : streamBody(ctx);
+  const client = new StreamAnswer(stream, record);
+  // The stream's one 'close' listener: the attempt in flight first, then the body's count, then the caller.
+  stream.on('close', () => {
+    client.closed();
+    if (body !== NO_BODY) record.bodyBytesIn = body.bytes;
+    ctx.onClosed?.();
+  });
   if (ctx.bodyLimit && request.contentLength > ctx.bodyLimit) {
     ctx.onBodyOverLimit?.();
     record.status = 413;
     answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
     return;
   }
-  // A stream that ended with its headers has no body to read, keep or replay.
-  const body = stream.endAfterHeaders ? NO_BODY : streamBody(ctx);
   const fo = new Failover(balancer, record, { target: request.target, cookie: request.cookie });
-  const client = new StreamAnswer(stream, record);
   await runFailover(fo, {
     gone: () => gone(stream),
     fail: (error) => {
@@ -181,10 +189,6 @@ function streamBody(ctx: StreamContext): RequestBody {
     record.status = 413;
     answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
   });
-  // The body's bytes, counted as they are read (whoever reads them).
-  stream.once('close', () => {
-    record.bodyBytesIn = body.bytes;
-  });
   return body;
 }
 
@@ -192,6 +196,8 @@ function streamBody(ctx: StreamContext): RequestBody {
 class StreamAnswer implements ClientAnswer {
   /** The member's trailers, sent when the stream asks for them. */
   private trailers: string[] = [];
+  /** The attempt in flight's 'close' handler (one attempt at a time). */
+  private closeFn: (() => void) | undefined = undefined;
 
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
@@ -207,11 +213,18 @@ class StreamAnswer implements ClientAnswer {
   }
 
   onClose(fn: () => void): void {
-    this.stream.on('close', fn);
+    this.closeFn = fn;
   }
 
   offClose(fn: () => void): void {
-    this.stream.off('close', fn);
+    if (this.closeFn === fn) this.closeFn = undefined;
+  }
+
+  /** The stream closed (called by its one 'close' listener). */
+  closed(): void {
+    const fn = this.closeFn;
+    this.closeFn = undefined;
+    fn?.();
   }
 
   continue(): void {
