@@ -31,9 +31,12 @@ export interface PooledRequestOptions extends AttemptOptions {
   maxAnswerHead: number;
 }
 
-/** Sends the request to the step's member over a pooled connection; resolves when the attempt ended. */
-export function pooledRequest(o: PooledRequestOptions, client: ClientAnswer): Promise<AttemptResult> {
-  return new Promise<AttemptResult>((resolve, reject) => new PooledAttempt(o, client, resolve, reject).start());
+/**
+ * Sends the request to the step's member over a pooled connection; `ended` is called once when
+ * the attempt ended, or `broke` if something of ours threw.
+ */
+export function pooledRequest(o: PooledRequestOptions, client: ClientAnswer, ended: (r: AttemptResult) => void, broke: (e: unknown) => void): void {
+  new PooledAttempt(o, client, ended, broke).start();
 }
 
 class PooledAttempt implements ConnOwner, BodyTarget {

@@ -156,7 +156,7 @@ export function dispatchStream(
   record.site = site;
   server.requestStarted();
   const session = conn.session;
-  const done = proxyStream({
+  proxyStream({
     stream,
     request: parsed,
     record,
@@ -177,11 +177,11 @@ export function dispatchStream(
       record.keepAlive = !record.aborted && !session.closed;
       server.requestFinished(record);
     },
-  });
-  done.catch((e: unknown) => {
-    server.logger.error({ err: e }, 'internal error while handling a request');
-    if (!stream.headersSent) answer(stream, 500, 'The request could not be handled.');
-    else cutStream(stream);
+    onBroke: (e: unknown) => {
+      server.logger.error({ err: e }, 'internal error while handling a request');
+      if (!stream.headersSent) answer(stream, 500, 'The request could not be handled.');
+      else cutStream(stream);
+    },
   });
 }
 

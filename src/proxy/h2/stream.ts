@@ -8,16 +8,16 @@
 import http2 from 'node:http2';
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { SiteModel } from '../../config/model.js';
-import { Failover } from '../core/failover.js';
+import { Failover, type Step } from '../core/failover.js';
 import type { RequestRecord } from '../core/record.js';
-import { runFailover } from '../core/run.js';
+import { driveFailover, type AttemptResult, type FailoverSteps } from '../core/run.js';
 import { ProxyError, errorPage } from '../errors.js';
 import { addBodyFraming, allowedTrailers, memberHeaders } from '../headers.js';
 import { memberRequest, type ClientAnswer } from '../member-request.js';
 import type { Pools } from '../pools.js';
 import { maxAnswerHead, type LeanPools } from '../h1/pool.js';
 import { pooledRequest } from '../h1/pooled-request.js';
-import { NO_BODY, RequestBody, type BodySource } from '../request-body.js';
+import { NO_BODY, RequestBody, type Body, type BodySource } from '../request-body.js';
 import { h2Request, h2ResponseHeaders, h2Trailers, type H2Request } from './fields.js';
 
 export interface StreamContext {
@@ -41,6 +41,10 @@ export interface StreamContext {
   onBodyOverLimit?: () => void;
   /** Called once the stream closed, after this transport's own work there (the record is complete). */
   onClosed?: () => void;
+  /** Called once the request was answered, failed, or the client went away. */
+  onOver?: () => void;
+  /** Called if something of ours threw (a bug): the stream is the caller's to answer or reset. */
+  onBroke?: (e: unknown) => void;
 }
 
 /** A client stream as a request body source: its data, and its trailers once they came. */
@@ -107,7 +111,7 @@ export function proxyCompatStream(ctx: Omit<StreamContext, 'request'> & { rawHea
     return Promise.resolve();
   }
   ctx.stream.removeAllListeners('wantTrailers');
-  return proxyStream({ ...ctx, request });
+  return new Promise<void>((resolve, reject) => proxyStream({ ...ctx, request, onOver: resolve, onBroke: reject }));
 }
 
 /** Answers a stream with an error page, or resets it when the answer already began. */
@@ -133,46 +137,91 @@ export function sendStreamError(stream: http2.ServerHttp2Stream, record: Request
   stream.end(body);
 }
 
-/** Resolves when the stream's request was answered, failed, or the client went away. */
-export async function proxyStream(ctx: StreamContext): Promise<void> {
-  const { stream, record, balancer, request, site } = ctx;
-  // A stream that ended with its headers has no body to read, keep or replay.
-  const body = stream.endAfterHeaders ? NO_BODY : streamBody(ctx);
-  const client = new StreamAnswer(stream, record);
-  // The stream's one 'close' listener: the attempt in flight first, then the body's count, then the caller.
-  stream.on('close', () => {
-    client.closed();
-    if (body !== NO_BODY) record.bodyBytesIn = body.bytes;
-    ctx.onClosed?.();
-  });
-  if (ctx.bodyLimit && request.contentLength > ctx.bodyLimit) {
-    ctx.onBodyOverLimit?.();
-    record.status = 413;
-    answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
-    return;
+/**
+ * Proxies the stream's request; `ctx.onOver` is called when it was answered, failed, or the client
+ * went away, `ctx.onBroke` if something of ours threw instead.
+ */
+export function proxyStream(ctx: StreamContext): void {
+  new StreamExchange(ctx).start();
+}
+
+/** One proxied stream: the failover loop's steps (core/run.ts), written to the stream. */
+class StreamExchange implements FailoverSteps {
+  private readonly body: Body;
+  private readonly client: StreamAnswer;
+  private fo: Failover | undefined = undefined;
+
+  constructor(private readonly ctx: StreamContext) {
+    const stream = ctx.stream;
+    // A stream that ended with its headers has no body to read, keep or replay.
+    this.body = stream.endAfterHeaders ? NO_BODY : streamBody(ctx);
+    this.client = new StreamAnswer(stream, ctx.record);
+    stream.on('close', this.onStreamClose);
   }
-  const fo = new Failover(balancer, record, { target: request.target, cookie: request.cookie });
-  await runFailover(fo, {
-    gone: () => gone(stream),
-    fail: (error) => {
-      body.discard();
-      sendStreamError(stream, record, error);
-    },
-    replayable: () => body.bytes === 0 || body.replayable,
-    attempt: (step) => {
-      const headers = memberHeaders(request.pairs, { record, site, balancer, pick: step.pick, host: request.host, serverName: ctx.serverName });
-      // HTTP/2 frames the body itself: without a Content-Length it goes to the member chunked.
-      const chunked = request.contentLength < 0 && body !== NO_BODY;
-      addBodyFraming(headers, request.method, chunked, request.contentLength >= 0);
-      const path = step.member.basePath + ctx.upstreamTarget;
-      // The lean engine's pools where there are some (members over TLS are reached through node:http).
-      if (ctx.leanPools !== undefined && step.member.protocol === 'http:') {
-        const maxHead = maxAnswerHead(ctx.maxHeaderSize ?? 0);
-        return pooledRequest({ fo, step, record, site, method: request.method, path, headers, chunked, body, pools: ctx.leanPools, host: request.host, maxAnswerHead: maxHead, hsts: true }, client);
-      }
-      return memberRequest({ fo, step, record, site, method: request.method, path, headers, body, pools: ctx.pools, host: request.host, hsts: true }, client);
-    },
-  });
+
+  start(): void {
+    const { stream, record, request, balancer } = this.ctx;
+    if (this.ctx.bodyLimit && request.contentLength > this.ctx.bodyLimit) {
+      this.ctx.onBodyOverLimit?.();
+      record.status = 413;
+      answerStream(stream, record, 413, 'The request body is larger than this server accepts.');
+      this.over();
+      return;
+    }
+    this.fo = new Failover(balancer, record, { target: request.target, cookie: request.cookie });
+    driveFailover(this.fo, this);
+  }
+
+  /** The stream's one 'close' listener: the attempt in flight first, then the body's count, then the caller. */
+  private readonly onStreamClose = (): void => {
+    this.client.closed();
+    if (this.body !== NO_BODY) this.ctx.record.bodyBytesIn = this.body.bytes;
+    this.ctx.onClosed?.();
+  };
+
+  // ---- FailoverSteps ----
+
+  gone(): boolean {
+    return gone(this.ctx.stream);
+  }
+
+  fail(error: ProxyError): void {
+    this.body.discard();
+    sendStreamError(this.ctx.stream, this.ctx.record, error);
+  }
+
+  replayable(): boolean {
+    return this.body.bytes === 0 || this.body.replayable;
+  }
+
+  attempt(step: Step & { kind: 'attempt' }, ended: (r: AttemptResult) => void): void {
+    const { ctx, body, fo } = this;
+    const { record, site, balancer, request } = ctx;
+    const headers = memberHeaders(request.pairs, { record, site, balancer, pick: step.pick, host: request.host, serverName: ctx.serverName });
+    // HTTP/2 frames the body itself: without a Content-Length it goes to the member chunked.
+    const chunked = request.contentLength < 0 && body !== NO_BODY;
+    addBodyFraming(headers, request.method, chunked, request.contentLength >= 0);
+    const path = step.member.basePath + ctx.upstreamTarget;
+    // The lean engine's pools where there are some (members over TLS are reached through node:http).
+    if (ctx.leanPools !== undefined && step.member.protocol === 'http:') {
+      const maxHead = maxAnswerHead(ctx.maxHeaderSize ?? 0);
+      pooledRequest({ fo: fo!, step, record, site, method: request.method, path, headers, chunked, body, pools: ctx.leanPools, host: request.host, maxAnswerHead: maxHead, hsts: true }, this.client, ended, this.broken);
+      return;
+    }
+    memberRequest({ fo: fo!, step, record, site, method: request.method, path, headers, body, pools: ctx.pools, host: request.host, hsts: true }, this.client).then(ended, this.broken);
+  }
+
+  over(): void {
+    this.ctx.onOver?.();
+  }
+
+  broke(e: unknown): void {
+    const on = this.ctx.onBroke;
+    if (on !== undefined) on(e);
+    else throw e;
+  }
+
+  private readonly broken = (e: unknown): void => this.broke(e);
 }
 
 /** The stream's request body, replayable within the replay buffer and held to LimitRequestBody. */
