@@ -71,6 +71,12 @@ export interface MergedAccess {
   names: string;
   /** The decision depends on the client and local addresses only (see addressOnly). */
   addressOnly?: boolean;
+  /** The verdict of a request these rules let in without a user (made once). */
+  granted?: Verdict;
+}
+
+function grantedOf(m: MergedAccess): Verdict {
+  return (m.granted ??= { ok: true, bodyLimit: m.bodyLimit });
 }
 
 /** True when no rule of `n` asks for a user, a group, a method or a DNS answer. */
@@ -352,11 +358,11 @@ export class Edge {
       compatOk = compatAllows(m.compat, facts)!;
     }
     const any = m.compat?.satisfy === 'any';
-    if (compatOk && any) return { ok: true, bodyLimit: m.bodyLimit };
+    if (compatOk && any) return grantedOf(m);
     if (!compatOk && !any) return this.failure(403, `${r.client} is denied by the Allow/Deny rules`, m);
     if (m.require === undefined) {
       if (m.authType === 'basic') return this.failure(500, 'AuthType Basic without any Require rule', m);
-      return compatOk ? { ok: true, bodyLimit: m.bodyLimit } : this.failure(403, `${r.client} is denied by the Allow/Deny rules`, m);
+      return compatOk ? grantedOf(m) : this.failure(403, `${r.client} is denied by the Allow/Deny rules`, m);
     }
     if (needsDns(m.require)) {
       if (facts.names === undefined) {
@@ -377,7 +383,7 @@ export class Edge {
     }
     let res = evaluate(m.require, facts);
     if (res === PENDING) return this.failure(500, 'a rule needs an answer that cannot be had', m);
-    if (res === GRANTED) return { ok: true, bodyLimit: m.bodyLimit };
+    if (res === GRANTED) return grantedOf(m);
     if (res !== DENIED_NO_USER) return this.failure(403, `${r.client} is refused by the Require rules`, m);
     // A login may still let the client in.
     if (m.authType !== 'basic') return this.failure(500, 'the Require rules need a user but no AuthType Basic is set', m);

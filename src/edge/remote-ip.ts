@@ -153,7 +153,9 @@ export function walkHeader(c: CompiledRemoteIp, hop: Matcher, text: string, from
   out.client = undefined;
   while (next !== undefined) {
     if (internal) internal = next.internal;
-    let comma = end > from ? text.lastIndexOf(',', end - 1) : -1;
+    // The last comma of text[from, end) (lastIndexOf would search on past `from`).
+    let comma = end - 1;
+    while (comma >= from && text.charCodeAt(comma) !== 0x2c) comma--;
     if (comma < from) comma = -1;
     let ws = comma < 0 ? from : comma + 1;
     let we = end;
