@@ -1,10 +1,11 @@
 // Prometheus figures of the managed certificates, read from the renewer when scraped. (Their
 // expiry is in stickylb_certificate_expiry_seconds, with every other certificate served.)
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { PromClient } from '../manager/metrics/metrics.js';
 import type { Renewer } from './renewer.js';
 
-export function acmeMetrics(registry: Registry, renewer: () => Renewer | undefined): void {
-  new Gauge({
+export function acmeMetrics(registry: Registry, prom: PromClient, renewer: () => Renewer | undefined): void {
+  new prom.Gauge({
     name: 'stickylb_acme_order_failures',
     help: 'Failed certificate orders in a row for a managed domain (0 once one succeeds).',
     labelNames: ['name'],

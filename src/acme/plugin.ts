@@ -53,8 +53,7 @@ export function acmePlugin(opts: AcmePluginOptions = {}): AcmePlugin {
       });
       app.get(MANAGER)?.addSection((path) => acmeManagerSection(plugin.renewer?.list() ?? [], path));
       app.get(MANAGER)?.addApiRoute('/certificates', acmeApiHandler(() => plugin.renewer));
-      const registry = app.get(METRICS)?.registry;
-      if (registry) acmeMetrics(registry, () => plugin.renewer);
+      app.get(METRICS)?.register((registry, prom) => acmeMetrics(registry, prom, () => plugin.renewer));
       if (app.config.acme) await start(app, app.config.acme);
     },
     async reload(app, config) {

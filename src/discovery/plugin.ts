@@ -9,7 +9,8 @@ import { MANAGER, METRICS } from '../manager/plugins.js';
 import { sendJson } from '../manager/respond.js';
 import { formatMs } from '../manager/format.js';
 import { html, type Html } from '../util/html.js';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { PromClient } from '../manager/metrics/metrics.js';
 import { DISCOVERY, type DiscoveryPlugin } from './key.js';
 import { DnsWatcher, type WatcherView } from './watcher.js';
 import type { QueryFn } from './lookup.js';
@@ -77,8 +78,7 @@ export function discoveryPlugin(opts: DiscoveryPluginOptions = {}): DiscoveryPlu
         if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'GET only here' }, { Allow: 'GET, HEAD' });
         sendJson(res, 200, [...watchers.values()].map((w) => w.view()));
       });
-      const registry = a.get(METRICS)?.registry;
-      if (registry) discoveryMetrics(registry, () => [...watchers.values()]);
+      a.get(METRICS)?.register((registry, prom) => discoveryMetrics(registry, prom, () => [...watchers.values()]));
       a.runtime.events.on('reload', onReload);
       // The first lookups before the listeners open: members are there for the first request.
       await Promise.all(sync(a).map((w) => w.lookupNow(false)));
@@ -99,9 +99,9 @@ function discoverySection(views: WatcherView[], now: number): Html {
   )}</tbody></table></section>`;
 }
 
-function discoveryMetrics(registry: Registry, watchers: () => DnsWatcher[]): void {
+function discoveryMetrics(registry: Registry, prom: PromClient, watchers: () => DnsWatcher[]): void {
   const registers = [registry];
-  new Gauge({
+  new prom.Gauge({
     name: 'stickylb_dns_members',
     help: 'Members of the last good DNS answer, by balancer and name.',
     labelNames: ['balancer', 'name'],
@@ -111,7 +111,7 @@ function discoveryMetrics(registry: Registry, watchers: () => DnsWatcher[]): voi
       for (const w of watchers()) this.set({ balancer: w.balancer, name: w.source.name }, w.view().found.length);
     },
   });
-  new Counter({
+  new prom.Counter({
     name: 'stickylb_dns_lookup_failures_total',
     help: 'DNS lookups that failed (the last good list stayed), by balancer and name.',
     labelNames: ['balancer', 'name'],
@@ -121,7 +121,7 @@ function discoveryMetrics(registry: Registry, watchers: () => DnsWatcher[]): voi
       for (const w of watchers()) this.inc({ balancer: w.balancer, name: w.source.name }, w.failures);
     },
   });
-  new Gauge({
+  new prom.Gauge({
     name: 'stickylb_dns_last_answer_timestamp_seconds',
     help: 'When the last good DNS answer came (Unix time), by balancer and name.',
     labelNames: ['balancer', 'name'],

@@ -60,8 +60,7 @@ export function fleetPlugin(opts: FleetPluginOptions = {}): FleetPlugin {
         return { key: 'fleet', value: r, lines };
       });
       app.get(STATUS)?.addSection(() => (plugin.fleet ? fleetStatus(fleetView(plugin.fleet, plugin.fleet.everSynced), Date.now()) : undefined));
-      const registry = app.get(METRICS)?.registry;
-      if (registry) fleetMetrics(registry, () => plugin.fleet);
+      app.get(METRICS)?.register((registry, prom) => fleetMetrics(registry, prom, () => plugin.fleet));
       if (app.config.fleet) await start(app, app.config.fleet);
     },
     async reload(app, config) {

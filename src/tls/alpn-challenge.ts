@@ -7,7 +7,6 @@
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { getExtensionData, readTlsClientHello } from 'read-tls-client-hello';
 import type { ChallengeAnswers } from '../acme/challenges.js';
 
 /** The ALPN protocol of TLS-ALPN-01 (RFC 8737 §6.2). */
@@ -57,6 +56,9 @@ export function firstRecord(raw: Socket, first: Buffer, done: (bytes: Buffer) =>
 
 /** The server name and ALPN protocols of a ClientHello record; undefined when it is none. */
 export async function readHello(record: Buffer): Promise<HelloFacts | undefined> {
+  // Loaded with the first ClientHello read while a validation is open: a balancer without
+  // TLS-ALPN-01 validations never carries the library.
+  const { getExtensionData, readTlsClientHello } = await import('read-tls-client-hello');
   try {
     // The library reads a stream: these bytes alone, the socket is left as it is.
     const hello = await readTlsClientHello(Readable.from(record, { objectMode: false }));

@@ -3,7 +3,8 @@
 // ({nonce, upgrade?}: what SIGHUP does, or with upgrade new workers on the code installed now),
 // a card on the manager page, and per-worker metrics. `stickylb reload` uses the API.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Gauge } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { PromClient } from '../manager/metrics/metrics.js';
 import { z } from 'zod';
 import type { AppContext, Plugin } from '../plugin/contract.js';
 import { MANAGER, METRICS, STATUS, type ManagerApi } from '../manager/plugins.js';
@@ -75,7 +76,7 @@ export function processPlugin(control: ProcessControl): ProcessPlugin {
       app.get(STATUS)?.addLoadSource(() => workersLoad(control.view()));
       const metrics = app.get(METRICS);
       if (metrics) {
-        registerWorkerMetrics(metrics.registry, control);
+        metrics.register((registry, prom) => registerWorkerMetrics(registry, prom, control));
         metrics.addLoadSource(() => workersLoad(control.view()));
       }
     },
@@ -163,14 +164,14 @@ function workersStatus(v: WorkersView): StatusSection | undefined {
 }
 
 /** Per-worker figures with a `worker` label; member and request figures stay totals. */
-function registerWorkerMetrics(registry: import('prom-client').Registry, control: ProcessControl): void {
+function registerWorkerMetrics(registry: Registry, prom: PromClient, control: ProcessControl): void {
   const registers = [registry];
   const labelNames = ['worker', 'generation'];
   const each = (fn: (labels: Record<string, string>, w: WorkersView['workers'][number]) => void) => {
     for (const w of control.view().workers) fn({ worker: String(w.index), generation: String(w.generation) }, w);
   };
   const gauge = (name: string, help: string, value: (w: WorkersView['workers'][number]) => number) =>
-    new Gauge({
+    new prom.Gauge({
       name,
       help,
       labelNames,
@@ -181,7 +182,7 @@ function registerWorkerMetrics(registry: import('prom-client').Registry, control
       },
     });
   const counter = (name: string, help: string, value: (w: WorkersView['workers'][number]) => number) =>
-    new Counter({
+    new prom.Counter({
       name,
       help,
       labelNames,

@@ -1,4 +1,5 @@
-// The large libraries of optional features (ACME, X.509, Redis, DNS messages, static files) are
+// The large libraries of optional features (ACME, X.509, Redis, DNS messages, static files,
+// TLS-ALPN-01 ClientHellos, Prometheus metrics) are
 // loaded only by a config that uses them: a plain balancer does not carry their memory. A module
 // hook in the real `stickylb run` process lists every package it imports.
 import { test, before, after } from 'node:test';
@@ -12,7 +13,7 @@ import { startBackend, type Backend } from '../helpers/backends.js';
 import { request, until } from '../helpers/http.js';
 import { freePort } from '../helpers/edge.js';
 
-const OPTIONAL = ['acme-client', '@peculiar/x509', 'ioredis', 'dns-packet', 'send', 'mime-types'];
+const OPTIONAL = ['acme-client', '@peculiar/x509', 'ioredis', 'dns-packet', 'send', 'mime-types', 'read-tls-client-hello', 'prom-client'];
 
 let dir: string;
 let backend: Backend;

@@ -20,7 +20,7 @@ test('latency buckets are cumulative, counts and sums add up, scrapes do not dou
   done(3, 200); // in le=0.005
   done(700, 503); // in le=1
   for (let scrape = 0; scrape < 2; scrape++) {
-    const text = await metrics.registry.metrics();
+    const text = await (await metrics.registry()).metrics();
     const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"+.]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
     const labels = `balancer="c",member="http://127.0.0.1:1"`;
     assert.equal(value(`stickylb_balancer_request_duration_seconds_bucket{le="0.005",${labels}}`), 1);

@@ -2,7 +2,8 @@
 // `quantile` label (0.5, 0.99 and 1 for the maximum, as Go's client writes its GC summary) and the
 // GC pauses since start as a histogram by kind. Worker processes' series carry `worker` and
 // `generation` labels; the answering process's have none.
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type { PromClient } from './metrics.js';
 import { GC_KINDS, GC_PAUSE_BUCKETS, LOAD_WINDOW_MS, type LoadSample } from './load-monitor.js';
 
 /** Milliseconds (to the microsecond) as seconds, without binary noise in the text (0.001198, not 0.0011979999999999998). */
@@ -12,9 +13,9 @@ function labelsOf(s: LoadSample): Record<string, string> {
   return s.worker ? { worker: String(s.worker.index), generation: String(s.worker.generation) } : {};
 }
 
-export function registerLoadMetrics(registry: Registry, samples: () => LoadSample[]): void {
+export function registerLoadMetrics(prom: PromClient, registry: Registry, samples: () => LoadSample[]): void {
   const registers = [registry];
-  new Gauge({
+  new prom.Gauge({
     name: 'stickylb_event_loop_delay_seconds',
     help: `How late the event loop ran its timers over the last ${LOAD_WINDOW_MS / 1000}-second window: quantile 0.5, 0.99, and 1 (the maximum). Per worker process with a worker label; without it, the process answering.`,
     labelNames: ['worker', 'generation', 'quantile'],
@@ -30,7 +31,7 @@ export function registerLoadMetrics(registry: Registry, samples: () => LoadSampl
       }
     },
   });
-  new Histogram({
+  new prom.Histogram({
     name: 'stickylb_gc_pause_seconds',
     help: 'Garbage-collection pauses since the process started, by kind (minor, major, incremental, weakcb). Per worker process with a worker label; without it, the process answering.',
     labelNames: ['worker', 'generation', 'kind'],

@@ -7,6 +7,7 @@ import { send, sendText } from '../respond.js';
 export function metricsHandler(metrics: Metrics): HandlerFn {
   return async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'metrics are read-only: use GET.', { Allow: 'GET, HEAD' });
-    send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+    const registry = await metrics.registry();
+    send(res, 200, registry.contentType, await registry.metrics());
   };
 }
