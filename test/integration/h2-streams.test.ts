@@ -2,7 +2,8 @@
 // streams on one connection going to different members), split Cookie fields, :authority as
 // Host, request bodies streamed (and replayed on failover), trailers, 103, a client's reset
 // aborting the member request, h2c with prior knowledge, GOAWAY on reload and shutdown with the
-// streams in flight finishing, and h2load driving many streams per connection.
+// streams in flight finishing, GOAWAY on idle connections only, and h2load driving many streams
+// per connection.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -32,6 +33,14 @@ async function member(name: string): Promise<Backend> {
       const url = req.url ?? '/';
       if (url.startsWith('/hang')) {
         req.socket.once('close', () => aborted.push(`${name} ${url}`));
+        return;
+      }
+      if (url.startsWith('/slower')) {
+        // Longer than the shortest idle time of an HTTP/2 connection (1 s).
+        setTimeout(() => {
+          res.writeHead(200, { 'X-Member': name });
+          res.end('slower done');
+        }, 2_500);
         return;
       }
       if (url.startsWith('/slow')) {
@@ -352,6 +361,22 @@ test('HTTP/2 sends the member the forwarding headers HTTP/1.1 sends: Forwarded w
 
 // Without the header time, a client on an h2c listener that never finishes its first bytes would
 // hold the connection forever (Node's own timeouts start later).
+test('an idle HTTP/2 connection gets GOAWAY after the keep-alive time; a stream in flight for longer keeps its connection', { timeout: 20_000 }, async () => {
+  const lb = await startBalancer({ ...raw(), keepAliveTimeout: '1s', engine: 'lean' } as never);
+  try {
+    const s = await h2Connect(lb.app.addresses[1].port);
+    let goaway = false;
+    s.on('goaway', () => (goaway = true));
+    const r = await h2Request(s, { ':path': '/slower', cookie: '_s=i.one' });
+    assert.equal(r.body, 'slower done');
+    assert.equal(goaway, false, 'no GOAWAY while a stream was in flight');
+    assert.equal((await h2Request(s, { ':path': '/again', cookie: '_s=i.one' })).status, 200);
+    await until(() => goaway && s.closed, 'GOAWAY and the end of the idle connection', 10_000);
+  } finally {
+    await lb.close();
+  }
+});
+
 test('an h2c listener cuts a client that says nothing, or stops inside the preface, after the header time', { timeout: 20_000 }, async () => {
   const lb = await startBalancer({ ...raw(), requestReadTimeout: 'header=1' } as never);
   try {

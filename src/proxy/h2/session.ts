@@ -58,19 +58,44 @@ export class H2Connection<Facts = unknown> {
   facts: Facts | undefined = undefined;
   /** Streams reset by the client before their answer (rapid reset), per second. */
   readonly resets = new Rate();
+  /** Streams handed to the handler and not closed yet. */
+  private readonly open = new Set<http2.ServerHttp2Stream>();
+  /** When a stream last closed, or a PING or SETTINGS came (the front's coarse clock). */
+  lastActive: number;
 
   constructor(
     readonly session: http2.ServerHttp2Session,
     readonly socket: Socket,
-    private readonly limits: H2Limits,
+    readonly limits: H2Limits,
+    private readonly clock: { now: number },
     private readonly calm: (what: string) => void,
-  ) {}
+  ) {
+    this.lastActive = Date.now();
+  }
+
+  /** A stream on its way to the handler. */
+  opened(stream: http2.ServerHttp2Stream): void {
+    this.open.add(stream);
+  }
+
+  /** Streams in flight. */
+  get busy(): boolean {
+    return this.open.size > 0;
+  }
+
+  /** Something came from the client that keeps the connection in use (PING, SETTINGS). */
+  touch(): void {
+    this.lastActive = this.clock.now;
+  }
 
   /**
-   * To be called once per stream when it closed (from the stream's one 'close' listener, which
-   * the stream handler adds): counts the streams the client reset before their answer was done.
+   * To be called when a stream closed (from the stream's one 'close' listener, which the stream
+   * handler adds; a second call does nothing): counts the streams the client reset before their
+   * answer was done.
    */
   streamClosed(stream: http2.ServerHttp2Stream): void {
+    if (!this.open.delete(stream)) return;
+    this.lastActive = this.clock.now;
     if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !stream.sentHeaders) {
       const max = this.limits.maxResetsPerSecond;
       if (this.resets.hit(Date.now(), max)) this.calm(`more than ${max} streams reset in a second`);
@@ -88,7 +113,16 @@ export class H2Front {
   /** Never listens: sockets are handed to it with accept(). */
   private readonly server: http2.Http2Server;
   readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly conns = new Set<H2Connection>();
   private closing = false;
+  /**
+   * A coarse clock (ms), set by the idle sweep. The sweep closes connections without streams in
+   * flight for the idle time, in place of a timer per session that node:http2 would refresh on
+   * every frame read and written.
+   */
+  now = Date.now();
+  private sweeper: NodeJS.Timeout | undefined;
+  private tickMs = 0;
   /** The socket being handed to node:http2, whose session is being set up (see accept). */
   private accepting: Socket | undefined;
 
@@ -129,6 +163,37 @@ export class H2Front {
   update(limits: H2Limits): void {
     this.limits = limits;
     this.server.updateSettings(this.settings());
+    if (this.sweeper !== undefined) {
+      this.stopSweep();
+      this.startSweep();
+    }
+  }
+
+  /** Ticks often enough for the idle time (a quarter of the shortest, 50 ms to 1 s). */
+  private startSweep(): void {
+    let idle = this.limits.idleTimeoutMs;
+    for (const c of this.conns) idle = Math.min(idle, c.limits.idleTimeoutMs);
+    const ms = (this.tickMs = Math.max(50, Math.min(1_000, Math.floor(idle / 4))));
+    this.now = Date.now();
+    this.sweeper = setInterval(() => this.sweep(), ms);
+    this.sweeper.unref();
+  }
+
+  private stopSweep(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /**
+   * Idle: nothing in flight for the idle time (the coarse clock may be a tick behind: never
+   * sooner, at most two ticks later). GOAWAY, then node:http2 closes the connection.
+   */
+  private sweep(): void {
+    const now = (this.now = Date.now());
+    for (const c of this.conns) {
+      if (c.busy) c.lastActive = now;
+      else if (now - c.lastActive >= c.limits.idleTimeoutMs + this.tickMs && !c.session.closed && !c.session.destroyed) c.session.close();
+    }
   }
 
   /**
@@ -149,13 +214,16 @@ export class H2Front {
   destroy(): void {
     for (const s of this.sessions) s.destroy();
     this.sessions.clear();
+    this.conns.clear();
+    this.stopSweep();
   }
 
   private stream(conn: H2Connection, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     // A stream of a session that is already gone (closed for a flood) is not served, nor one
     // destroyed before it got here (counted at once if the client reset it: its 'close' may be gone).
+    conn.opened(stream);
     if (conn.session.destroyed || stream.destroyed) {
-      if (stream.destroyed) conn.streamClosed(stream);
+      conn.streamClosed(stream);
       stream.destroy();
       return;
     }
@@ -164,14 +232,12 @@ export class H2Front {
     } catch (e) {
       // A bug of ours: this stream is reset, the process and the other streams go on.
       this.logger().error({ err: e }, 'internal error while handling an HTTP/2 stream');
+      stream.on('close', () => conn.streamClosed(stream));
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     }
   }
 
   private onSession(s: http2.ServerHttp2Session): void {
-    this.sessions.add(s);
-    s.once('close', () => this.sessions.delete(s));
-    s.on('error', () => undefined);
     const socket = this.accepting ?? (s.socket as unknown as Socket);
     const client = socket.remoteAddress;
     const settings = new Rate();
@@ -183,16 +249,23 @@ export class H2Front {
       (s.destroy as unknown as (code: number) => void).call(s, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     };
     const limits = this.limits;
-    s.setTimeout(limits.idleTimeoutMs, () => {
-      // Idle: nothing in flight for a while. GOAWAY, then close once the streams (if any) end.
-      s.close();
+    if (this.sweeper === undefined) this.startSweep();
+    const conn = new H2Connection(s, socket, limits, this, calm);
+    this.sessions.add(s);
+    this.conns.add(conn);
+    s.once('close', () => {
+      this.sessions.delete(s);
+      this.conns.delete(conn);
+      if (this.conns.size === 0) this.stopSweep();
     });
-    const conn = new H2Connection(s, socket, limits, calm);
+    s.on('error', () => undefined);
     s.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.stream(conn, stream, headers, rawHeaders));
     s.on('remoteSettings', () => {
+      conn.touch();
       if (settings.hit(Date.now(), limits.maxSettingsPerSecond)) calm(`more than ${limits.maxSettingsPerSecond} SETTINGS frames in a second`);
     });
     s.on('ping', () => {
+      conn.touch();
       if (pings.hit(Date.now(), limits.maxPingsPerSecond)) calm(`more than ${limits.maxPingsPerSecond} PING frames in a second`);
     });
     if (this.closing) s.close();
