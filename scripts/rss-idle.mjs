@@ -14,11 +14,12 @@
 //   C++ objects, ArrayBuffer contents). Kernel socket buffers are not part of a process's RSS.
 // - With the probe (default): process.memoryUsage(), V8's heap spaces and code statistics, read by a
 //   small module preloaded with --import that answers SIGWINCH by writing them to a file; `--gc`
-//   also runs a full garbage collection first (so what is left is what is live). The probe adds
-//   about 0.3 MB; `--no-probe` leaves it out (RSS figures only).
+//   also runs a full garbage collection first (so what is left is what is live). The probe is a
+//   few lines; `--no-probe` leaves it out (RSS figures only).
 // - `--warm N` sends N requests over 50 connections before the idle connections are opened (what the
-//   benchmark's load runs do to the heap); `--modules` lists the packages and files the process
-//   loaded (through a module hook), by package.
+//   benchmark's load runs do to the heap); `--modules` lists the ES module files the process
+//   loaded (through a module hook, which runs a thread of its own: RSS is higher in that run),
+//   by package; files a package loads with require are not listed.
 // - `--quiet S` measures again after S seconds without requests (with --keep-alive-timeout above S,
 //   else the config's KeepAliveTimeout, 5 s by default, closes the idle connections meanwhile).
 // Light on purpose: a few thousand requests at most; run it with `nice`.
@@ -236,20 +237,18 @@ function rollup() {
   return out;
 }
 
-/** RSS by kind of mapping (kB). */
-function smapsSplit(v8Ranges) {
-  const out = { nodeBinary: 0, otherFiles: 0, v8Heap: 0, mallocHeap: 0, otherAnon: 0, stack: 0 };
+/** RSS by kind of mapping (kB): the node binary, other files, malloc's main heap, other anonymous memory, stacks. */
+function smapsSplit() {
+  const out = { nodeBinary: 0, otherFiles: 0, mallocHeap: 0, otherAnon: 0, stack: 0 };
   let cur = null;
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const h = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
     if (h) {
       const name = h[3].trim();
-      const lo = BigInt('0x' + h[1]);
       let kind;
       if (name === '[heap]') kind = 'mallocHeap';
       else if (name.startsWith('[stack')) kind = 'stack';
       else if (name.startsWith('/')) kind = name === process.execPath || name.endsWith('/node') ? 'nodeBinary' : 'otherFiles';
-      else if (v8Ranges.some(([a, b]) => lo >= a && lo < b)) kind = 'v8Heap';
       else kind = 'otherAnon';
       cur = kind;
       continue;
@@ -273,11 +272,10 @@ async function snapshot(label) {
   const p = await probe();
   const s = status();
   const r = rollup();
-  // V8's spaces are anonymous mappings in V8's page-aligned chunks (256 kB pages, up to the
-  // reservation of the pointer cage); without the cage's address from V8 we count as V8's heap the
-  // physical size V8 reports, and the rest of the anonymous memory as native.
+  // V8's spaces are anonymous mappings like malloc's: V8's heap is the physical size V8 reports,
+  // and the rest of the anonymous memory counts as native.
   const v8Phys = p ? p.spaces.reduce((a, sp) => a + sp.physical_space_size, 0) / 1024 : NaN;
-  const split = smapsSplit([]);
+  const split = smapsSplit();
   return { label, status: s, rollup: r, split, v8PhysicalKb: v8Phys, probe: p };
 }
 
