@@ -246,7 +246,8 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, m: WorkerMessage): void {
-    const log = this.app.logger;
+    // A worker forked while the owner sets up says hello before the owner's App exists.
+    const log = () => this.app.logger;
     switch (m.t) {
       case 'hello': {
         slot.version = m.version;
@@ -263,7 +264,7 @@ export class WorkerPool {
       case 'ready':
         slot.phase = slot.phase === 'draining' ? 'draining' : 'ready';
         slot.addresses = m.addresses;
-        log.info({ worker: slot.index, workerPid: slot.pid, generation: slot.generation }, `worker ${slot.index} (pid ${slot.pid}) is serving`);
+        log().info({ worker: slot.index, workerPid: slot.pid, generation: slot.generation }, `worker ${slot.index} (pid ${slot.pid}) is serving`);
         this.checkWaiters();
         return;
       case 'start-failed':
@@ -275,7 +276,7 @@ export class WorkerPool {
         return;
       case 'reloaded':
         slot.acked = Math.max(slot.acked, m.seq);
-        for (const e of m.errors) log.error({ worker: slot.index, workerPid: slot.pid }, `worker ${slot.index}: reload: ${e}`);
+        for (const e of m.errors) log().error({ worker: slot.index, workerPid: slot.pid }, `worker ${slot.index}: reload: ${e}`);
         this.checkWaiters();
         return;
       case 'failure': {
