@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHook } from 'node:async_hooks';
 import http from 'node:http';
+import net from 'node:net';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { startBalancer, type RunningBalancer } from '../helpers/balancer.js';
@@ -235,6 +236,32 @@ test('each balancer\'s worker count in the fleet view: a `stickylb run` with `wo
     assert.match(page, /<td>lb-workers \(this one\)<\/td>(?:<td>[^<]*<\/td>){3}<td class="num">2<\/td>/);
   } finally {
     assert.equal(await owner.stop(), 0);
+  }
+});
+
+test('a balancer with worker processes starts while its Redis accepts connections but never answers: the workers report in during the fleet\'s wait for Redis, and it serves [fleet-workers]', async () => {
+  // A Redis that hangs (a stalled host): the start waits its whole time for it, while the
+  // workers, forked first, are up and say hello.
+  const open = new Set<net.Socket>();
+  const silent = net.createServer((s) => {
+    open.add(s);
+    s.on('error', () => undefined).on('close', () => open.delete(s));
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const port = (silent.address() as net.AddressInfo).port;
+  try {
+    const { fleet: _redis, ...rest } = config('silent', 'lb-silent');
+    const owner = await startWorkersBalancer({ ...rest, fleet: { redis: `redis://127.0.0.1:${port}`, name: 'silent', id: 'lb-silent' }, workers: 2 });
+    try {
+      const r = await request(`${owner.url}/`);
+      assert.equal(r.status, 200, r.body);
+      assert.notEqual((await apiGet(owner.url, '/fleet')).redis.state, 'connected');
+    } finally {
+      assert.equal(await owner.stop(), 0);
+    }
+  } finally {
+    for (const s of open) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
   }
 });
 
