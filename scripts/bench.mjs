@@ -25,6 +25,10 @@
 // redis-server the bench starts, on the load CPU), and without it again: the two runs without it
 // are an A/A control, whose difference is the noise of the same run, printed beside on − off.
 // `--list` prints the setups each round would run, in order, and exits without running any.
+// Each stickylb setup ends with its RSS with `--idle-connections` (1,000) open keep-alive
+// connections, read right after the load and again after `--settle` seconds (20) of quiet.
+// `node-floor` (scripts/bench-floor.mjs) is the floor of Node.js: bytes copied between a client
+// and a member connection, nothing parsed or routed.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +45,9 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '50' },
     only: { type: 'string' },
     'idle-connections': { type: 'string', default: '1000' },
+    // RSS is read right after the load and again once the connections have been idle this long
+    // (a balancer gives back what the load grew once it is quiet: src/util/idle-memory.ts).
+    settle: { type: 'string', default: '20' },
     workers: { type: 'string', default: '2' },
     method: { type: 'string', default: 'pinned' },
     'open-loop': { type: 'string' },
@@ -687,8 +694,13 @@ try {
     if (!p.group && p.name.startsWith('stickylb') && n > 0) {
       const socks = await idleConnections(port, n);
       const rss = rssMb(tree(child.pid));
+      results.push({ name: `${p.name} RSS with ${n} open keep-alive connections, right after the load`, rss });
+      const settle = Number(opt.settle);
+      if (settle > 0) {
+        await new Promise((r) => setTimeout(r, settle * 1000));
+        results.push({ name: `${p.name} RSS with ${n} open keep-alive connections, idle for ${settle} s`, rss: rssMb(tree(child.pid)) });
+      }
       for (const s of socks) s.destroy();
-      results.push({ name: `${p.name} RSS with ${n} open keep-alive connections`, rss });
     }
     try {
       process.kill(-child.pid, 'SIGTERM');
