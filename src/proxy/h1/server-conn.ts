@@ -26,6 +26,7 @@ import type { Verdict } from '../../edge/gate.js';
 import { readDeadline } from '../../edge/read-timeout.js';
 import { LeanEdgeState, headLimitReason, leanEdge, refusalAnswer, refusalRecord } from './edge-hook.js';
 import { parseRequestHead, type RequestHead } from './request-head.js';
+import { pushReads, readIntoBuffer } from './user-buffer.js';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -38,6 +39,18 @@ function isTunnel(head: RequestHead): boolean {
 }
 /** Reads up to this size are turned into one string before the head is looked for. */
 const SHORT_READ = 16_384;
+
+/**
+ * Plain client connections read into this one buffer (user-buffer.ts), as member connections
+ * read into theirs: bytes of it that are kept past the read (an unfinished head, pipelined
+ * requests, a body) are copied by `own`.
+ */
+const CLIENT_READ = Buffer.allocUnsafe(65_536);
+
+/** `b`, or a copy of it when it lies in the shared read buffer. */
+function own(b: Buffer): Buffer {
+  return b.buffer === CLIENT_READ.buffer ? Buffer.from(b) : b;
+}
 
 export class ServerConn implements ClientSide {
   readonly pools: LeanPools;
@@ -71,6 +84,8 @@ export class ServerConn implements ClientSide {
   /** When the body now arriving began to count against RequestReadTimeout, and its bytes then. */
   private bodySince = 0;
   private bodyBase = 0;
+  /** The socket reads into CLIENT_READ (else it emits 'data' with buffers of its own). */
+  private readonly lending: boolean;
 
   constructor(
     private readonly engine: LeanEngine,
@@ -91,7 +106,8 @@ export class ServerConn implements ClientSide {
     // refreshed by every read and write).
     engine.conns.add(this);
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    this.lending = !this.secure && readIntoBuffer(socket, CLIENT_READ, this.onRead);
+    if (!this.lending) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -269,13 +285,29 @@ export class ServerConn implements ClientSide {
     }
   };
 
+  /** A read into CLIENT_READ: its bytes are valid until this returns. */
+  private onRead = (n: number, shared: Buffer): boolean => {
+    if (this.done) return true;
+    this.lastActive = this.engine.now;
+    try {
+      this.read(shared.subarray(0, n));
+      // What is kept for later must not stay in the shared buffer.
+      if (this.buf !== undefined) this.buf = own(this.buf);
+    } catch (e) {
+      this.crashed(e);
+    }
+    return true;
+  };
+
   private read(chunk: Buffer): void {
     let data: Buffer | undefined = chunk;
     const ex = this.exchange;
     if (ex !== undefined && !ex.bodyDone) {
-      const used = ex.feedBody(chunk, 0);
+      // A body is kept (for a replay, or until the member takes it).
+      const body = own(chunk);
+      const used = ex.feedBody(body, 0);
       if (used < 0) return;
-      data = used < chunk.length ? chunk.subarray(used) : undefined;
+      data = used < body.length ? body.subarray(used) : undefined;
     }
     if (data !== undefined) {
       this.buf = this.buf === undefined ? data : Buffer.concat([this.buf, data]);
@@ -393,6 +425,7 @@ export class ServerConn implements ClientSide {
     let rest: Buffer | undefined = headEnd < b.length ? b.subarray(headEnd) : undefined;
     this.buf = undefined;
     if (rest !== undefined && !ex.bodyDone) {
+      rest = own(rest);
       const used = ex.feedBody(rest, 0);
       if (used < 0) return false;
       rest = used < rest.length ? rest.subarray(used) : undefined;
@@ -501,7 +534,9 @@ export class ServerConn implements ClientSide {
     s.off('close', this.onClose);
     s.off('drain', this.onDrain);
     this.engine.conns.delete(this);
-    s.unshift(pos === 0 ? b : b.subarray(pos));
+    // node:http reads 'data': reads into CLIENT_READ are copied and pushed from now on.
+    if (this.lending) pushReads(s);
+    s.unshift(own(pos === 0 ? b : b.subarray(pos)));
     this.nodeListener.call(this.entry.server, s);
     s.resume();
     return false;
