@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { query } from '../../src/discovery/dns-client.js';
 
 export interface SrvRecord {
@@ -27,16 +28,41 @@ export interface Dnsmasq {
   stop(): Promise<void>;
 }
 
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/** Whether `port` on 127.0.0.1 can be bound over TCP now. */
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = net.createServer();
+    t.once('error', () => resolve(false));
+    t.listen(port, '127.0.0.1', () => t.close(() => resolve(true)));
+  });
 }
 
+/** A port free over UDP and over TCP: dnsmasq listens on both, and exits when either is taken. */
+async function freeDnsPort(): Promise<number> {
+  for (;;) {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    if (await tcpFree(port)) return port;
+  }
+}
+
+/** Starts dnsmasq; a start lost to a port taken in between (dnsmasq exits) is tried again on another port. */
 export async function startDnsmasq(hosts: string[], srv: SrvRecord[], ttlSeconds = 1): Promise<Dnsmasq> {
-  const port = await freeUdpPort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDnsmasqOnce(hosts, srv, ttlSeconds);
+    } catch (e) {
+      if (attempt === 3 || !(e instanceof PortLost)) throw e;
+    }
+  }
+}
+
+class PortLost extends Error {}
+
+async function startDnsmasqOnce(hosts: string[], srv: SrvRecord[], ttlSeconds: number): Promise<Dnsmasq> {
+  const port = await freeDnsPort();
   const dir = mkdtempSync(join(tmpdir(), 'stickylb-dnsmasq-'));
   const hostsFile = join(dir, 'hosts');
   const confFile = join(dir, 'dnsmasq.conf');
@@ -48,6 +74,7 @@ export async function startDnsmasq(hosts: string[], srv: SrvRecord[], ttlSeconds
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (await test().catch(() => false)) return;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) throw new PortLost(`dnsmasq exited (code ${child.exitCode}) before answering on port ${port}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error('dnsmasq did not answer');
@@ -81,7 +108,13 @@ export async function startDnsmasq(hosts: string[], srv: SrvRecord[], ttlSeconds
       if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
     });
-  await launch();
+  try {
+    await launch();
+  } catch (e) {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port,
     server,
