@@ -13,18 +13,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { LeanEdgeState, leanEdge } from '../../src/proxy/h1/edge-hook.js';
 import { parseRequestHead, type RequestHead } from '../../src/proxy/h1/request-head.js';
 import type { SiteModel } from '../../src/config/model.js';
-
-/** A small seeded generator (mulberry32), so that a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 // mod_remoteip's walk as it was written with strings (split at commas, trimmed, parsed): the
 // oracle for the in-place walk.

@@ -15,18 +15,7 @@ import type { LimitToOwner, LimitToWorker } from '../../src/workers/protocol.js'
 import { keepGone, sumViews } from '../../src/workers/edge-summary.js';
 import { retryAfter, type Bucket } from '../../src/edge/rate-limit.js';
 import type { RateLimitModel } from '../../src/config/edge-model.js';
-
-/** A seeded pseudo-random generator (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 const bucket = (window: number, prev: number, curr: number, w = 1000): Bucket => ({ w, window, prev, curr });
 
