@@ -37,6 +37,7 @@ import net from 'node:net';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { httpsScenarios, printHttps } from './bench-https.mjs';
+import { membersNginxConf } from './bench-members.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const { values: opt } = parseArgs({
@@ -271,23 +272,7 @@ if (opt.list) {
   // Nothing is started: only the setups are listed (below).
 } else if (METHOD === 'pinned' && which('nginx')) {
   // Members that cost little: one nginx process answering from memory, on the load CPU.
-  writeFileSync(
-    join(work, 'members.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${work}/members.pid;
-error_log ${work}/members-error.log error;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path ${work}/members-body;
-${Object.entries(ports)
-  .map(([route, port]) => `  server { listen 127.0.0.1:${port}; location / { add_header X-Route ${route}; default_type text/plain; return 200 "ok\\n"; } }`)
-  .join('\n')}
-}
-`,
-  );
+  writeFileSync(join(work, 'members.conf'), membersNginxConf(work, ports, 8192));
   start(which('nginx'), ['-c', join(work, 'members.conf'), '-p', work], {}, LOAD_CPUS);
 } else {
   for (const [route, port] of Object.entries(ports)) start(process.execPath, [join(work, 'backend.cjs')], { ROUTE: route, PORT: String(port) }, LOAD_CPUS);

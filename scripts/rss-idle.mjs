@@ -31,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import net from 'node:net';
 import http from 'node:http';
+import { membersNginxConf } from './bench-members.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -119,23 +120,7 @@ try {
   nginx = null;
 }
 if (nginx) {
-  writeFileSync(
-    join(work, 'members.conf'),
-    `worker_processes 1;
-daemon off;
-pid ${work}/members.pid;
-error_log ${work}/members-error.log error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path ${work}/members-body;
-${Object.entries(ports)
-  .map(([route, port]) => `  server { listen 127.0.0.1:${port}; location / { add_header X-Route ${route}; default_type text/plain; return 200 "ok\\n"; } }`)
-  .join('\n')}
-}
-`,
-  );
+  writeFileSync(join(work, 'members.conf'), membersNginxConf(work, ports, 4096));
   start(nginx, ['-c', join(work, 'members.conf'), '-p', work]);
 } else {
   const src = `const http = require('http');
