@@ -134,6 +134,15 @@ function cpuNs() {
   return (u.user + u.system) * 1000;
 }
 /** ns per call of `fn` over the heads, median of ROUNDS rounds after one warm-up round. */
+/** Runs `round` (CPU ns per iteration) once to warm up, then ROUNDS times: median, min, max. */
+function rounds(round) {
+  round();
+  const rs = [];
+  for (let k = 0; k < ROUNDS; k++) rs.push(round());
+  rs.sort((a, b) => a - b);
+  return { median: rs[rs.length >> 1], min: rs[0], max: rs[rs.length - 1] };
+}
+
 function measure(make, hs) {
   const fn = make();
   const mask = hs.length - 1;
@@ -144,11 +153,7 @@ function measure(make, hs) {
     }
     return (cpuNs() - t0) / N;
   };
-  round();
-  const rs = [];
-  for (let k = 0; k < ROUNDS; k++) rs.push(round());
-  rs.sort((a, b) => a - b);
-  return { median: rs[rs.length >> 1], min: rs[0], max: rs[rs.length - 1] };
+  return rounds(round);
 }
 
 // The connection limit is paid once per connection (the bench's connections live for the run).
@@ -162,11 +167,7 @@ function measureConnections() {
     }
     return (cpuNs() - t0) / N;
   };
-  round();
-  const rs = [];
-  for (let k = 0; k < ROUNDS; k++) rs.push(round());
-  rs.sort((a, b) => a - b);
-  return { median: rs[rs.length >> 1], min: rs[0], max: rs[rs.length - 1] };
+  return rounds(round);
 }
 
 // The cost of the loop itself (a call that does nothing), included in every figure.
