@@ -10,6 +10,7 @@ import type { ListenerModel, SiteModel } from '../../config/model.js';
 import type { StickyServer } from '../server.js';
 import { LeanPools } from './pool.js';
 import { ServerConn } from './server-conn.js';
+import { sweepTickMs } from '../../util/sweep-tick.js';
 
 /** A listener as StickyServer keeps it: the sites are replaced on reload. */
 export interface ListenerEntry {
@@ -51,7 +52,7 @@ export class LeanEngine {
 
   /** Ticks often enough for the keep-alive timeout (a quarter of it, 50 ms to 1 s). */
   private startClock(): void {
-    const ms = Math.max(50, Math.min(1_000, Math.floor(this.server.config.keepAliveTimeoutMs / 4)));
+    const ms = sweepTickMs(this.server.config.keepAliveTimeoutMs);
     if (ms === this.tickMs) return;
     this.tickMs = ms;
     clearInterval(this.timer);

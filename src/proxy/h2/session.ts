@@ -5,6 +5,7 @@
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../log/logger.js';
+import { sweepTickMs } from '../../util/sweep-tick.js';
 
 /** The client preface of HTTP/2 (RFC 9113 §3.4), which h2c with prior knowledge starts with. */
 export const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -173,7 +174,7 @@ export class H2Front {
   private startSweep(): void {
     let idle = this.limits.idleTimeoutMs;
     for (const c of this.conns) idle = Math.min(idle, c.limits.idleTimeoutMs);
-    const ms = (this.tickMs = Math.max(50, Math.min(1_000, Math.floor(idle / 4))));
+    const ms = (this.tickMs = sweepTickMs(idle));
     this.now = Date.now();
     this.sweeper = setInterval(() => this.sweep(), ms);
     this.sweeper.unref();
