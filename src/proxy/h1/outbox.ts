@@ -8,8 +8,10 @@
 // batch, and it costs the kernel less per request on a busy balancer (the peer a write wakes up is
 // less often asleep), for a delay of microseconds. Anything that writes to the socket past the
 // outbox (end(), a hand-off to node:http) calls flushNow() first, so bytes never change order.
+// Text is written past the Writable stream where it can (direct-write.ts).
 import type { Socket } from 'node:net';
 import { SMALL_BODY } from './latin1.js';
+import { writeLatin1 } from './direct-write.js';
 
 /** Gathered text this long is written at once instead of at the end of the turn. */
 const EAGER_TEXT = 16_384;
@@ -64,7 +66,7 @@ export class Outbox {
       const t = this.text;
       this.text = '';
       this.dueLength = 0;
-      if (this.socket.writable) this.socket.write(t, 'latin1');
+      if (this.socket.writable) writeLatin1(this.socket, t);
     }
   }
 
