@@ -5,7 +5,8 @@
 //   (b) HTTP/2 with 10 streams per connection (h2load; p99 from its per-request log),
 //   (c) a new TLS connection per request (openssl s_time), without and with session resumption,
 // and stickylb's RSS with idle TLS connections open. Proxy CPU is read from /proc, per request
-// (per connection for (c)), and given as a ratio to HAProxy's.
+// (per connection for (c)), and given as a ratio to HAProxy's. `node-floor-tls` is Node's own
+// floor for (a) and (c) (scripts/bench-floor-tls.mjs).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -210,6 +211,14 @@ http {
     });
   }
 
+  // The floor of Node.js's TLS (scripts/bench-floor-tls.mjs): node:tls, and per request a fixed
+  // request on a kept-alive member connection, nothing parsed or routed. HTTP/1.1 only.
+  proxies.push({
+    name: 'node-floor-tls',
+    http1Only: true,
+    start: (port) => ctx.start(process.execPath, [join(import.meta.dirname, 'bench-floor-tls.mjs'), String(port), String(ports.first), crt, key], {}, ctx.proxyCpus),
+  });
+
   const scenarios = [
     ['HTTPS/1.1 keep-alive', (port) => wrkHttps(port, ctx)],
     ['HTTP/2, 10 streams a connection', (port) => h2load(port, ctx, work)],
@@ -227,6 +236,7 @@ http {
       continue;
     }
     for (const [label, fn] of scenarios) {
+      if (p.http1Only && label.startsWith('HTTP/2')) continue;
       try {
         await fn(port); // warm-up (JIT, pools, session caches), not measured
         const cpu0 = ctx.cpuSeconds(ctx.tree(child.pid));
