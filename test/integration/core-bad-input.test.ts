@@ -290,6 +290,29 @@ test('member too slow → 504 after the member timeout', async () => {
   );
 });
 
+test('the member timeout counts traffic: an answer trickling in for longer than it arrives whole', async () => {
+  await withMember(
+    (s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n');
+      // One byte every 100 ms: 600 ms in all, never 250 ms without a byte.
+      let sent = 0;
+      const t = setInterval(() => {
+        if (s.destroyed) return clearInterval(t);
+        s.write('abcdef'[sent++]);
+        if (sent === 6) clearInterval(t);
+      }, 100);
+    },
+    { timeout: '250ms' },
+    async (_url, lb2) => {
+      const t0 = Date.now();
+      const r = await raw(lb2.port, 'GET /trickle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.equal(r.status, 200);
+      assert.ok(r.text.endsWith('\r\n\r\nabcdef'), r.text);
+      assert.ok(Date.now() - t0 >= 500, 'the whole answer took longer than the member timeout');
+    },
+  );
+});
+
 test('member resets mid-upload → 502, and the client connection stays usable', async () => {
   let requests = 0;
   await withMember(

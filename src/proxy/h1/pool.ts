@@ -2,8 +2,16 @@
 // member id, so pools survive a reload). A connection has one owner at a time, the exchange
 // using it; its socket listeners are bound once, when it is created, and pass events on to
 // whoever owns it now, so a request adds no listeners and no closures.
+//
+// The member timeout (no traffic either way for the member's `timeout`) is kept by the pools'
+// sweep, not by a socket timer: a socket timer is moved in Node's timer lists by every read and
+// every write. The sweep compares the bytes a connection has read and written with what it saw on
+// its last tick: a connection whose owner waits fires its timeout between `timeout` and `timeout`
+// plus two ticks after its last byte, never before (a tick is a quarter of the shortest timeout in
+// use, between 50 ms and 1 s).
 import net from 'node:net';
 import { MEMBER_IDLE_MS } from '../pools.js';
+import { sweepTickMs } from '../../util/sweep-tick.js';
 import type { MemberState } from '../../balancer/member-state.js';
 import { Outbox } from './outbox.js';
 
@@ -55,6 +63,10 @@ export class UpstreamConn {
   idleSince = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private timeoutMs: number;
+  /** When the sweep last saw traffic (or the connection got its owner), on the pools' clock. */
+  private activeAt = 0;
+  /** Bytes read and written as of `activeAt`. */
+  private seenBytes = 0;
 
   constructor(
     readonly pool: MemberPool,
@@ -71,15 +83,34 @@ export class UpstreamConn {
     this.socket.on('error', this.onError);
     this.socket.on('close', this.onClose);
     this.socket.on('drain', this.onDrain);
-    this.socket.on('timeout', this.onTimeout);
     this.connectTimer = setTimeout(this.onConnectTimeout, connectTimeoutMs);
+    pool.live.add(this);
   }
 
-  /** Sets the response timeout (socket inactivity) when a new owner wants another value. */
+  /** A new owner (with its member timeout) takes the connection: its timeout starts now. */
   useTimeout(ms: number): void {
-    if (ms !== this.timeoutMs) {
-      this.timeoutMs = ms;
-      this.socket.setTimeout(ms);
+    this.timeoutMs = ms;
+    this.activeAt = this.pool.clock.now;
+    this.seenBytes = this.socket.bytesRead + (this.socket.bytesWritten ?? 0);
+    this.pool.clock.watch(ms);
+  }
+
+  /** The sweep's tick: traffic since the last one, or the member timeout (only while owned). */
+  checkTimeout(now: number): void {
+    if (!this.connected || this.dead) return;
+    const bytes = this.socket.bytesRead + (this.socket.bytesWritten ?? 0);
+    if (bytes !== this.seenBytes) {
+      this.seenBytes = bytes;
+      this.activeAt = now;
+    } else if (this.owner !== undefined && this.timeoutMs > 0 && now - this.activeAt >= this.timeoutMs) {
+      this.activeAt = now;
+      try {
+        this.owner.onUpstreamTimeout();
+      } catch (e) {
+        const o = this.owner;
+        this.destroy();
+        o?.onInternalError(e);
+      }
     }
   }
 
@@ -93,7 +124,7 @@ export class UpstreamConn {
     this.connected = true;
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
-    this.socket.setTimeout(this.timeoutMs);
+    this.useTimeout(this.timeoutMs);
     const o = this.owner;
     if (!o) {
       this.pool.release(this, true);
@@ -165,12 +196,6 @@ export class UpstreamConn {
     this.owner?.onUpstreamDrain();
   };
 
-  private onTimeout = (): void => {
-    const o = this.owner;
-    if (o) o.onUpstreamTimeout();
-    else this.destroy();
-  };
-
   private lost(code: string): void {
     const o = this.owner;
     this.dead = true;
@@ -192,10 +217,12 @@ export class MemberPool {
   private total = 0;
   private readonly counted = new WeakSet<UpstreamConn>();
   private readonly waiting: { owner: ConnOwner; connectTimeoutMs: number; timeoutMs: number }[] = [];
+  /** Every connection not closed yet (connecting, in use or idle), for the timeout sweep. */
+  readonly live = new Set<UpstreamConn>();
 
   constructor(
     m: MemberState,
-    private readonly clock: { now: number },
+    readonly clock: PoolClock,
   ) {
     this.host = m.hostname;
     this.port = m.port;
@@ -265,6 +292,7 @@ export class MemberPool {
 
   /** A connection closed: forget it, and start one for a waiting request if there is room. */
   removed(c: UpstreamConn): void {
+    this.live.delete(c);
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
     if (!this.counted.has(c)) return;
@@ -277,8 +305,9 @@ export class MemberPool {
     }
   }
 
-  /** Closes idle connections older than IDLE_MS. */
+  /** Closes idle connections older than IDLE_MS; times out owned ones without traffic. */
   sweep(now: number): void {
+    for (const c of this.live) c.checkTimeout(now);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i];
       if (now - c.idleSince > IDLE_MS) {
@@ -294,18 +323,39 @@ export class MemberPool {
   }
 }
 
-/** Every member's pool, and the timer that closes idle connections. */
-export class LeanPools {
+/** The pools' coarse clock, set on every tick of their sweep. */
+export interface PoolClock {
+  now: number;
+  /** A connection uses this member timeout: the sweep ticks often enough for it. */
+  watch(timeoutMs: number): void;
+}
+
+/** Every member's pool, and the sweep that closes idle connections and times out silent ones. */
+export class LeanPools implements PoolClock {
   private readonly pools = new Map<string, MemberPool>();
-  private readonly timer: NodeJS.Timeout;
-  /** A clock set once a second, for idle ages. */
+  private timer: NodeJS.Timeout | undefined;
+  private tickMs = 0;
+  /** A clock set on every tick (at most a second apart), for idle ages and member timeouts. */
   now = Date.now();
 
   constructor() {
+    this.setTick(1_000);
+  }
+
+  watch(timeoutMs: number): void {
+    if (timeoutMs > 0) {
+      const ms = sweepTickMs(timeoutMs);
+      if (ms < this.tickMs) this.setTick(ms);
+    }
+  }
+
+  private setTick(ms: number): void {
+    if (this.timer) clearInterval(this.timer);
+    this.tickMs = ms;
     this.timer = setInterval(() => {
       const now = (this.now = Date.now());
       for (const p of this.pools.values()) p.sweep(now);
-    }, 1_000);
+    }, ms);
     this.timer.unref();
   }
 
@@ -333,7 +383,7 @@ export class LeanPools {
   }
 
   destroy(): void {
-    clearInterval(this.timer);
+    if (this.timer) clearInterval(this.timer);
     for (const p of this.pools.values()) p.destroy();
     this.pools.clear();
   }
