@@ -4,9 +4,12 @@
 // the first member, whose answer is copied back. It parses nothing but the answer's
 // Content-Length, does not route, count, log or check anything, and closes an HTTP/1.0 client's
 // connection after its answer (as `openssl s_time -www` expects). One request at a time per
-// connection, as wrk and s_time send them. Its CPU per request (per connection with a new TLS
-// connection each time) is the floor of Node's TLS machinery, which no proxy on Node can go under.
+// connection, as wrk and s_time send them. Clients that pick h2 by ALPN get a node:http2 session
+// on the same TLS connection: each stream sends the fixed request and is answered 200 with the
+// member's body. Its CPU per request (per connection with a new TLS connection each time) is the
+// floor of Node's TLS and HTTP/2 machinery, which no proxy on Node can go under.
 // Usage: node scripts/bench-floor-tls.mjs PORT MEMBER_PORT CERT KEY
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -33,6 +36,7 @@ class MemberConn {
     });
   }
 
+  /** `client` is a TLS socket (the answer is copied as it comes) or an HTTP/2 stream. */
   send(client, closeAfter) {
     this.client = client;
     this.closeAfter = closeAfter;
@@ -51,17 +55,36 @@ class MemberConn {
       this.want = end + 4 + Number(m?.[1] ?? 0);
     }
     this.got += n;
-    c.write(Buffer.from(b.subarray(0, n)));
+    if (c instanceof tls.TLSSocket) c.write(Buffer.from(b.subarray(0, n)));
+    else (this.body ??= []).push(Buffer.from(b.subarray(0, n)));
     if (this.got >= this.want) {
       this.client = undefined;
       idle.push(this);
-      if (this.closeAfter) c.end();
+      if (c instanceof tls.TLSSocket) {
+        if (this.closeAfter) c.end();
+        return;
+      }
+      const all = Buffer.concat(this.body);
+      this.body = undefined;
+      if (c.destroyed) return;
+      c.respond({ ':status': 200, 'content-type': 'text/plain' });
+      c.end(all.subarray(all.indexOf('\r\n\r\n') + 4));
     }
   }
 }
 
-const server = tls.createServer({ cert, key }, (c) => {
+const h2 = http2.createServer();
+h2.on('stream', (stream) => {
+  stream.on('error', () => {});
+  (idle.pop() ?? new MemberConn()).send(stream, false);
+});
+
+const server = tls.createServer({ cert, key, ALPNProtocols: ['h2', 'http/1.1'] }, (c) => {
   c.setNoDelay(true);
+  if (c.alpnProtocol === 'h2') {
+    h2.emit('connection', c);
+    return;
+  }
   c.on('error', () => c.destroy());
   c.on('data', (d) => (idle.pop() ?? new MemberConn()).send(c, d.includes('HTTP/1.0\r\n')));
 });

@@ -6,7 +6,7 @@
 //   (c) a new TLS connection per request (openssl s_time), without and with session resumption,
 // and stickylb's RSS with idle TLS connections open. Proxy CPU is read from /proc, per request
 // (per connection for (c)), and given as a ratio to HAProxy's. `node-floor-tls` is Node's own
-// floor for (a) and (c) (scripts/bench-floor-tls.mjs).
+// floor for all three (scripts/bench-floor-tls.mjs).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -211,11 +211,11 @@ http {
     });
   }
 
-  // The floor of Node.js's TLS (scripts/bench-floor-tls.mjs): node:tls, and per request a fixed
-  // request on a kept-alive member connection, nothing parsed or routed. HTTP/1.1 only.
+  // The floor of Node.js's TLS and HTTP/2 (scripts/bench-floor-tls.mjs): node:tls (and node:http2
+  // for h2), and per request a fixed request on a kept-alive member connection, nothing parsed or
+  // routed.
   proxies.push({
     name: 'node-floor-tls',
-    http1Only: true,
     start: (port) => ctx.start(process.execPath, [join(import.meta.dirname, 'bench-floor-tls.mjs'), String(port), String(ports.first), crt, key], {}, ctx.proxyCpus),
   });
 
@@ -236,7 +236,6 @@ http {
       continue;
     }
     for (const [label, fn] of scenarios) {
-      if (p.http1Only && label.startsWith('HTTP/2')) continue;
       try {
         await fn(port); // warm-up (JIT, pools, session caches), not measured
         const cpu0 = ctx.cpuSeconds(ctx.tree(child.pid));
