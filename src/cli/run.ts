@@ -1,9 +1,8 @@
 // `stickylb run -c FILE`: start the balancer (and the nodes of a `nodes:` section).
 import type { Command } from './command.js';
 import { configFileArgs } from './args.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigInChild } from '../config/load-child.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
-import { serve } from './serve.js';
 
 const HELP = `usage: stickylb run [-c] FILE [--format yaml|json|apache]
 
@@ -19,9 +18,13 @@ export const runCommand: Command = {
     const parsed = configFileArgs('run', HELP, args, {});
     if (typeof parsed === 'number') return parsed;
     const { file, format } = parsed;
+    // The child process validates the config while this one loads the code that serves it.
+    const loading = loadConfigInChild(file, { format });
+    loading.catch(() => undefined);
+    const { serve } = await import('./serve.js');
     let loaded;
     try {
-      loaded = loadConfigFile(file, { format });
+      loaded = await loading;
     } catch (e) {
       if (e instanceof ConfigError) {
         for (const d of e.diagnostics) console.error(formatDiagnostic(d));

@@ -3,7 +3,7 @@
 // process is the owner of worker processes (src/workers): the same signals, passed on to them,
 // and SIGUSR2 replaces them with workers on the code installed now.
 import type { ConfigModel } from '../config/model.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigInChild } from '../config/load-child.js';
 import { ConfigError, formatDiagnostic } from '../config/diagnostics.js';
 import { App, defaultPlugins } from '../app.js';
 import { LOGS } from '../log/logs-key.js';
@@ -37,7 +37,7 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
       if (!opts.file) return { ok: false, message: 'the configuration did not come from a file' };
       const file = opts.file;
       try {
-        const next = loadConfigFile(file, { format: opts.format });
+        const next = await loadConfigInChild(file, { format: opts.format });
         const problems = owner ? await owner.reload(next.model) : (await app.reload(next.model), []);
         for (const p of problems) app.logger.error({ file }, `reload: ${p}`);
         app.logger.info({ file }, `configuration reloaded from ${file}`);

@@ -89,3 +89,20 @@ test('run: a successful reload is logged at info, the level by name in JSON line
     await exited;
   }
 });
+
+test('run: a config with errors is refused before anything starts, each error with file:line (YAML and Apache syntax)', async () => {
+  const yaml = join(dir, 'bad.yaml');
+  writeFileSync(yaml, `listen: ["127.0.0.1:0"]\nbalancers:\n  c:\n    lbmethod: fastest\n    members: [{ url: "http://127.0.0.1:1" }]\n`);
+  const r = await bin(['run', yaml]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`${yaml.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: error: balancers\\.c\\.lbmethod`));
+  assert.match(r.stderr, /not started, the configuration has errors/);
+  assert.doesNotMatch(r.stdout, /listening/);
+
+  const conf = join(dir, 'bad.conf');
+  writeFileSync(conf, `Listen 127.0.0.1:0\n<Proxy "balancer://c">\n  BalancerMember "http://127.0.0.1:1" route=one\n  ProxySet lbmethod=fastest\n</Proxy>\n`);
+  const a = await bin(['run', conf]);
+  assert.equal(a.code, 1, a.stdout + a.stderr);
+  assert.match(a.stderr, /bad\.conf:4: error: /);
+  assert.match(a.stderr, /not started, the configuration has errors/);
+});

@@ -1,7 +1,8 @@
 // The large libraries of optional features (ACME, X.509, Redis, DNS messages, static files,
 // TLS-ALPN-01 ClientHellos, Prometheus metrics) are
-// loaded only by a config that uses them: a plain balancer does not carry their memory. A module
-// hook in the real `stickylb run` process lists every package it imports.
+// loaded only by a config that uses them: a plain balancer does not carry their memory. Nor does it
+// carry the config loader's (zod, yaml, the front ends): `stickylb run` reads its config in a child
+// process. A module hook in the real `stickylb run` processes lists every module each one loads.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { startBackend, type Backend } from '../helpers/backends.js';
 import { request, until } from '../helpers/http.js';
 import { freePort } from '../helpers/edge.js';
 
+/** What reads a config file: the loader's libraries and our own modules. */
+const LOADER = ['yaml', 'config/load', 'config/schema', 'config/validate', 'config/apache/index'];
 const OPTIONAL = ['acme-client', '@peculiar/x509', 'ioredis', 'dns-packet', 'send', 'mime-types', 'read-tls-client-hello', 'prom-client'];
 
 let dir: string;
@@ -21,13 +24,13 @@ let proc: NodeProcess | undefined;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'stickylb-lazy-'));
-  // Records each bare specifier (a package) the process resolves, one per line.
+  // Records the URL of every module a process loads, with the process's pid, one per line.
   writeFileSync(
     join(dir, 'hook.mjs'),
     `import { appendFileSync } from 'node:fs';
-export async function resolve(spec, ctx, next) {
-  if (/^(@[\\w.-]+\\/)?[\\w.-]+$/.test(spec) && !spec.startsWith('node:')) appendFileSync(${JSON.stringify(join(dir, 'imports.txt'))}, spec + '\\n');
-  return next(spec, ctx);
+export async function load(url, ctx, next) {
+  appendFileSync(${JSON.stringify(join(dir, 'imports.txt'))}, process.pid + ' ' + url + '\\n');
+  return next(url, ctx);
 }
 `,
   );
@@ -40,9 +43,20 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function imports(): string[] {
+/** The modules loaded so far, by the serving process (`pid`) or by any: package names and our own files (`config/schema`). */
+function imports(pid?: number): string[] {
   const f = join(dir, 'imports.txt');
-  return existsSync(f) ? [...new Set(readFileSync(f, 'utf8').split('\n').filter(Boolean))] : [];
+  if (!existsSync(f)) return [];
+  const out = new Set<string>();
+  for (const line of readFileSync(f, 'utf8').split('\n')) {
+    const [p, url] = line.split(' ');
+    if (!url || (pid !== undefined && Number(p) !== pid)) continue;
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    const own = /\/(?:src|dist)\/(.+)\.[jt]s$/.exec(url);
+    if (pkg) out.add(pkg[1]);
+    else if (own) out.add(own[1]);
+  }
+  return [...out];
 }
 
 async function run(lines: string[]): Promise<number> {
@@ -69,6 +83,14 @@ test('a plain balancer loads none of the optional features’ libraries', async 
     OPTIONAL.filter((m) => loaded.includes(m)),
     [],
   );
+  // The config was read by another process (the hook saw it load the loader's libraries); the
+  // serving process has none of them.
+  const serving = imports(proc!.child.pid);
+  assert.ok(serving.includes('pino') && serving.includes('app'), `serving process: ${serving.join(', ')}`);
+  assert.deepEqual(
+    LOADER.filter((m) => serving.includes(m)),
+    [],
+  );
   await proc!.stop();
   proc = undefined;
 });
@@ -77,11 +99,11 @@ test('static files load send and mime-types with the first file served', async (
   mkdirSync(join(dir, 'html'), { recursive: true });
   writeFileSync(join(dir, 'html', 'index.html'), '<p>hello</p>');
   const port = await run(['static: { root: html }']);
-  assert.ok(!imports().includes('send'), 'send is not loaded before a file is asked for');
+  assert.ok(!imports(proc!.child.pid).includes('send'), 'send is not loaded before a file is asked for');
   const r = await request(`http://127.0.0.1:${port}/index.html`);
   assert.equal(r.status, 200);
   assert.match(r.body, /hello/);
-  await until(() => imports().includes('send') && imports().includes('mime-types'), 'send and mime-types loaded', 10_000);
+  await until(() => imports(proc!.child.pid).includes('send') && imports(proc!.child.pid).includes('mime-types'), 'send and mime-types loaded', 10_000);
   await proc!.stop();
   proc = undefined;
 });

@@ -1,0 +1,58 @@
+// Loading a config file in a short-lived child process, for `stickylb run` (at start and on every
+// reload). The loader's libraries stay there: zod and the schema, yaml, the Apache front end and
+// the resolver are about 7 MB of V8 heap that a serving process would otherwise carry for its
+// whole life (a module, once loaded, is never let go). The model comes back by structured clone,
+// as it goes to worker processes. In-process loading (`config/load.ts`) is what `check`, the
+// embedding API and the tests use.
+import { fork } from 'node:child_process';
+import { basename, dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConfigModel } from './model.js';
+import { ConfigError, type Diagnostic } from './diagnostics.js';
+import { workerExecArgv } from '../workers/entry.js';
+
+/** What the child answers (config/load-child-main.ts). */
+export type LoadAnswer =
+  | { t: 'loaded'; model: ConfigModel; diagnostics: Diagnostic[] }
+  | { t: 'refused'; diagnostics: Diagnostic[] }
+  | { t: 'failed'; message: string };
+
+export interface ChildLoadResult {
+  model: ConfigModel;
+  /** Warnings and notes of the front end (errors reject with a ConfigError instead). */
+  diagnostics: Diagnostic[];
+}
+
+function childEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  return join(dirname(here), `${basename(here, extname(here))}-main${extname(here)}`);
+}
+
+/**
+ * Reads, parses and validates a config file as `loadConfigFile` does, in a child process. Rejects
+ * with a ConfigError (file:line diagnostics) for a config with errors, with an Error when the
+ * child could not answer.
+ */
+export function loadConfigInChild(file: string, opts: { format?: string } = {}): Promise<ChildLoadResult> {
+  return new Promise((resolve, reject) => {
+    // The child runs with this process's Node flags (a loader such as tsx included) and environment.
+    const child = fork(childEntry(), [file, opts.format ?? ''], {
+      execArgv: workerExecArgv(process.execArgv, []),
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let answered = false;
+    child.once('message', (m: LoadAnswer) => {
+      answered = true;
+      if (m.t === 'loaded') resolve({ model: m.model, diagnostics: m.diagnostics });
+      else if (m.t === 'refused') reject(new ConfigError(m.diagnostics));
+      else reject(new Error(m.message));
+    });
+    child.once('error', (e) => {
+      if (!answered) reject(new Error(`cannot start the config loader: ${e.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      if (!answered) reject(new Error(`the config loader ended without an answer (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
