@@ -3,10 +3,9 @@
 import type { AppContext, Plugin } from '../plugin/contract.js';
 import { pluginKey } from '../plugin/key.js';
 import { ACME } from '../acme/key.js';
-import type { ConfigModel } from '../config/model.js';
+import type { ConfigModel, HandlerModel } from '../config/model.js';
 import { accessPlugin, type AccessPluginOptions } from './access/access-plugin.js';
 import type { ChangeGate, ManagerApiHandler, ManagerApiRoute, ManagerDeps, StatusSection } from './deps.js';
-import { managerHandler } from './page/manager-handler.js';
 import { limitsHandler } from './api/limits-api.js';
 import { History } from './api/history.js';
 import { HistorySampler, historyHandler, sectionsHandler } from './api/history-api.js';
@@ -16,7 +15,7 @@ import { useLoadMonitor, type LoadSample, type LoadSource } from './metrics/load
 import { Nonces } from './access/nonce.js';
 import type { Html } from '../util/html.js';
 import { persistPlugin } from './persist/persist-plugin.js';
-import { statusHandler } from './status/status-handler.js';
+import { lazyHandler, type LazyHandler } from './lazy-handler.js';
 import { version } from './version.js';
 
 function depsOf(app: AppContext, nonces: Nonces): ManagerDeps {
@@ -58,6 +57,7 @@ export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
   const sections: ((path: string) => Html)[] = [];
   const apiRoutes: ManagerApiRoute[] = [];
   const changeGates: ChangeGate[] = [];
+  let page: LazyHandler | undefined;
   const plugin: ManagerPlugin = {
     name: MANAGER.name,
     nonces,
@@ -73,14 +73,19 @@ export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
     addChangeGate(gate) {
       changeGates.push(gate);
     },
-    setup(app) {
+    async setup(app) {
       const deps = { ...depsOf(app, nonces), sections: (path: string) => sections.map((f) => f(path)), apiRoutes, changeGates };
       if (!apiRoutes.some((r) => r.path === '/limits')) apiRoutes.push({ path: '/limits', handler: limitsHandler(app.server) });
       const history = new History(opts.historyIntervalMs);
       plugin.history = new HistorySampler(history, app).start();
       if (!apiRoutes.some((r) => r.path === '/history')) apiRoutes.push({ path: '/history', handler: historyHandler(app, history) });
       if (!apiRoutes.some((r) => r.path === '/sections')) apiRoutes.push({ path: '/sections', handler: sectionsHandler(deps.sections) });
-      app.server.handlers.set('balancer-manager', managerHandler(deps));
+      page = lazyHandler(async () => (await import('./page/manager-handler.js')).managerHandler(deps));
+      app.server.handlers.set('balancer-manager', page.fn);
+      if (serves(app.config, 'balancer-manager')) await page.load();
+    },
+    async reload(_app, config) {
+      if (serves(config, 'balancer-manager')) await page?.load();
     },
     close() {
       plugin.history?.stop();
@@ -125,6 +130,7 @@ export function statusPlugin(): StatusPlugin {
   const sections: (() => StatusSection | undefined)[] = [];
   const loadSources: LoadSource[] = [];
   const own = processLoad('server-status');
+  let page: LazyHandler | undefined;
   return {
     name: STATUS.name,
     addSection(section) {
@@ -133,14 +139,18 @@ export function statusPlugin(): StatusPlugin {
     addLoadSource(source) {
       loadSources.push(source);
     },
-    setup(app) {
+    async setup(app) {
       own.follow(app.config);
       const statusSections = () => sections.map((f) => f()).filter((s): s is StatusSection => s !== undefined);
       const load = () => [...own.samples(), ...loadSources.flatMap((f) => f())];
-      app.server.handlers.set('server-status', statusHandler({ ...depsOf(app, new Nonces()), statusSections, load }));
+      const deps = { ...depsOf(app, new Nonces()), statusSections, load };
+      page = lazyHandler(async () => (await import('./status/status-handler.js')).statusHandler(deps));
+      app.server.handlers.set('server-status', page.fn);
+      if (serves(app.config, 'server-status')) await page.load();
     },
-    reload(_app, config) {
+    async reload(_app, config) {
       own.follow(config);
+      if (serves(config, 'server-status')) await page?.load();
     },
     close() {
       own.stop();
@@ -180,7 +190,7 @@ export function metricsPlugin(): MetricsPlugin {
   return plugin;
 }
 
-function serves(config: ConfigModel, handler: 'server-status' | 'metrics'): boolean {
+function serves(config: ConfigModel, handler: HandlerModel['handler']): boolean {
   return config.sites.some((site) => site.handlers.some((h) => h.handler === handler));
 }
 

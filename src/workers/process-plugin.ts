@@ -2,15 +2,11 @@
 // each worker: pid, uptime, requests, connections, restarts), `POST <manager>/api/reload`
 // ({nonce, upgrade?}: what SIGHUP does, or with upgrade new workers on the code installed now),
 // a card on the manager page, and per-worker metrics. `stickylb reload` uses the API.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { PromClient } from '../manager/metrics/metrics.js';
-import { z } from 'zod';
-import type { AppContext, Plugin } from '../plugin/contract.js';
-import { MANAGER, METRICS, STATUS, type ManagerApi } from '../manager/plugins.js';
+import type { Plugin } from '../plugin/contract.js';
+import { MANAGER, METRICS, STATUS } from '../manager/plugins.js';
 import type { StatusSection } from '../manager/deps.js';
-import { BodyError, readBody } from '../manager/body.js';
-import { checkSameOrigin, schemeOf } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { formatUptime } from '../manager/format.js';
 import type { LoadSample } from '../manager/metrics/load-monitor.js';
@@ -44,8 +40,6 @@ export interface ProcessPlugin extends Plugin {
   readonly control: ProcessControl;
 }
 
-const reloadSchema = z.object({ nonce: z.string().optional(), balancer: z.string().optional(), upgrade: z.boolean().optional() }).strict();
-
 export function processPlugin(control: ProcessControl): ProcessPlugin {
   return {
     name: PROCESS.name,
@@ -59,7 +53,8 @@ export function processPlugin(control: ProcessControl): ProcessPlugin {
           if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'GET only here; reload at /api/reload' }, { Allow: 'GET, HEAD' });
           sendJson(res, 200, workersJson(control.view()));
         });
-        manager.addApiRoute('/reload', (req, res) => reload(app, manager, control, req, res));
+        // The reload API (and zod, for its body) is loaded with its first request.
+        manager.addApiRoute('/reload', async (req, res) => (await import('./reload-api.js')).reload(app, manager, control, req, res));
         manager.addSection(() => workersSection(control.view()));
         // A change is answered once every worker routes by it.
         const settled = control.settled;
@@ -81,36 +76,6 @@ export function processPlugin(control: ProcessControl): ProcessPlugin {
       }
     },
   };
-}
-
-async function reload(app: AppContext, manager: ManagerApi, control: ProcessControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST {"nonce": …, "upgrade"?: true} here' }, { Allow: 'POST' });
-  let body: z.infer<typeof reloadSchema>;
-  try {
-    const text = await readBody(req);
-    const parsed = reloadSchema.safeParse(text ? JSON.parse(text) : {});
-    if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-    body = parsed.data;
-  } catch (e) {
-    return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
-  }
-  // The scheme is part of the origin: over HTTPS a plain-HTTP page of the same host is another
-  // site. A request a worker relays here carries the scheme it came with (handler-socket.ts).
-  const origin = checkSameOrigin(req.headers, schemeOf(req));
-  if (!origin.ok) return sendJson(res, 403, { error: origin.reason });
-  // Any balancer's nonce will do: the reload is the whole balancer's.
-  const balancer = body.balancer ?? app.runtime.named()[0]?.name;
-  if (balancer !== undefined && !manager.nonces.matches(balancer, body.nonce)) return sendJson(res, 403, { error: `refused: missing or wrong nonce for balancer ${balancer}` });
-  const who = req.socket.remoteAddress;
-  if (body.upgrade) {
-    if (!control.upgrade) return sendJson(res, 409, { error: 'an upgrade without downtime needs worker processes (workers: in the config); without them, restart stickylb' });
-    app.logger.warn({ client: who }, 'upgrade of the workers requested');
-    const r = await control.upgrade();
-    return sendJson(res, r.ok ? 200 : 409, { ...r, workers: control.view() });
-  }
-  app.logger.warn({ client: who }, 'reload requested');
-  const r = await control.reload();
-  sendJson(res, r.ok ? 200 : 400, { ...r, workers: control.view() });
 }
 
 function workersSection(v: WorkersView): Html {

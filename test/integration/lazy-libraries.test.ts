@@ -12,10 +12,13 @@ import { pathToFileURL } from 'node:url';
 import { startCli, type NodeProcess } from '../helpers/node-process.js';
 import { startBackend, type Backend } from '../helpers/backends.js';
 import { request, until } from '../helpers/http.js';
+import { apiGet, apiSend } from '../helpers/manager.js';
 import { freePort } from '../helpers/edge.js';
 
 /** What reads a config file: the loader's libraries and our own modules. */
-const LOADER = ['yaml', 'config/load', 'config/schema', 'config/validate', 'config/apache/index'];
+const LOADER = ['zod', 'yaml', 'config/load', 'config/schema', 'config/validate', 'config/apache/index'];
+/** The pages of the built-in handlers, loaded when a config serves them. */
+const PAGES = ['manager/page/manager-handler', 'manager/api/api', 'manager/status/status-handler'];
 const OPTIONAL = ['acme-client', '@peculiar/x509', 'ioredis', 'dns-packet', 'send', 'mime-types', 'read-tls-client-hello', 'prom-client'];
 
 let dir: string;
@@ -88,7 +91,7 @@ test('a plain balancer loads none of the optional features’ libraries', async 
   const serving = imports(proc!.child.pid);
   assert.ok(serving.includes('pino') && serving.includes('app'), `serving process: ${serving.join(', ')}`);
   assert.deepEqual(
-    LOADER.filter((m) => serving.includes(m)),
+    [...LOADER, ...PAGES].filter((m) => serving.includes(m)),
     [],
   );
   await proc!.stop();
@@ -104,6 +107,27 @@ test('static files load send and mime-types with the first file served', async (
   assert.equal(r.status, 200);
   assert.match(r.body, /hello/);
   await until(() => imports(proc!.child.pid).includes('send') && imports(proc!.child.pid).includes('mime-types'), 'send and mime-types loaded', 10_000);
+  await proc!.stop();
+  proc = undefined;
+});
+
+test('a balancer with a manager loads its pages at start, and zod with the first change through the JSON API', async () => {
+  const port = await run(['balancers:', '  c:', '    members:', `      - { url: "${backend.url}", route: one }`, 'proxyPass:', '  - { path: /, to: "balancer://c/" }', 'manager: {}']);
+  const base = `http://127.0.0.1:${port}`;
+  const pid = proc!.child.pid;
+  const all = await apiGet(base);
+  assert.deepEqual(
+    PAGES.filter((m) => m.startsWith('manager/page/') || m.startsWith('manager/api/')).filter((m) => !imports(pid).includes(m)),
+    [],
+  );
+  assert.ok(!imports(pid).includes('zod'), 'zod is not loaded before a change');
+  const r = await apiSend(base, 'PATCH', '/balancers/c/members/one', { lbfactor: 2 }, { 'X-Stickylb-Nonce': all.balancers[0].nonce });
+  assert.equal(r.status, 200, r.body);
+  assert.equal(r.json<{ member: { lbfactor: number } }>().member.lbfactor, 2);
+  assert.ok(imports(pid).includes('zod'), 'zod is loaded with the first change');
+  const bad = await apiSend(base, 'PATCH', '/balancers/c/members/one', { lbfactor: 'many' }, { 'X-Stickylb-Nonce': all.balancers[0].nonce });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, /lbfactor/);
   await proc!.stop();
   proc = undefined;
 });

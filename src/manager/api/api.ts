@@ -8,81 +8,14 @@
 //   POST  /api/balancers/NAME/members/M/ACTION  drain, undrain, enable, disable
 // POST works wherever PATCH does. Changes need the balancer's nonce and a same-origin Origin.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
-import type { BalancerChanges, MemberChanges } from '../../balancer/balancer-state.js';
-import { STATUS_LETTERS, type Lbmethod, type StatusLetter } from '../../config/model.js';
+import type { MemberChanges } from '../../balancer/balancer-state.js';
 import { BodyError, readBody } from '../body.js';
-import { applyChanges, ChangeError, findMember, parseStickyText, type ChangeRequest } from './changes.js';
+import { applyChanges, ChangeError, findMember, type ChangeRequest } from './changes.js';
 import { changeReports, logApplied, viewOf, type ManagerDeps } from '../deps.js';
 import { checkSameOrigin, schemeOf } from '../access/origin.js';
 import { sendJson } from '../respond.js';
 import { balancerView, memberView } from '../page/view.js';
 import { balancerName } from '../page/apache-params.js';
-
-const statusSchema = z.union([
-  z.string().regex(/^([+-]?[INDHRSCinhdrsc])+$/, 'status flags such as "+D", "-N", "+N-D"'),
-  z.partialRecord(z.enum(STATUS_LETTERS), z.boolean()),
-]);
-
-const memberFields = {
-  nonce: z.string().optional(),
-  lbfactor: z.number().optional(),
-  lbset: z.number().optional(),
-  route: z.string().optional(),
-  redirect: z.string().optional(),
-  status: statusSchema.optional(),
-};
-
-export const memberPatchSchema = z.object(memberFields).strict();
-export const addMemberSchema = z.object({ ...memberFields, url: z.string().min(1) }).strict();
-export const balancerPatchSchema = z
-  .object({
-    nonce: z.string().optional(),
-    lbmethod: z.string().optional(),
-    /** Seconds to wait for a usable member. */
-    timeout: z.number().optional(),
-    /** null: back to the default (members - 1). */
-    maxattempts: z.number().nullable().optional(),
-    nofailover: z.boolean().optional(),
-    stickysession: z.union([z.string(), z.null(), z.object({ cookie: z.string().optional(), url: z.string().optional() }).strict()]).optional(),
-  })
-  .strict();
-
-/** `+D-N` → {D: true, N: false}; a leading unsigned letter sets, as Apache's status= does. */
-export function statusChanges(spec: z.infer<typeof statusSchema>): Partial<Record<StatusLetter, boolean>> {
-  if (typeof spec !== 'string') return spec;
-  const out: Partial<Record<StatusLetter, boolean>> = {};
-  let on = true;
-  for (const ch of spec) {
-    if (ch === '+') on = true;
-    else if (ch === '-') on = false;
-    else out[ch.toUpperCase() as StatusLetter] = on;
-  }
-  return out;
-}
-
-export function memberChangesOf(body: z.infer<typeof memberPatchSchema>): MemberChanges {
-  const c: MemberChanges = {};
-  if (body.lbfactor !== undefined) c.lbfactor = body.lbfactor;
-  if (body.lbset !== undefined) c.lbset = body.lbset;
-  if (body.route !== undefined) c.route = body.route;
-  if (body.redirect !== undefined) c.redirect = body.redirect;
-  if (body.status !== undefined) c.status = statusChanges(body.status);
-  return c;
-}
-
-export function balancerChangesOf(body: z.infer<typeof balancerPatchSchema>): BalancerChanges {
-  const c: BalancerChanges = {};
-  if (body.lbmethod !== undefined) c.lbmethod = body.lbmethod as Lbmethod;
-  if (body.timeout !== undefined) c.timeoutMs = body.timeout * 1000;
-  if (body.maxattempts !== undefined) c.maxattempts = body.maxattempts;
-  if (body.nofailover !== undefined) c.nofailover = body.nofailover;
-  if (body.stickysession !== undefined) {
-    const s = body.stickysession;
-    c.sticky = s === null ? undefined : typeof s === 'string' ? parseStickyText(s) : { cookie: s.cookie, url: s.url };
-  }
-  return c;
-}
 
 const ACTIONS: Record<string, MemberChanges> = {
   drain: { status: { N: true } },
@@ -93,16 +26,6 @@ const ACTIONS: Record<string, MemberChanges> = {
 
 function fail(res: ServerResponse, status: number, error: string): void {
   sendJson(res, status, { error, status });
-}
-
-function zodMessage(e: z.ZodError): string {
-  return e.issues
-    .map((i) => {
-      const where = i.path.length ? i.path.join('.') : 'body';
-      if (i.code === 'unrecognized_keys') return `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`;
-      return `${where}: ${i.message}`;
-    })
-    .join('; ');
 }
 
 async function jsonBody(req: IncomingMessage, allowEmpty: boolean): Promise<unknown> {
@@ -177,6 +100,8 @@ export async function handleApi(deps: ManagerDeps, req: IncomingMessage, res: Se
     return fail(res, 403, reason);
   }
 
+  // The body schemas (and zod) are loaded with the first change: an idle balancer does not carry them.
+  const { addMemberSchema, balancerChangesOf, balancerPatchSchema, memberChangesOf, memberPatchSchema, zodMessage } = await import('./bodies.js');
   let request: ChangeRequest;
   if (parts.length === 2) {
     const p = balancerPatchSchema.safeParse(body);
