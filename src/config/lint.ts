@@ -5,7 +5,7 @@
 import type { ConfigModel, MemberModel, RuleModel, SiteModel } from './model.js';
 import type { RawConfig } from './schema.js';
 import type { Diagnostic, SourceMap } from './diagnostics.js';
-import { memberKey } from './resolve.js';
+import { memberKey } from './member-url.js';
 import { matchesPrefix } from '../proxy/path.js';
 import { lintTrust } from './lint-trust.js';
 import { lintAcme } from './lint-acme.js';

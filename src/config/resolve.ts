@@ -32,23 +32,8 @@ import { resolveHsts, resolveListenerTls, resolveProtocols, resolveRedirectToHtt
 import { edgeSiteOf, inheritedAccess, prepareEdge, resolveHandlerAccess, resolveSiteEdge } from './edge-resolve.js';
 import { resolveAcme } from './resolve-acme.js';
 import { resolveDnsSources, resolveFleet, resolveResolver } from './resolve-fleet.js';
-
-export const DEFAULTS = {
-  listen: { port: 8080 } as ListenerModel,
-  timeoutMs: 60_000,
-  keepAliveTimeoutMs: 5_000,
-  retryMs: 60_000,
-  connectTimeoutMs: 5_000,
-  maxHeaderSize: 16_384,
-  replayBuffer: 65_536,
-  engine: 'lean' as 'node' | 'lean',
-  healthIntervalMs: 30_000,
-  managerPath: '/balancer-manager',
-  statusPath: '/server-status',
-  metricsPath: '/metrics',
-  adminPath: '/balancer-manager',
-  gracefulShutdownTimeoutMs: 10_000,
-};
+import { DEFAULTS } from './defaults.js';
+import { httpUrl, memberKey } from './member-url.js';
 
 /** Standard Apache log formats, available by nickname. */
 export const STANDARD_LOG_FORMATS: Record<string, string> = {
@@ -110,21 +95,6 @@ export function resolveHealth(
     fails: merged.fails ?? 1,
     expect,
   };
-}
-
-/**
- * A member URL as stickylb reaches it: `ws://` and `wss://` are `http://` and `https://` (members
- * speak HTTP; WebSocket upgrades pass through to any member).
- */
-export function httpUrl(url: string): string {
-  return url.replace(/^ws(s?):\/\//i, (_, s: string) => `http${s}://`);
-}
-
-export function memberKey(url: string): string {
-  const u = new URL(url);
-  const port = u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? '443' : '80');
-  const protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
-  return `${protocol}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 function resolveMember(

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import type { DnsSourceModel } from '../config/fleet-model.js';
 import type { MemberModel } from '../config/model.js';
-import { memberKey } from '../config/resolve.js';
+import { memberKey } from '../config/member-url.js';
 import { nameIdentity } from '../balancer/member-identity.js';
 
 /** A member as DNS gives it. */

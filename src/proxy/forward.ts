@@ -14,7 +14,7 @@ import { addBodyFraming, allowedTrailers, memberHeaders } from './headers.js';
 import { memberRequest, type ClientAnswer } from './member-request.js';
 import { RequestBody } from './request-body.js';
 import type { ServerHttp2Stream } from 'node:http2';
-import { proxyCompatStream } from './h2/stream.js';
+import type { proxyCompatStream } from './h2/stream.js';
 import { answerRefusal } from '../edge/node-gate.js';
 import type { ReadTimeoutModel } from '../config/edge-model.js';
 import type { Pools } from './pools.js';
@@ -44,12 +44,20 @@ export interface ForwardContext {
   maxHeaderSize?: number;
 }
 
+/** The HTTP/2 transport's entry (h2/stream.ts): set by the server once a listener speaks HTTP/2. */
+let compatStream: typeof proxyCompatStream | undefined;
+
+/** HTTP/2 requests that come this way (node:http2's compatibility objects) go to `fn`. */
+export function useHttp2(fn: typeof proxyCompatStream): void {
+  compatStream = fn;
+}
+
 export async function forward(ctx: ForwardContext): Promise<void> {
   const { req, res, record, balancer, site } = ctx;
   // An HTTP/2 stream on the ordinary path: the HTTP/2 transport answers on the stream itself.
   const stream = (req as unknown as { stream?: ServerHttp2Stream }).stream;
   if (stream !== undefined) {
-    return proxyCompatStream({ ...ctx, stream, rawHeaders: req.rawHeaders });
+    return compatStream!({ ...ctx, stream, rawHeaders: req.rawHeaders });
   }
   const body = new RequestBody(req, ctx.replayBuffer, ctx.bodyLimit ?? 0, () => bodyOverLimit(ctx));
   const rt = ctx.readTimeout;

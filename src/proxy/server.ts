@@ -15,17 +15,14 @@ import { Pools } from './pools.js';
 import { RecordStream, RequestRecord } from './core/record.js';
 import { nodeRecord, settleNodeRecord, upgradeAsPlainRequest, isTunnel } from './node-record.js';
 import { proxyUpgrade } from './websocket.js';
-import https from 'node:https';
+import type https from 'node:https';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { leanEngine, takeNodeHandler, type ListenerEntry } from './h1/engine.js';
 import type { LeanPools } from './h1/pool.js';
-import { H2Front, DEFAULT_H2_LIMITS, sniffPreface, type H2Limits } from './h2/session.js';
-import { dispatchStream } from './h2/dispatch.js';
+import type { H2Front, H2Limits } from './h2/session.js';
 import { httpsLocation, redirectFor } from './redirect.js';
-import { TlsFront } from '../tls/listener.js';
-import { loadConfigCertificates } from '../tls/config-certificates.js';
-import { siteNames } from '../config/resolve-tls.js';
+import type { TlsFront } from '../tls/listener.js';
 import { guardConnections } from './accept.js';
 import { proxiedAddressOf } from './proxy-protocol.js';
 import { Edge } from '../edge/gate.js';
@@ -35,6 +32,37 @@ import { CertificateStore } from '../tls/certificate-store.js';
 import type { ChallengeAnswers } from '../acme/challenges.js';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
+import { useHttp2 } from './forward.js';
+
+/** HTTP/2's code, imported when a listener speaks it (h2 over TLS, h2c in the clear). */
+interface H2Code {
+  session: typeof import('./h2/session.js');
+  dispatch: typeof import('./h2/dispatch.js');
+}
+
+/** The TLS listeners' code, imported when a listener is a TLS one. */
+interface TlsCode {
+  listener: typeof import('../tls/listener.js');
+  files: typeof import('../tls/config-certificates.js');
+  names: typeof import('../config/resolve-tls.js');
+}
+
+async function loadH2(): Promise<H2Code> {
+  const [session, dispatch, stream] = await Promise.all([import('./h2/session.js'), import('./h2/dispatch.js'), import('./h2/stream.js')]);
+  // HTTP/2 requests that take node:http's path (handlers, static files) are proxied by the HTTP/2 transport.
+  useHttp2(stream.proxyCompatStream);
+  return { session, dispatch };
+}
+
+async function loadTls(): Promise<TlsCode> {
+  const [listener, files, names] = await Promise.all([import('../tls/listener.js'), import('../tls/config-certificates.js'), import('../config/resolve-tls.js')]);
+  return { listener, files, names };
+}
+
+/** Whether a listener speaks HTTP/2: h2 by ALPN on a TLS listener, h2c (the preface) on a plain one. */
+function speaksH2(l: ListenerModel): boolean {
+  return (l.protocols ?? []).includes(l.tls ? 'h2' : 'h2c');
+}
 
 /** A listener as the server keeps it: its connection handling, and the sites of the current config. */
 interface ServedListener extends ListenerEntry {
@@ -120,6 +148,9 @@ export class StickyServer extends EventEmitter {
   /** Answers to a CA's challenges (HTTP-01, TLS-ALPN-01), set while certificates are managed (src/acme). */
   challenges?: ChallengeAnswers;
   private servers: ServedListener[] = [];
+  /** Loaded by listen() for the listeners that need them: a plain HTTP/1.1 balancer carries neither. */
+  private h2Code?: H2Code;
+  private tlsCode?: TlsCode;
   /** Names whose certificates came from the config's files. */
   private configCertificates = new Set<string>();
   private sockets = new Set<Socket>();
@@ -148,9 +179,11 @@ export class StickyServer extends EventEmitter {
   /** Starts every listener; resolves with the addresses actually bound (port 0 → real port). */
   async listen(): Promise<ListenerModel[]> {
     const bound: ListenerModel[] = [];
+    if (this.config.listeners.some(speaksH2)) this.h2Code ??= await loadH2();
     if (this.config.listeners.some((l) => l.tls)) {
+      this.tlsCode ??= await loadTls();
       // A certificate file that cannot be served stops the start, with the reason.
-      const certs = loadConfigCertificates(this.config, this.certificates);
+      const certs = this.tlsCode.files.loadConfigCertificates(this.config, this.certificates);
       if (certs.errors.length) throw new Error(`cannot serve TLS: ${certs.errors.join('; ')}`);
       this.configCertificates = certs.names;
       for (const c of certs.loaded) for (const w of c.certificates.flatMap((x) => x.warnings)) this.logger.warn(w);
@@ -228,7 +261,7 @@ export class StickyServer extends EventEmitter {
    */
   private listenerServer(l: ListenerModel, options: http.ServerOptions): http.Server | https.Server {
     if (!l.tls) return http.createServer(options);
-    const front = new TlsFront(options, this.tlsOptions(l));
+    const front = new this.tlsCode!.listener.TlsFront(options, this.tlsOptions(l));
     this.fronts.set(front.server, front);
     return front.server;
   }
@@ -257,11 +290,11 @@ export class StickyServer extends EventEmitter {
   private defaultNames(l: ListenerModel): string[] {
     const sites = sitesFor(this.config.sites, l);
     const first = sites.find((s) => s.tls?.certificates.length) ?? sites[0];
-    return first ? siteNames(first) : [];
+    return first ? this.tlsCode!.names.siteNames(first) : [];
   }
 
   private h2Limits(): H2Limits {
-    return { ...DEFAULT_H2_LIMITS, maxHeaderListSize: this.config.maxHeaderSize, idleTimeoutMs: Math.max(this.config.keepAliveTimeoutMs, 1_000) };
+    return { ...this.h2Code!.session.DEFAULT_H2_LIMITS, maxHeaderListSize: this.config.maxHeaderSize, idleTimeoutMs: Math.max(this.config.keepAliveTimeoutMs, 1_000) };
   }
 
   /**
@@ -279,12 +312,12 @@ export class StickyServer extends EventEmitter {
       entry.serveH1 = lean.handler(entry, node);
       this.leanPools = lean.pools;
     }
-    const protocols = e.listener.protocols ?? [];
-    if (protocols.includes(front ? 'h2' : 'h2c')) {
-      entry.h2 = new H2Front(
+    const h2Code = this.h2Code;
+    if (h2Code && speaksH2(e.listener)) {
+      entry.h2 = new h2Code.session.H2Front(
         this.h2Limits(),
         (stream, headers, raw, conn) =>
-          dispatchStream(this, { sites: entry.sites, maxHeaderListSize: this.config.maxHeaderSize }, stream, headers, raw, conn, (req, res) => this.handleRequest(req, res, entry.sites)),
+          h2Code.dispatch.dispatchStream(this, { sites: entry.sites, maxHeaderListSize: this.config.maxHeaderSize }, stream, headers, raw, conn, (req, res) => this.handleRequest(req, res, entry.sites)),
         () => this.logger,
       );
     }
@@ -297,7 +330,7 @@ export class StickyServer extends EventEmitter {
         else entry.serveH1(s);
       });
     } else if (h2) {
-      e.server.on('connection', (s: Socket) => sniffPreface(s, (x) => h2.accept(x), (x) => entry.serveH1(x), this.headerTimeoutMs()));
+      e.server.on('connection', (s: Socket) => h2Code!.session.sniffPreface(s, (x) => h2.accept(x), (x) => entry.serveH1(x), this.headerTimeoutMs()));
     } else {
       e.server.on('connection', (s: Socket) => entry.serveH1(s));
     }
@@ -385,9 +418,9 @@ export class StickyServer extends EventEmitter {
       // HTTP/2 clients finish their streams and come back on a new connection.
       entry.h2?.goaway();
     }
-    if (this.servers.some((e) => e.front)) {
+    if (this.tlsCode && this.servers.some((e) => e.front)) {
       // Certificates are read again; one that cannot be served keeps the old one in service.
-      const certs = loadConfigCertificates(config, this.certificates, this.configCertificates);
+      const certs = this.tlsCode.files.loadConfigCertificates(config, this.certificates, this.configCertificates);
       this.configCertificates = certs.names;
       for (const err of certs.errors) this.logger.error(`reload: ${err}; the certificate in service stays`);
       for (const c of certs.loaded) for (const w of c.certificates.flatMap((x) => x.warnings)) this.logger.warn(w);

@@ -2,7 +2,7 @@
 // diagnostics: unknown directives and parameters are warnings, values that cannot be read are
 // errors, directives that mean nothing to a balancer are listed as ignored.
 import type { Diagnostic, SourceMap } from '../diagnostics.js';
-import { memberKey } from '../resolve.js';
+import { memberKey } from '../member-url.js';
 import { evaluateAccess, isAccessDirective, type AccessResult, type Loc, type Located } from './access.js';
 import { directiveSpec, sectionSpec, type Conversion, type ReadScope, type SiteSettings } from './directives.js';
 import { EdgeConverter } from './edge-sections.js';

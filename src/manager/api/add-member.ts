@@ -3,7 +3,8 @@
 // balancer's when every configured member has the same ones.
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import { noFlags, type ConfigModel, type MemberModel } from '../../config/model.js';
-import { DEFAULTS, memberKey } from '../../config/resolve.js';
+import { DEFAULTS } from '../../config/defaults.js';
+import { memberKey } from '../../config/member-url.js';
 
 const URL_RE = /^(https?|wss?):\/\/[^/\s]+(\/\S*)?$/i;
 

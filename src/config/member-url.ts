@@ -1,0 +1,17 @@
+// Member URLs: how stickylb reaches one, and the key that tells two members apart. A module of its
+// own: the manager and DNS discovery use it without loading the resolver.
+
+/**
+ * A member URL as stickylb reaches it: `ws://` and `wss://` are `http://` and `https://` (members
+ * speak HTTP; WebSocket upgrades pass through to any member).
+ */
+export function httpUrl(url: string): string {
+  return url.replace(/^ws(s?):\/\//i, (_, s: string) => `http${s}://`);
+}
+
+export function memberKey(url: string): string {
+  const u = new URL(url);
+  const port = u.port || (u.protocol === 'https:' || u.protocol === 'wss:' ? '443' : '80');
+  const protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+  return `${protocol}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, '')}`;
+}
