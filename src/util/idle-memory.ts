@@ -39,19 +39,27 @@ export function decideTrim(state: IdleTrimState, utilization: number, youngBytes
 
 type GcFn = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
-/** V8's gc(): the global one when Node runs with --expose-gc, else one made for this purpose. */
+/**
+ * V8's gc(): the global one when Node runs with --expose-gc, else one taken from a context made
+ * for each call (the flag only puts gc() into contexts created while it is set, not the main one).
+ * A context is a whole set of globals: kept for the life of the process it would hold 150 kB of
+ * heap, so each is let go after its call (a trim asks at most a few times per quiet period).
+ */
 function gcFunction(): GcFn | undefined {
   const g = (globalThis as { gc?: GcFn }).gc;
   if (g) return g;
-  try {
-    // The flag only puts gc() into contexts created while it is set: the one below, not the main one.
-    v8.setFlagsFromString('--expose-gc');
-    const fn = vm.runInNewContext('gc') as GcFn;
-    v8.setFlagsFromString('--no-expose-gc');
-    return typeof fn === 'function' ? fn : undefined;
-  } catch {
-    return undefined;
-  }
+  const fresh = (): GcFn | undefined => {
+    try {
+      v8.setFlagsFromString('--expose-gc');
+      const fn = vm.runInNewContext('gc') as GcFn;
+      return typeof fn === 'function' ? fn : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      v8.setFlagsFromString('--no-expose-gc');
+    }
+  };
+  return fresh() ? (options) => fresh()?.(options) : undefined;
 }
 
 function youngGenerationBytes(): number {
