@@ -133,3 +133,27 @@ test('a balancer with a manager loads its pages at start, and zod with the first
   await proc!.stop();
   proc = undefined;
 });
+
+test('a reload that turns the manager and server-status on loads their pages, and they answer', async () => {
+  const base = ['balancers:', '  c:', '    members:', `      - { url: "${backend.url}", route: one }`, 'proxyPass:', '  - { path: /, to: "balancer://c/" }'];
+  const port = await run(base);
+  const pid = proc!.child.pid;
+  assert.deepEqual(
+    PAGES.filter((m) => imports(pid).includes(m)),
+    [],
+  );
+  const config = join(dir, 'stickylb.yaml');
+  writeFileSync(config, [`listen: ["127.0.0.1:${port}"]`, 'errorLog: { level: error }', ...base, 'manager: {}', 'serverStatus: {}', ''].join('\n'));
+  proc!.child.kill('SIGHUP');
+  // Until the reload, the member answers these paths.
+  await until(async () => /"balancers"/.test((await request(`http://127.0.0.1:${port}/balancer-manager/api`)).body), 'the manager after the reload', 30_000);
+  const status = await request(`http://127.0.0.1:${port}/server-status?auto`);
+  assert.equal(status.status, 200);
+  assert.match(status.body, /Total Accesses: \d+/);
+  assert.deepEqual(
+    PAGES.filter((m) => !imports(pid).includes(m)),
+    [],
+  );
+  await proc!.stop();
+  proc = undefined;
+});
