@@ -172,6 +172,15 @@ export const DIFFERENCES: readonly Difference[] = [
     setting: '–',
   },
   {
+    key: 'member-timeout-granularity',
+    kind: 'kept',
+    what: 'When a silent member is given up (`timeout`, `ProxyTimeout`)',
+    apache24: 'As soon as the timeout has passed since its last byte',
+    apacheSyntax: 'Between the timeout and two ticks later (the lean engine\'s sweep ticks every quarter of the shortest timeout in use, 50 ms to 1 s); never before',
+    yaml: 'The same',
+    setting: '`engine: node` (YAML): a socket timer per member connection',
+  },
+  {
     key: 'acme-no-reload',
     kind: 'deliberate',
     what: 'A certificate issued or renewed by ACME',

@@ -271,7 +271,7 @@ test('member sends garbage → 502', async () => {
   );
 });
 
-test('member too slow → 504 after the member timeout', async () => {
+test('member too slow → 504 after the member timeout, never before it [member-timeout-granularity]', async () => {
   await withMember(
     () => {
       // Never answers.
