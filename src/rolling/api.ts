@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AppContext } from '../plugin/contract.js';
 import type { HandlerContext } from '../proxy/server.js';
 import type { ManagerApi } from '../manager/plugins.js';
-import { BodyError, readBody } from '../manager/body.js';
+import { checkedBody } from '../manager/body.js';
 import { checkSameOrigin, schemeOf } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import { durationMs } from '../config/diagnostics.js';
@@ -43,18 +43,12 @@ export async function handle(
   }
   if (method !== 'POST') return sendJson(res, 405, { error: 'use GET or POST' }, { Allow: 'GET, HEAD, POST' });
 
-  let body: z.infer<typeof startSchema>;
   // The manager page posts forms; scripts post JSON. A form gets a redirect back to the page.
   const isForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
   const base = ctx.handler.path.replace(/\/+$/, '');
-  try {
-    const text = await readBody(req);
-    const parsed = startSchema.safeParse(isForm ? formToBody(text) : text ? JSON.parse(text) : {});
-    if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-    body = parsed.data;
-  } catch (e) {
-    return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
-  }
+  const checked = await checkedBody(req, startSchema, isForm ? formToBody : undefined);
+  if (!checked.ok) return sendJson(res, checked.status, { error: checked.error });
+  const body = checked.data;
   const origin = checkSameOrigin(req.headers, schemeOf(req));
   if (!origin.ok) return sendJson(res, 403, { error: origin.reason });
   const current = plugin.current;

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { AppContext } from '../plugin/contract.js';
 import type { ManagerApi } from '../manager/plugins.js';
-import { BodyError, readBody } from '../manager/body.js';
+import { checkedBody } from '../manager/body.js';
 import { checkSameOrigin, schemeOf } from '../manager/access/origin.js';
 import { sendJson } from '../manager/respond.js';
 import type { ProcessControl } from './process-plugin.js';
@@ -13,15 +13,9 @@ const reloadSchema = z.object({ nonce: z.string().optional(), balancer: z.string
 
 export async function reload(app: AppContext, manager: ManagerApi, control: ProcessControl, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'POST') return sendJson(res, 405, { error: 'POST {"nonce": …, "upgrade"?: true} here' }, { Allow: 'POST' });
-  let body: z.infer<typeof reloadSchema>;
-  try {
-    const text = await readBody(req);
-    const parsed = reloadSchema.safeParse(text ? JSON.parse(text) : {});
-    if (!parsed.success) return sendJson(res, 400, { error: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
-    body = parsed.data;
-  } catch (e) {
-    return sendJson(res, e instanceof BodyError ? e.status : 400, { error: e instanceof BodyError ? e.message : 'the body must be JSON' });
-  }
+  const checked = await checkedBody(req, reloadSchema);
+  if (!checked.ok) return sendJson(res, checked.status, { error: checked.error });
+  const body = checked.data;
   // The scheme is part of the origin: over HTTPS a plain-HTTP page of the same host is another
   // site. A request a worker relays here carries the scheme it came with (handler-socket.ts).
   const origin = checkSameOrigin(req.headers, schemeOf(req));
