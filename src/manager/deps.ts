@@ -24,6 +24,8 @@ export interface ManagerApiRoute {
   /** Below `/api`, e.g. `/rolling`. */
   path: string;
   handler: ManagerApiHandler;
+  /** Imports what the handler loads on its first request; run when the config serves the manager. */
+  preload?: () => Promise<unknown>;
 }
 
 /** What a plugin adds to the answer of a manager change (the fleet: where it is stored and applied). */

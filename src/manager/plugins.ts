@@ -30,7 +30,7 @@ export interface ManagerApi {
    * Answers `<manager path>/api<path>` and everything below it (`path` like `/rolling`) with
    * `handler`, before the manager's own API. The manager's access rules apply as to every request.
    */
-  addApiRoute(path: string, handler: ManagerApiHandler): void;
+  addApiRoute(path: string, handler: ManagerApiHandler, preload?: () => Promise<unknown>): void;
   /** Adds a card to the manager page, rendered on every page view (the manager's path is passed in). */
   addSection(section: (path: string) => Html): void;
   /** The answer of every change made in the manager waits for `gate`, and carries its report. */
@@ -58,14 +58,27 @@ export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
   const apiRoutes: ManagerApiRoute[] = [];
   const changeGates: ChangeGate[] = [];
   let page: LazyHandler | undefined;
+  /** The config serves the manager (set at setup and on every reload). */
+  let served = false;
+  // A manager the config serves has its page and its API's code (with zod) loaded at once, not
+  // with a first request: code loaded later could come from a newer install than the one running.
+  // Routes added by plugins set up after the manager load as they are added; a failed load is
+  // tried again, and reported, by the route's first request.
+  const loadServed = async () => {
+    served = true;
+    await page?.load();
+    await import('./api/bodies.js');
+    for (const r of apiRoutes) await r.preload?.();
+  };
   const plugin: ManagerPlugin = {
     name: MANAGER.name,
     nonces,
-    addApiRoute(path, handler) {
+    addApiRoute(path, handler, preload) {
       if (!/^(\/[^/?#]+)+$/.test(path) || OWN_API.test(path)) throw new Error(`manager API route ${JSON.stringify(path)}: give a path such as /rolling, outside /balancers`);
       const clash = apiRoutes.find((r) => `${r.path}/`.startsWith(`${path}/`) || `${path}/`.startsWith(`${r.path}/`));
       if (clash) throw new Error(`manager API route ${path} overlaps ${clash.path}`);
-      apiRoutes.push({ path, handler });
+      apiRoutes.push({ path, handler, preload });
+      if (served && preload) preload().catch(() => undefined);
     },
     addSection(section) {
       sections.push(section);
@@ -82,10 +95,11 @@ export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
       if (!apiRoutes.some((r) => r.path === '/sections')) apiRoutes.push({ path: '/sections', handler: sectionsHandler(deps.sections) });
       page = lazyHandler(async () => (await import('./page/manager-handler.js')).managerHandler(deps));
       app.server.handlers.set('balancer-manager', page.fn);
-      if (serves(app.config, 'balancer-manager')) await page.load();
+      if (serves(app.config, 'balancer-manager')) await loadServed();
     },
     async reload(_app, config) {
-      if (serves(config, 'balancer-manager')) await page?.load();
+      if (serves(config, 'balancer-manager')) await loadServed();
+      else served = false;
     },
     close() {
       plugin.history?.stop();
