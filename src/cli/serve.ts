@@ -84,10 +84,6 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
   } else {
     app.get(LOGS)?.installSignalHandler();
   }
-  for (const a of app.addresses) console.log(`stickylb listening on ${a.tls ? 'https' : 'http'}://${a.host ?? '0.0.0.0'}:${a.port}`);
-  if (owner) console.log(`stickylb: ${owner.pool.count} worker process${owner.pool.count === 1 ? '' : 'es'} (owner pid ${process.pid})`);
-  for (const line of opts.banner?.(app) ?? []) console.log(line);
-
   on('SIGHUP', () => void reloadFile());
   // The memory a burst of requests grew is given back once the process goes quiet.
   const idleTrim = process.env.STICKYLB_IDLE_TRIM === '0' ? { stop() {} } : startIdleTrim();
@@ -112,5 +108,10 @@ export async function serve(model: ConfigModel, opts: ServeOptions = {}): Promis
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Announced once every signal is handled: a supervisor that reloads or stops the process as
+    // soon as it reads this line must not meet a signal's default action (the process killed).
+    for (const a of app.addresses) console.log(`stickylb listening on ${a.tls ? 'https' : 'http'}://${a.host ?? '0.0.0.0'}:${a.port}`);
+    if (owner) console.log(`stickylb: ${owner.pool.count} worker process${owner.pool.count === 1 ? '' : 'es'} (owner pid ${process.pid})`);
+    for (const line of opts.banner?.(app) ?? []) console.log(line);
   });
 }

@@ -106,3 +106,35 @@ test('run: a config with errors is refused before anything starts, each error wi
   assert.match(a.stderr, /bad\.conf:4: error: /);
   assert.match(a.stderr, /not started, the configuration has errors/);
 });
+
+test('run: SIGHUP and SIGTERM sent the moment the listening line appears are handled (a reload, a graceful stop), not the default action', async () => {
+  const file = join(dir, 'signals.yaml');
+  const log = join(dir, 'signals.log');
+  writeFileSync(file, `listen: ["127.0.0.1:0"]\nerrorLog: { path: ${log}, level: info }\nbalancers:\n  c:\n    members: [{ url: "http://127.0.0.1:1" }]\nproxyPass:\n  - { path: /, to: "balancer://c/" }\n`);
+  for (const signal of ['SIGHUP', 'SIGTERM'] as const) {
+    rmSync(log, { force: true });
+    const child = spawn(process.execPath, [...BIN, 'run', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let sent = false;
+    // As a supervisor that acts on the line: the signal goes out in the same callback that sees it.
+    child.stdout.on('data', (c: Buffer) => {
+      out += c;
+      if (!sent && out.includes('stickylb listening on')) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => (out += c));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, sig) => r({ code, signal: sig })));
+    try {
+      if (signal === 'SIGHUP') {
+        await until(() => existsSync(log) && /configuration reloaded/.test(readFileSync(log, 'utf8')), 'the reload', 30_000);
+        assert.equal(child.exitCode, null, 'still running after the reload');
+      }
+    } finally {
+      if (signal === 'SIGHUP') child.kill('SIGTERM');
+    }
+    // A graceful stop ends with status 0; the default action would end it by the signal.
+    assert.deepEqual(await exited, { code: 0, signal: null }, out);
+  }
+});
