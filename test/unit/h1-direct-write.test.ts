@@ -28,6 +28,11 @@ async function pair(): Promise<{ local: Socket; peer: Socket; close: () => Promi
   };
 }
 
+/** What the outbox passes: a failed write destroys the socket with the error. */
+const destroyOnError = (s: Socket) => (err?: Error | null) => {
+  if (err) s.destroy(err);
+};
+
 test('this Node.js offers the direct write path', () => {
   // The lean engine's fast path: on Node 20 it must be taken, not silently skipped.
   assert.equal(directWrites, true);
@@ -43,7 +48,7 @@ test('direct writes and socket.write arrive in the order they were made, and are
     const expected: string[] = [];
     for (let i = 0; i < 50; i++) {
       const t = `head ${i} ${'\u00e9'.repeat(i)}\r\n`;
-      writeLatin1(p.local, t);
+      writeLatin1(p.local, t, destroyOnError(p.local));
       expected.push(t);
       if (i % 10 === 5) {
         // A large buffer fills the kernel's send buffer: the text after it must wait its turn.
@@ -68,7 +73,7 @@ test('a peer that stops reading turns on backpressure: writableNeedDrain, then d
     let written = 0;
     // The kernel takes a few hundred kB; after that, writes queue and the Writable must say so.
     while (!p.local.writableNeedDrain && written < 64 * 1024 * 1024) {
-      writeLatin1(p.local, chunk);
+      writeLatin1(p.local, chunk, destroyOnError(p.local));
       written += chunk.length;
     }
     assert.equal(p.local.writableNeedDrain, true, 'backpressure reported');
@@ -93,7 +98,7 @@ test('a write to a reset peer destroys the socket with the error; nothing is thr
     // The first write after the reset may still be taken by the kernel; keep writing until the
     // reset is seen.
     await until(() => {
-      if (!p.local.destroyed) writeLatin1(p.local, 'after the reset\r\n');
+      if (!p.local.destroyed) writeLatin1(p.local, 'after the reset\r\n', destroyOnError(p.local));
       return p.local.destroyed;
     }, 'socket destroyed by the failed write');
     await until(() => errors.length === 1, 'one error event');

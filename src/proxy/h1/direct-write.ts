@@ -25,14 +25,15 @@ interface DirectSocket {
 /** Whether this Node.js has the method `socket.write` ends in. */
 export const directWrites = typeof (net.Socket.prototype as unknown as Partial<DirectSocket>)._writeGeneric === 'function';
 
-/** Writes latin1 `text` to `socket` (which must be writable), past the Writable when it can. */
-export function writeLatin1(socket: Socket, text: string): void {
+/**
+ * Writes latin1 `text` to `socket` (which must be writable), past the Writable when it can.
+ * `failed` is told of a write error (made once per socket by its owner: no closure per write).
+ */
+export function writeLatin1(socket: Socket, text: string, failed: (err?: Error | null) => void): void {
   const d = socket as unknown as DirectSocket;
   const handle = d._handle;
   if (directWrites && handle && handle.writeQueueSize === 0 && socket.writableLength === 0 && socket.writableCorked === 0 && !d.connecting && d.encrypted !== true) {
-    d._writeGeneric(false, text, 'latin1', (err) => {
-      if (err) socket.destroy(err);
-    });
+    d._writeGeneric(false, text, 'latin1', failed);
     return;
   }
   socket.write(text, 'latin1');

@@ -25,6 +25,11 @@ export class Outbox {
 
   constructor(readonly socket: Socket) {}
 
+  /** A direct write failed (a reset peer): the socket goes, with the error, as socket.write's would. */
+  private readonly failed = (err?: Error | null): void => {
+    if (err) this.socket.destroy(err);
+  };
+
   /** Adds latin1 text (a head, chunk framing). */
   add(s: string): void {
     this.text += s;
@@ -66,7 +71,7 @@ export class Outbox {
       const t = this.text;
       this.text = '';
       this.dueLength = 0;
-      if (this.socket.writable) writeLatin1(this.socket, t);
+      if (this.socket.writable) writeLatin1(this.socket, t, this.failed);
     }
   }
 

@@ -63,10 +63,10 @@ export class UpstreamConn {
   idleSince = 0;
   private connectTimer: NodeJS.Timeout | undefined;
   private timeoutMs: number;
-  /** When the sweep last saw traffic (or the connection got its owner), on the pools' clock. */
+  /** When the sweep last saw traffic, on the pools' clock. */
   private activeAt = 0;
-  /** Bytes read and written as of `activeAt`. */
-  private seenBytes = 0;
+  /** Bytes read and written as of `activeAt`; -1 after a new owner took the connection. */
+  private seenBytes = -1;
 
   constructor(
     readonly pool: MemberPool,
@@ -87,11 +87,13 @@ export class UpstreamConn {
     pool.live.add(this);
   }
 
-  /** A new owner (with its member timeout) takes the connection: its timeout starts now. */
+  /**
+   * A new owner (with its member timeout) takes the connection: the next tick counts as traffic,
+   * so the timeout runs from then (nothing is read from the socket on the request path).
+   */
   useTimeout(ms: number): void {
     this.timeoutMs = ms;
-    this.activeAt = this.pool.clock.now;
-    this.seenBytes = this.socket.bytesRead + (this.socket.bytesWritten ?? 0);
+    this.seenBytes = -1;
     this.pool.clock.watch(ms);
   }
 
