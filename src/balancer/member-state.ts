@@ -34,6 +34,13 @@ export interface RouteMismatch {
 /** Share of its factor a member starts slow start with (10 %): small, but enough to be tried. */
 export const RAMP_FLOOR = 0.1;
 
+/** The Host header for a member: IPv6 addresses in brackets, the default port left out. */
+export function memberHostHeader(m: { hostname: string; port: number; protocol: string }): string {
+  const host = m.hostname.includes(':') ? `[${m.hostname}]` : m.hostname;
+  const def = m.protocol === 'https:' ? 443 : 80;
+  return m.port === def ? host : `${host}:${m.port}`;
+}
+
 export class MemberState {
   readonly id: string;
   /** What its run-time settings belong to: its id, or for a member found under a stable name, that name (member-identity.ts). */
@@ -43,6 +50,8 @@ export class MemberState {
   readonly hostname: string;
   readonly port: number;
   readonly basePath: string;
+  /** The Host header requests to it carry (unless the site keeps the client's). */
+  readonly hostHeader: string;
   /** The member's static settings (as configured). */
   readonly model: MemberModel;
 
@@ -96,6 +105,7 @@ export class MemberState {
     this.hostname = model.hostname;
     this.port = model.port;
     this.basePath = model.basePath;
+    this.hostHeader = memberHostHeader(model);
     this.route = model.route;
     this.redirect = model.redirect;
     this.lbfactor = model.loadfactor;

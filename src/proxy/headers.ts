@@ -147,13 +147,6 @@ export function downstreamResponseHeaders(raw: string[]): string[] {
   return out;
 }
 
-/** The Host header for a member: IPv6 addresses in brackets, the default port left out. */
-export function memberHostHeader(m: { hostname: string; port: number; protocol: string }): string {
-  const host = m.hostname.includes(':') ? `[${m.hostname}]` : m.hostname;
-  const def = m.protocol === 'https:' ? 443 : 80;
-  return m.port === def ? host : `${host}:${m.port}`;
-}
-
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP.has(name.toLowerCase());
 }
@@ -213,7 +206,7 @@ export function memberHeaders(raw: string[], i: MemberHeadersInput): string[] {
     viaProxy: i.record.viaProxy,
     forwarded: i.site.forwarded,
     host: i.host,
-    upstreamHost: i.site.preserveHost && i.host ? i.host : memberHostHeader(i.pick.member),
+    upstreamHost: i.site.preserveHost && i.host ? i.host : i.pick.member.hostHeader,
     serverName: i.serverName,
     proto: i.record.scheme,
     upgrade: i.upgrade,

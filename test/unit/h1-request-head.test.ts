@@ -172,3 +172,20 @@ test('Transfer-Encoding lists', () => {
   assert.equal(isOnlyChunked([' chunked ']), true);
   for (const bad of [['identity'], ['chunked', 'chunked'], ['gzip, chunked'], [''], ['chunked;q=1'], ['"chunked"']]) assert.equal(isOnlyChunked(bad), false, bad.join('|'));
 });
+
+test('Host values: the characters of RFC 3986 reg-name, IP literals and ports, nothing else', () => {
+  // The same set as /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]*$/, checked byte by byte through the parser.
+  const allowed = /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]$/;
+  for (let c = 0x21; c < 0x7f; c++) {
+    const ch = String.fromCharCode(c);
+    const r = parseRequestHead(head(['GET / HTTP/1.1', `Host: a${ch}b`]));
+    if (allowed.test(ch)) assert.ok(!(r instanceof ParseError), `Host with ${JSON.stringify(ch)} refused`);
+    else assert.ok(r instanceof ParseError && r.reason === 'bad-host', `Host with ${JSON.stringify(ch)}: ${r instanceof ParseError ? r.reason : 'accepted'}`);
+  }
+  for (const c of [0x80, 0xa0, 0xe9, 0xff]) {
+    const r = parseRequestHead(head(['GET / HTTP/1.1', `Host: a${String.fromCharCode(c)}b`]));
+    assert.ok(r instanceof ParseError && r.reason === 'bad-host', `Host with byte ${c}`);
+  }
+  assert.equal(ok(head(['GET / HTTP/1.1', 'Host: [::1]:8080'])).host, '[::1]:8080');
+  assert.equal(ok(head(['GET / HTTP/1.1', 'Host: '])).host, '');
+});

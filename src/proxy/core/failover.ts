@@ -48,20 +48,22 @@ export class Failover {
     readonly balancer: BalancerState,
     readonly record: RequestRecord,
     private readonly request: FailoverRequest,
-    now = Date.now(),
+    now?: number,
   ) {
     record.balancer = balancer.name;
     this.maxRepicks = balancer.maxAttempts();
-    this.deadline = balancer.timeoutMs > 0 ? now + balancer.timeoutMs : 0;
+    // The clock is read only by balancers that wait for a member (most never do).
+    this.deadline = balancer.timeoutMs > 0 ? (now ?? Date.now()) + balancer.timeoutMs : 0;
   }
 
   /** Picks a member (sticky first) and begins an attempt on it, or says to wait or to give up. */
-  pick(now = Date.now()): Step {
-    const canWait = this.deadline > 0 && now < this.deadline;
+  pick(now?: number): Step {
+    const t = this.deadline > 0 ? (now ?? Date.now()) : 0;
+    const canWait = t < this.deadline;
     const out = pickMember(this.balancer, { target: this.request.target, cookie: this.request.cookie, waiting: canWait });
     this.record.picked(out);
     if (out.kind !== 'member') {
-      if (out.kind === 'none' && canWait) return { kind: 'wait', ms: Math.max(1, Math.min(100, this.deadline - now)) };
+      if (out.kind === 'none' && canWait) return { kind: 'wait', ms: Math.max(1, Math.min(100, this.deadline - t)) };
       const error = new ProxyError(out.kind === 'none' ? 'ERR_NO_MEMBER' : 'ERR_NOFAILOVER', out.sticky.route ? `route ${out.sticky.route}` : undefined);
       this.record.error = error;
       return { kind: 'fail', error };

@@ -23,6 +23,18 @@ export const TARGET_CHAR = table((c) => c >= 0x21 && c <= 0x7e);
 /** qdtext of a quoted-string (chunk extension values), without the backslash of quoted-pair. */
 export const QDTEXT = table((c) => c === 0x09 || c === 0x20 || c === 0x21 || (c >= 0x23 && c <= 0x5b) || (c >= 0x5d && c <= 0x7e) || c >= 0x80);
 
+/** What a Host header value may contain: reg-name, IP literal and port characters (RFC 3986). */
+export const HOST_CHAR = table((c) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "-._~%!$&'()*+,;=:[]".includes(String.fromCharCode(c)));
+
+/** Whether every character of `s` is a HOST_CHAR. */
+export function isHostText(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff || HOST_CHAR[c] !== 1) return false;
+  }
+  return true;
+}
+
 /** Value of a hex digit, or -1. */
 export function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;

@@ -12,6 +12,9 @@ export interface ClientSide {
   /** The connection's other end: its PROXY header's address, else the socket's. */
   readonly peerAddress: string;
   readonly peerPort: number | undefined;
+  /** This end of the connection (Apache's %A and %p), read once per connection. */
+  localAddress(): string | undefined;
+  localPort(): number | undefined;
   /** Gathers what goes to the client into as few writes as possible. */
   readonly out: Outbox;
   readonly pools: LeanPools;

@@ -11,7 +11,6 @@ import type { MemberState } from '../../balancer/member-state.js';
 import type { SiteModel } from '../../config/model.js';
 import type { AttemptFailure } from '../core/decide.js';
 import { Failover, type MemberPick, type Step } from '../core/failover.js';
-import { plainAddress } from '../node-record.js';
 import { RequestRecord } from '../core/record.js';
 import { ProxyError, errorPage, reason } from '../errors.js';
 import { AnswerReader } from './answer-reader.js';
@@ -56,14 +55,13 @@ export class Exchange extends AnswerReader implements ConnOwner {
   ) {
     super(client, head, site);
     const r = this.record;
-    const sock = client.socket;
     r.method = head.method;
     r.target = head.target;
     r.httpVersion = head.minor === 1 ? '1.1' : '1.0';
     r.clientAddress = r.peerAddress = client.peerAddress;
     r.clientPort = client.peerPort;
-    r.localAddress = plainAddress(sock.localAddress);
-    r.localPort = sock.localPort;
+    r.localAddress = client.localAddress();
+    r.localPort = client.localPort();
     r.requestPairs = head.fields;
     r.requestContentLength = head.contentLength;
     r.requestChunked = head.chunked;

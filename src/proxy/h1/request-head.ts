@@ -1,7 +1,7 @@
 // The request head parser: request line and header fields of one HTTP/1.x request, checked
 // strictly because every leniency is a way to make us and a member disagree on where a request
 // ends. Pure: a string in (the head as latin1, through its blank line), a result out.
-import { TARGET_CHAR, TCHAR } from './chars.js';
+import { TARGET_CHAR, TCHAR, isHostText } from './chars.js';
 import { lineEnd, listElements } from './fields.js';
 import { CONNECTION, CONTENT_LENGTH, COOKIE, EXPECT, HOST, HeadFields, TRANSFER_ENCODING, UPGRADE, connectionValue, scanFields } from './head-fields.js';
 import { ParseError } from './parse-error.js';
@@ -58,7 +58,6 @@ class Head implements RequestHead {
   }
 }
 
-const HOST_RE = /^[A-Za-z0-9\-._~%!$&'()*+,;=:[\]]*$/;
 const SCHEME_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
 /** Digits only, at most 15 of them (no sign, no spaces, no list): the value, or -1. */
@@ -182,7 +181,7 @@ export function parseRequestHead(s: string, b: Uint8Array = Buffer.from(s, 'lati
   }
   if (hosts > 1) return new ParseError('duplicate-host');
   if (hosts === 0 && minor === 1) return new ParseError('missing-host');
-  if (head.host !== undefined && !HOST_RE.test(head.host)) return new ParseError('bad-host');
+  if (head.host !== undefined && !isHostText(head.host)) return new ParseError('bad-host');
   head.keepAlive = minor === 1 ? !close : keepAliveToken && !close;
   return head;
 }

@@ -86,6 +86,8 @@ export class ServerConn implements ClientSide {
   private bodyBase = 0;
   /** The socket reads into CLIENT_READ (else it emits 'data' with buffers of its own). */
   private readonly lending: boolean;
+  /** This end's port, once asked for (null: not yet). */
+  private localPortNo: number | undefined | null = null;
 
   constructor(
     private readonly engine: LeanEngine,
@@ -271,6 +273,15 @@ export class ServerConn implements ClientSide {
       return;
     }
     this.socket.destroy();
+  }
+
+  localAddress(): string | undefined {
+    return this.edge.local;
+  }
+
+  localPort(): number | undefined {
+    if (this.localPortNo === null) this.localPortNo = this.socket.localPort;
+    return this.localPortNo;
   }
 
   // ---- Reading ----
@@ -472,7 +483,7 @@ export class ServerConn implements ClientSide {
     const answer = refusalAnswer(v, keep ? this.keepAliveLines() : undefined, this.dateLine());
     this.out.add(answer.text);
     this.out.flush();
-    const record = refusalRecord(head, site, { clientAddress: client, peerAddress: this.peerAddress, peerPort: this.peerPort, localAddress: plainAddress(this.socket.localAddress), localPort: this.socket.localPort }, v.status, answer);
+    const record = refusalRecord(head, site, { clientAddress: client, peerAddress: this.peerAddress, peerPort: this.peerPort, localAddress: this.localAddress(), localPort: this.localPort() }, v.status, answer);
     record.keepAlive = keep;
     server.requestStarted();
     server.requestFinished(record);

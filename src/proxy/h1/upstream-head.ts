@@ -3,7 +3,7 @@
 // X-Stickylb-*, framing), as one string written with one socket write.
 import type { BalancerState } from '../../balancer/balancer-state.js';
 import type { PickOutcome } from '../../balancer/pick.js';
-import { NO_BODY_DEFAULT, balancerHeaders, memberHostHeader } from '../headers.js';
+import { NO_BODY_DEFAULT, balancerHeaders } from '../headers.js';
 import { upstreamLines } from './lean-headers.js';
 import type { RequestHead } from './request-head.js';
 
@@ -34,7 +34,7 @@ export function upstreamHead(o: UpstreamHeadOptions): string {
     viaProxy: o.viaProxy,
     forwarded: o.forwarded,
     host: head.host,
-    upstreamHost: o.preserveHost && head.host ? head.host : memberHostHeader(member),
+    upstreamHost: o.preserveHost && head.host ? head.host : member.hostHeader,
     serverName: o.serverName,
     proto: head.secure ? 'https' : 'http',
     extra: balancerHeaders(o.balancer, out),
