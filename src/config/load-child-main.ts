@@ -3,6 +3,8 @@
 import { loadConfigFile } from './load.js';
 import { ConfigError } from './diagnostics.js';
 import type { LoadAnswer } from './load-child.js';
+import { PROTOCOL_VERSION } from '../workers/protocol.js';
+import { version } from '../manager/version.js';
 
 const [file, format] = process.argv.slice(2);
 if (!process.send || !file) {
@@ -12,7 +14,7 @@ if (!process.send || !file) {
 let answer: LoadAnswer;
 try {
   const { model, diagnostics } = loadConfigFile(file, { format: format || undefined });
-  answer = { t: 'loaded', model, diagnostics };
+  answer = { t: 'loaded', model, diagnostics, protocol: PROTOCOL_VERSION, version: version() };
 } catch (e) {
   answer = e instanceof ConfigError ? { t: 'refused', diagnostics: e.diagnostics } : { t: 'failed', message: (e as Error).stack ?? String(e) };
 }

@@ -2,20 +2,40 @@
 // reload). The loader's libraries stay there: zod and the schema, yaml, the Apache front end and
 // the resolver are about 7 MB of V8 heap that a serving process would otherwise carry for its
 // whole life (a module, once loaded, is never let go). The model comes back by structured clone,
-// as it goes to worker processes. In-process loading (`config/load.ts`) is what `check`, the
-// embedding API and the tests use.
+// as it goes to worker processes, and is taken on the same terms as a worker of another version
+// (modelOf). In-process loading (`config/load.ts`) is what `check`, the embedding API and the
+// tests use.
 import { fork } from 'node:child_process';
 import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigModel } from './model.js';
 import { ConfigError, type Diagnostic } from './diagnostics.js';
 import { workerExecArgv } from '../workers/entry.js';
+import { PROTOCOL_VERSION } from '../workers/protocol.js';
+import { version } from '../manager/version.js';
 
-/** What the child answers (config/load-child-main.ts). */
+/**
+ * What the child answers (config/load-child-main.ts). `protocol` and `version` say which stickylb
+ * made the model: the child runs the stickylb installed now, which after an in-place upgrade is
+ * not the one this process runs.
+ */
 export type LoadAnswer =
-  | { t: 'loaded'; model: ConfigModel; diagnostics: Diagnostic[] }
+  | { t: 'loaded'; model: ConfigModel; diagnostics: Diagnostic[]; protocol: number; version: string }
   | { t: 'refused'; diagnostics: Diagnostic[] }
   | { t: 'failed'; message: string };
+
+/**
+ * The model of an answer, if this process can use it: one made by another stickylb is taken when
+ * it speaks this process's worker protocol (the model travels to worker processes in that
+ * protocol's messages, and an owner takes workers of another version on the same terms), and
+ * refused otherwise, naming both versions.
+ */
+export function modelOf(m: LoadAnswer & { t: 'loaded' }): ConfigModel | Error {
+  if (m.protocol === PROTOCOL_VERSION) return m.model;
+  return new Error(
+    `the stickylb installed now (${m.version}) reads configurations for protocol ${m.protocol}, this process (stickylb ${version()}) uses protocol ${PROTOCOL_VERSION}: restart stickylb to run the installed version`,
+  );
+}
 
 export interface ChildLoadResult {
   model: ConfigModel;
@@ -44,7 +64,11 @@ export function loadConfigInChild(file: string, opts: { format?: string } = {}):
     let answered = false;
     child.once('message', (m: LoadAnswer) => {
       answered = true;
-      if (m.t === 'loaded') resolve({ model: m.model, diagnostics: m.diagnostics });
+      if (m.t === 'loaded') {
+        const model = modelOf(m);
+        if (model instanceof Error) reject(model);
+        else resolve({ model, diagnostics: m.diagnostics });
+      }
       else if (m.t === 'refused') reject(new ConfigError(m.diagnostics));
       else reject(new Error(m.message));
     });

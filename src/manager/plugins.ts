@@ -16,6 +16,7 @@ import { Nonces } from './access/nonce.js';
 import type { Html } from '../util/html.js';
 import { persistPlugin } from './persist/persist-plugin.js';
 import { lazyHandler, type LazyHandler } from './lazy-handler.js';
+import { loadBodies } from './api/load-bodies.js';
 import { version } from './version.js';
 
 function depsOf(app: AppContext, nonces: Nonces): ManagerDeps {
@@ -67,7 +68,7 @@ export function managerPlugin(opts: ManagerPluginOptions = {}): ManagerPlugin {
   const loadServed = async () => {
     served = true;
     await page?.load();
-    await import('./api/bodies.js');
+    await loadBodies();
     for (const r of apiRoutes) await r.preload?.();
   };
   const plugin: ManagerPlugin = {

@@ -14,6 +14,7 @@ import { applyChanges, ChangeError, findMember, type ChangeRequest } from './cha
 import { changeReports, logApplied, viewOf, type ManagerDeps } from '../deps.js';
 import { checkSameOrigin, schemeOf } from '../access/origin.js';
 import { sendJson } from '../respond.js';
+import { loadBodies } from './load-bodies.js';
 import { balancerView, memberView } from '../page/view.js';
 import { balancerName } from '../page/apache-params.js';
 
@@ -101,7 +102,7 @@ export async function handleApi(deps: ManagerDeps, req: IncomingMessage, res: Se
   }
 
   // The body schemas (and zod) are loaded with the first change: an idle balancer does not carry them.
-  const { addMemberSchema, balancerChangesOf, balancerPatchSchema, memberChangesOf, memberPatchSchema, zodMessage } = await import('./bodies.js');
+  const { addMemberSchema, balancerChangesOf, balancerPatchSchema, memberChangesOf, memberPatchSchema, zodMessage } = await loadBodies();
   let request: ChangeRequest;
   if (parts.length === 2) {
     const p = balancerPatchSchema.safeParse(body);
