@@ -68,8 +68,7 @@ export function loadConfigInChild(file: string, opts: { format?: string } = {}):
         const model = modelOf(m);
         if (model instanceof Error) reject(model);
         else resolve({ model, diagnostics: m.diagnostics });
-      }
-      else if (m.t === 'refused') reject(new ConfigError(m.diagnostics));
+      } else if (m.t === 'refused') reject(new ConfigError(m.diagnostics));
       else reject(new Error(m.message));
     });
     child.once('error', (e) => {
