@@ -11,6 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { haproxyCfg, nginxConf } from './bench-proxies.mjs';
 
 const COOKIE = '_s=abc123.first';
 
@@ -141,30 +142,7 @@ export async function httpsScenarios(ctx) {
       name: 'haproxy',
       start(port) {
         const cfg = join(work, 'haproxy-tls.cfg');
-        writeFileSync(
-          cfg,
-          `global
-  nbthread 1
-  maxconn 4096
-  tune.ssl.default-dh-param 2048
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:${port} ssl crt ${join(work, 'bench.pem')} alpn h2,http/1.1
-  default_backend be
-backend be
-  balance roundrobin
-  use-server first if { req.cook(_s) -m end .first }
-  use-server second if { req.cook(_s) -m end .second }
-  server first 127.0.0.1:${ports.first}
-  server second 127.0.0.1:${ports.second}
-`,
-        );
+        writeFileSync(cfg, haproxyCfg({ port, threads: 1, ports, global: ['tune.ssl.default-dh-param 2048'], bind: ` ssl crt ${join(work, 'bench.pem')} alpn h2,http/1.1` }));
         return ctx.start(ctx.which('haproxy'), ['-f', cfg, '-db'], {}, ctx.proxyCpus);
       },
     });
@@ -174,38 +152,7 @@ backend be
       name: 'nginx',
       start(port) {
         const cfg = join(work, 'nginx-tls.conf');
-        writeFileSync(
-          cfg,
-          `worker_processes 1;
-daemon off;
-master_process on;
-pid ${work}/nginx-tls.pid;
-error_log ${work}/nginx-tls-error.log error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  # One connection carries the whole run, as in the other proxies (nginx closes after 1000).
-  keepalive_requests 10000000;
-  client_body_temp_path ${work}/nginx-body;
-  proxy_temp_path ${work}/nginx-proxy;
-  upstream first { server 127.0.0.1:${ports.first}; keepalive 64; }
-  upstream second { server 127.0.0.1:${ports.second}; keepalive 64; }
-  upstream pool { server 127.0.0.1:${ports.first}; server 127.0.0.1:${ports.second}; keepalive 64; }
-  map $cookie__s $sticky { ~\\.first$ first; ~\\.second$ second; default pool; }
-  server {
-    listen 127.0.0.1:${port} ssl http2;
-    ssl_certificate ${crt};
-    ssl_certificate_key ${key};
-    ssl_session_tickets on;
-    location / {
-      proxy_pass http://$sticky;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-`,
-        );
+        writeFileSync(cfg, nginxConf({ work, name: 'nginx-tls', port, processes: 1, ports, listen: ' ssl http2', server: [`ssl_certificate ${crt};`, `ssl_certificate_key ${key};`, 'ssl_session_tickets on;'] }));
         return ctx.start(ctx.which('nginx'), ['-c', cfg, '-p', work], {}, ctx.proxyCpus);
       },
     });

@@ -38,6 +38,7 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { httpsScenarios, printHttps } from './bench-https.mjs';
 import { membersNginxConf } from './bench-members.mjs';
+import { haproxyCfg, nginxConf } from './bench-proxies.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const { values: opt } = parseArgs({
@@ -334,68 +335,15 @@ for (const [name, engine, workers, bin] of [
   proxies.push({ name, start: (port) => startStickylb(name, port, { engine, workers, bin, baseline: name === 'stickylb-baseline' }) });
 }
 
-/** HAProxy's config: the same sticky routing, with `frontend` lines added to the frontend. */
-function haproxyCfg(port, threads, frontend = []) {
-  return `global
-  nbthread ${threads}
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:${port}
-${frontend.map((l) => `  ${l}\n`).join('')}  default_backend be
-backend be
-  balance roundrobin
-  use-server first if { req.cook(_s) -m end .first }
-  use-server second if { req.cook(_s) -m end .second }
-  server first 127.0.0.1:${ports.first}
-  server second 127.0.0.1:${ports.second}
-`;
-}
-
 function startHaproxy(name, port, threads, frontend = []) {
   const cfg = join(work, `${name}.cfg`);
-  writeFileSync(cfg, haproxyCfg(port, threads, frontend));
+  writeFileSync(cfg, haproxyCfg({ port, threads, ports, frontend }));
   return start(which('haproxy'), ['-f', cfg, '-db'], {}, threads > 1 ? undefined : PROXY_CPUS);
-}
-
-/** nginx's config: the same sticky routing, with lines added to `http` and to the proxied `location`. */
-function nginxConf(name, port, processes, { http: httpLines = [], location = [] } = {}) {
-  return `worker_processes ${processes};
-daemon off;
-master_process on;
-pid ${work}/${name}.pid;
-error_log ${work}/nginx-error.log error;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path ${work}/nginx-body;
-  proxy_temp_path ${work}/nginx-proxy;
-  upstream first { server 127.0.0.1:${ports.first}; keepalive 64; }
-  upstream second { server 127.0.0.1:${ports.second}; keepalive 64; }
-  upstream pool { server 127.0.0.1:${ports.first}; server 127.0.0.1:${ports.second}; keepalive 64; }
-  map $cookie__s $sticky { ~\\.first$ first; ~\\.second$ second; default pool; }
-${httpLines.map((l) => `  ${l}\n`).join('')}  server {
-    listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://$sticky;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-${location.map((l) => `      ${l}\n`).join('')}    }
-  }
-}
-`;
 }
 
 function startNginx(name, port, processes, extra = {}) {
   const cfg = join(work, `${name}.conf`);
-  writeFileSync(cfg, nginxConf(name, port, processes, extra));
+  writeFileSync(cfg, nginxConf({ work, name, port, processes, ports, ...extra }));
   return start(which('nginx'), ['-c', cfg, '-p', work], {}, processes > 1 ? undefined : PROXY_CPUS);
 }
 
