@@ -2,6 +2,7 @@
 // BalancerState's API (balancer-state.ts), so every change is seen by listeners.
 import { STATUS_LETTERS, type MemberModel, type StatusFlags, type StatusLetter } from '../config/model.js';
 import { memberIdentity } from './member-identity.js';
+import { memberHostHeader } from '../config/member-url.js';
 
 export interface HealthStatus {
   /** Result of the last probe: 'pass', 'fail', or undefined before the first one. */
@@ -33,13 +34,6 @@ export interface RouteMismatch {
 
 /** Share of its factor a member starts slow start with (10 %): small, but enough to be tried. */
 export const RAMP_FLOOR = 0.1;
-
-/** The Host header for a member: IPv6 addresses in brackets, the default port left out. */
-export function memberHostHeader(m: { hostname: string; port: number; protocol: string }): string {
-  const host = m.hostname.includes(':') ? `[${m.hostname}]` : m.hostname;
-  const def = m.protocol === 'https:' ? 443 : 80;
-  return m.port === def ? host : `${host}:${m.port}`;
-}
 
 export class MemberState {
   readonly id: string;

@@ -6,7 +6,7 @@ import https from 'node:https';
 import type { BalancerModel, ConfigModel, MemberModel } from '../config/model.js';
 import { issuedIds } from '../proxy/core/issued-ids.js';
 import { isSafeRoute, routeOf } from '../balancer/sticky/route-id.js';
-import { memberHostHeader } from '../balancer/member-state.js';
+import { memberHostHeader } from '../config/member-url.js';
 
 export type ProbeVerdict = 'ok' | 'mismatch' | 'no-route' | 'no-session' | 'unreachable' | 'not-checked';
 

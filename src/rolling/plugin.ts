@@ -68,7 +68,8 @@ export function rollingPlugin(): RollingPlugin {
       const manager = app.get(MANAGER);
       if (!manager) throw missingDependency(plugin.name, MANAGER.name);
       // The API (and zod, for its bodies) is loaded with its first request.
-      manager.addApiRoute('/rolling', async (req, res, ctx, rest) => (await import('./api.js')).handle(app, plugin, manager, req, res, ctx, rest), () => import('./api.js'));
+      const api = () => import('./api.js');
+      manager.addApiRoute('/rolling', async (req, res, ctx, rest) => (await api()).handle(app, plugin, manager, req, res, ctx, rest), api);
       manager.addSection((path) => rollingSection(app, plugin.current, manager, path));
     },
     close() {

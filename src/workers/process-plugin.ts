@@ -54,7 +54,8 @@ export function processPlugin(control: ProcessControl): ProcessPlugin {
           sendJson(res, 200, workersJson(control.view()));
         });
         // The reload API (and zod, for its body) is loaded with its first request.
-        manager.addApiRoute('/reload', async (req, res) => (await import('./reload-api.js')).reload(app, manager, control, req, res), () => import('./reload-api.js'));
+        const api = () => import('./reload-api.js');
+        manager.addApiRoute('/reload', async (req, res) => (await api()).reload(app, manager, control, req, res), api);
         manager.addSection(() => workersSection(control.view()));
         // A change is answered once every worker routes by it.
         const settled = control.settled;

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { downstreamResponseHeaders, upstreamRequestHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.js';
-import { memberHostHeader } from '../../src/balancer/member-state.js';
+import { memberHostHeader } from '../../src/config/member-url.js';
 import { reverseCookie, reverseUrl, rewriteResponseHeaders } from '../../src/proxy/reverse-rewrite.js';
 import { validateConfig } from '../../src/config/validate.js';
 import type { RawConfig } from '../../src/config/schema.js';
